@@ -1,0 +1,352 @@
+//! The log record envelope: what the API appends to the log and ingest consumes.
+//!
+//! One envelope carries one accepted request's statements (a POST batch is all-or-nothing, so it
+//! travels as one record). The API has already parsed and validated every statement, assigned ids,
+//! `authority` and `version`, and computed the index keys, so ingest never re-parses JSON.
+//!
+//! Wire format (all integers little-endian), version 1:
+//!
+//! ```text
+//! u8   format version (= 1)
+//! u16  tenant length, tenant bytes (UTF-8)
+//! i64  stored, microseconds since the Unix epoch (shared by every statement of the record)
+//! u32  statement count, then per statement:
+//!      [16] id
+//!      u8   flags (bit 0: has voids target; bit 1: has registration)
+//!      [16] voided target id            (if bit 0)
+//!      [16] registration                (if bit 1)
+//!      [16] verb key
+//!      [16] authority key
+//!      u8   n, n × [16]  direct agent keys     (actor; object when it is an Agent/Group)
+//!      u8   n, n × [16]  related agent keys    (direct + context, authority, sub-statement)
+//!      u8   n, n × [16]  direct activity keys  (object when it is an Activity)
+//!      u8   n, n × [16]  related activity keys (direct + context activities, sub-statement)
+//!      u32  body length, body bytes (statement JSON without `stored`)
+//! ```
+//!
+//! The format is pinned by a golden test; change it only by adding a new version number.
+
+use std::fmt;
+
+use uuid::Uuid;
+
+/// A fixed-size key standing for an IRI or an agent identifier in index tables.
+///
+/// It is the 128-bit xxh3 hash of the canonical string, so index entries stay small and sort
+/// uniformly, whatever the length of the IRI.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key16(pub [u8; 16]);
+
+impl Key16 {
+    /// Hashes a canonical term (an activity IRI, a verb IRI, or an agent's canonical identifier).
+    pub fn of(term: &str) -> Self {
+        Key16(xxhash_rust::xxh3::xxh3_128(term.as_bytes()).to_be_bytes())
+    }
+}
+
+impl fmt::Debug for Key16 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Key16({})", hex::encode(self.0))
+    }
+}
+
+/// The terms of one statement that queries filter on, as canonical strings.
+///
+/// Agents are written as their canonical inverse functional identifier (see
+/// `Agent::canonical_ifi` in this crate); activities and verbs as their IRI.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndexTerms {
+    pub verb: String,
+    pub authority: String,
+    pub registration: Option<Uuid>,
+    pub voids: Option<Uuid>,
+    pub direct_agents: Vec<String>,
+    pub related_agents: Vec<String>,
+    pub direct_activities: Vec<String>,
+    pub related_activities: Vec<String>,
+}
+
+/// The hashed form of [`IndexTerms`]: what index tables are keyed by.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndexKeys {
+    pub verb: Key16,
+    pub authority: Key16,
+    pub registration: Option<Uuid>,
+    pub voids: Option<Uuid>,
+    pub direct_agents: Vec<Key16>,
+    pub related_agents: Vec<Key16>,
+    pub direct_activities: Vec<Key16>,
+    pub related_activities: Vec<Key16>,
+}
+
+impl Default for Key16 {
+    fn default() -> Self {
+        Key16([0; 16])
+    }
+}
+
+fn hash_all(terms: &[String]) -> Vec<Key16> {
+    let mut keys: Vec<Key16> = terms.iter().map(|t| Key16::of(t)).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+impl IndexKeys {
+    pub fn from_terms(terms: &IndexTerms) -> Self {
+        IndexKeys {
+            verb: Key16::of(&terms.verb),
+            authority: Key16::of(&terms.authority),
+            registration: terms.registration,
+            voids: terms.voids,
+            direct_agents: hash_all(&terms.direct_agents),
+            related_agents: hash_all(&terms.related_agents),
+            direct_activities: hash_all(&terms.direct_activities),
+            related_activities: hash_all(&terms.related_activities),
+        }
+    }
+}
+
+/// One statement inside an envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvelopeStatement {
+    pub id: Uuid,
+    pub keys: IndexKeys,
+    /// The statement as JSON (exact format), with `id`, `authority` and `version` set and without
+    /// `stored`, which is carried once per envelope and spliced in when the statement is read.
+    pub body: Vec<u8>,
+}
+
+/// One log record: the statements of one accepted request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementEnvelope {
+    pub tenant: String,
+    /// Microseconds since the Unix epoch.
+    pub stored: i64,
+    pub statements: Vec<EnvelopeStatement>,
+}
+
+/// Why an envelope could not be decoded.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EnvelopeError {
+    #[error("log record is truncated")]
+    Truncated,
+    #[error("unknown log record format version {0}")]
+    UnknownVersion(u8),
+    #[error("tenant in log record is not UTF-8")]
+    TenantNotUtf8,
+    #[error("log record has {0} bytes after its end")]
+    TrailingBytes(usize),
+    #[error("too many index keys ({0}) for one statement; at most 255 per kind")]
+    TooManyKeys(usize),
+}
+
+const FORMAT_VERSION: u8 = 1;
+const FLAG_VOIDS: u8 = 1;
+const FLAG_REGISTRATION: u8 = 2;
+
+impl StatementEnvelope {
+    /// Serializes the envelope (format version 1).
+    pub fn encode(&self) -> Result<Vec<u8>, EnvelopeError> {
+        let body_len: usize = self.statements.iter().map(|s| s.body.len() + 128).sum();
+        let mut out = Vec::with_capacity(32 + self.tenant.len() + body_len);
+        out.push(FORMAT_VERSION);
+        out.extend_from_slice(&(self.tenant.len() as u16).to_le_bytes());
+        out.extend_from_slice(self.tenant.as_bytes());
+        out.extend_from_slice(&self.stored.to_le_bytes());
+        out.extend_from_slice(&(self.statements.len() as u32).to_le_bytes());
+        for s in &self.statements {
+            out.extend_from_slice(s.id.as_bytes());
+            let k = &s.keys;
+            let mut flags = 0;
+            if k.voids.is_some() {
+                flags |= FLAG_VOIDS;
+            }
+            if k.registration.is_some() {
+                flags |= FLAG_REGISTRATION;
+            }
+            out.push(flags);
+            if let Some(v) = k.voids {
+                out.extend_from_slice(v.as_bytes());
+            }
+            if let Some(r) = k.registration {
+                out.extend_from_slice(r.as_bytes());
+            }
+            out.extend_from_slice(&k.verb.0);
+            out.extend_from_slice(&k.authority.0);
+            for list in [
+                &k.direct_agents,
+                &k.related_agents,
+                &k.direct_activities,
+                &k.related_activities,
+            ] {
+                if list.len() > 255 {
+                    return Err(EnvelopeError::TooManyKeys(list.len()));
+                }
+                out.push(list.len() as u8);
+                for key in list {
+                    out.extend_from_slice(&key.0);
+                }
+            }
+            out.extend_from_slice(&(s.body.len() as u32).to_le_bytes());
+            out.extend_from_slice(&s.body);
+        }
+        Ok(out)
+    }
+
+    /// Parses an envelope written by [`StatementEnvelope::encode`].
+    pub fn decode(bytes: &[u8]) -> Result<Self, EnvelopeError> {
+        let mut r = Reader { bytes, pos: 0 };
+        let version = r.u8()?;
+        if version != FORMAT_VERSION {
+            return Err(EnvelopeError::UnknownVersion(version));
+        }
+        let tenant_len = u16::from_le_bytes(r.array()?) as usize;
+        let tenant = std::str::from_utf8(r.take(tenant_len)?)
+            .map_err(|_| EnvelopeError::TenantNotUtf8)?
+            .to_owned();
+        let stored = i64::from_le_bytes(r.array()?);
+        let count = u32::from_le_bytes(r.array()?) as usize;
+        let mut statements = Vec::with_capacity(count.min(100_000));
+        for _ in 0..count {
+            let id = Uuid::from_bytes(r.array()?);
+            let flags = r.u8()?;
+            let voids = if flags & FLAG_VOIDS != 0 {
+                Some(Uuid::from_bytes(r.array()?))
+            } else {
+                None
+            };
+            let registration = if flags & FLAG_REGISTRATION != 0 {
+                Some(Uuid::from_bytes(r.array()?))
+            } else {
+                None
+            };
+            let verb = Key16(r.array()?);
+            let authority = Key16(r.array()?);
+            let mut lists: [Vec<Key16>; 4] = Default::default();
+            for list in &mut lists {
+                let n = r.u8()? as usize;
+                for _ in 0..n {
+                    list.push(Key16(r.array()?));
+                }
+            }
+            let [direct_agents, related_agents, direct_activities, related_activities] = lists;
+            let body_len = u32::from_le_bytes(r.array()?) as usize;
+            let body = r.take(body_len)?.to_vec();
+            statements.push(EnvelopeStatement {
+                id,
+                keys: IndexKeys {
+                    verb,
+                    authority,
+                    registration,
+                    voids,
+                    direct_agents,
+                    related_agents,
+                    direct_activities,
+                    related_activities,
+                },
+                body,
+            });
+        }
+        if r.pos != bytes.len() {
+            return Err(EnvelopeError::TrailingBytes(bytes.len() - r.pos));
+        }
+        Ok(StatementEnvelope {
+            tenant,
+            stored,
+            statements,
+        })
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], EnvelopeError> {
+        let end = self.pos.checked_add(n).ok_or(EnvelopeError::Truncated)?;
+        let slice = self
+            .bytes
+            .get(self.pos..end)
+            .ok_or(EnvelopeError::Truncated)?;
+        self.pos = end;
+        Ok(slice)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], EnvelopeError> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N)?);
+        Ok(out)
+    }
+
+    fn u8(&mut self) -> Result<u8, EnvelopeError> {
+        Ok(self.take(1)?[0])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> StatementEnvelope {
+        let terms = IndexTerms {
+            verb: "http://adlnet.gov/expapi/verbs/answered".into(),
+            authority: "account::https://lrs.example.jp::tool-a".into(),
+            registration: Some(Uuid::from_u128(0xa7d3e1f0_5c2b_4b8e_9f61_7e2d4c9a0b13)),
+            voids: None,
+            direct_agents: vec!["account::https://eportal.example.jp::3f0c9a7e".into()],
+            related_agents: vec![
+                "account::https://eportal.example.jp::3f0c9a7e".into(),
+                "account::https://lrs.example.jp::tool-a".into(),
+            ],
+            direct_activities: vec!["https://drill.example.jp/items/sci-p4-moon-003".into()],
+            related_activities: vec![
+                "https://drill.example.jp/items/sci-p4-moon-003".into(),
+                "https://drill.example.jp/sets/sci-p4-moon".into(),
+            ],
+        };
+        StatementEnvelope {
+            tenant: "board-131016".into(),
+            stored: 1_760_404_365_123_456,
+            statements: vec![EnvelopeStatement {
+                id: Uuid::from_u128(0x6f1c2a4e_8b3d_4e7a_9c10_2d5f7a8b9c01),
+                keys: IndexKeys::from_terms(&terms),
+                body: br#"{"id":"6f1c2a4e-8b3d-4e7a-9c10-2d5f7a8b9c01"}"#.to_vec(),
+            }],
+        }
+    }
+
+    #[test]
+    fn an_envelope_round_trips() {
+        let env = sample();
+        let bytes = env.encode().unwrap();
+        assert_eq!(StatementEnvelope::decode(&bytes).unwrap(), env);
+    }
+
+    #[test]
+    fn the_version_1_wire_format_never_changes() {
+        let bytes = sample().encode().unwrap();
+        let golden = include_str!("../tests/fixtures/envelope-v1.hex").trim();
+        assert_eq!(hex::encode(&bytes), golden);
+    }
+
+    #[test]
+    fn a_truncated_envelope_is_an_error_not_a_panic() {
+        let bytes = sample().encode().unwrap();
+        for cut in 0..bytes.len() {
+            assert!(StatementEnvelope::decode(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_version_is_rejected() {
+        let mut bytes = sample().encode().unwrap();
+        bytes[0] = 9;
+        assert_eq!(
+            StatementEnvelope::decode(&bytes),
+            Err(EnvelopeError::UnknownVersion(9))
+        );
+    }
+}

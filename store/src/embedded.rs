@@ -1,0 +1,4 @@
+//! Placeholder: replaced by the embedded store implementation.
+
+/// The embedded store.
+pub struct EmbeddedStore;

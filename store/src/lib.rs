@@ -1,0 +1,204 @@
+//! The store seam: where ingest writes statements and query reads them.
+//!
+//! Flow: lrs-api → log → `ingest` → **store** → `query`. The data model mirrors ScyllaDB: one table
+//! per access path, every key starting with the tenant, statements ordered by `stored` inside each
+//! access path. The store is deliberately thin: it writes what it is given (blind, idempotent
+//! writes: writing the same row twice is a no-op) and scans one access path at a time. Conflict
+//! detection, voiding order, query planning and cursors live above the seam (`ingest`, `query`),
+//! so every backend shares them.
+//!
+//! Documents (state, activity and agent profiles) are read-modify-write with preconditions, so the
+//! API talks to the [`DocumentStore`] directly.
+//!
+//! Implementations: [`EmbeddedStore`] (fjall). Every implementation runs the shared [`suite`].
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use lrs_schema::envelope::{IndexKeys, Key16};
+use uuid::Uuid;
+
+mod embedded;
+mod error;
+pub mod suite;
+
+pub use embedded::EmbeddedStore;
+pub use error::{StoreError, StoreErrorKind};
+
+/// Microseconds since the Unix epoch: the unit of `stored` everywhere in the store.
+pub type Micros = i64;
+
+/// One statement to write. `body` is the statement JSON without `stored`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementRow {
+    pub tenant: String,
+    pub stored: Micros,
+    pub id: Uuid,
+    pub keys: IndexKeys,
+    pub body: Bytes,
+}
+
+/// A statement read back from the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredStatement {
+    pub id: Uuid,
+    pub stored: Micros,
+    pub keys: IndexKeys,
+    /// The statement JSON without `stored` (see [`StatementRow::body`]).
+    pub body: Bytes,
+    /// The id of a statement that voids this one, if the store has seen one (in any order).
+    pub voided_by: Option<Uuid>,
+}
+
+/// A statement's place in `stored` order; ties (one request's statements share `stored`) are broken
+/// by id. This is also what a `more` cursor remembers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Position {
+    pub stored: Micros,
+    pub id: Uuid,
+}
+
+/// The access paths: one table each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AccessPath {
+    /// Every statement of the tenant.
+    All,
+    /// `agent` filter: the actor, or the object when it is an agent or group.
+    Agent(Key16),
+    /// `agent` with `related_agents=true`.
+    RelatedAgent(Key16),
+    Verb(Key16),
+    /// `activity` filter: the object when it is an activity.
+    Activity(Key16),
+    /// `activity` with `related_activities=true`.
+    RelatedActivity(Key16),
+    Registration(Uuid),
+    /// Statements written under one credential (`statements/read/mine`).
+    Authority(Key16),
+}
+
+/// One range scan over one access path, in `stored` order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexScan {
+    pub tenant: String,
+    pub path: AccessPath,
+    /// Only statements stored strictly after this (xAPI `since` is exclusive).
+    pub since: Option<Micros>,
+    /// Only statements stored at or before this (xAPI `until` is inclusive).
+    pub until: Option<Micros>,
+    /// Resume strictly after this position in the scan direction (a `more` cursor).
+    pub after: Option<Position>,
+    pub ascending: bool,
+    pub limit: usize,
+}
+
+/// How far ingest has applied one log partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Watermark {
+    pub partition: u32,
+    /// Every record before this offset has been applied to the store.
+    pub next_offset: u64,
+    /// `stored` of the last applied record.
+    pub stored: Micros,
+}
+
+/// Write side for statements (used by ingest).
+#[async_trait]
+pub trait StatementWriter: Send + Sync + 'static {
+    /// Writes the rows and their entries in every access path, plus a `voided` entry for rows
+    /// whose `keys.voids` is set. Blind and idempotent. Durable when it returns.
+    async fn write_statements(&self, rows: &[StatementRow]) -> Result<(), StoreError>;
+
+    /// Records ingest progress; durable when it returns.
+    async fn record_watermarks(&self, marks: &[Watermark]) -> Result<(), StoreError>;
+}
+
+/// Read side for statements (used by query, by ingest for conflict checks, by the API's 409 check).
+#[async_trait]
+pub trait StatementReader: Send + Sync + 'static {
+    /// Looks up statements by id; the result has one entry per requested id, in order.
+    async fn get_statements(
+        &self,
+        tenant: &str,
+        ids: &[Uuid],
+    ) -> Result<Vec<Option<StoredStatement>>, StoreError>;
+
+    /// Positions from one access path, in the requested order, at most `scan.limit`.
+    async fn scan(&self, scan: &IndexScan) -> Result<Vec<Position>, StoreError>;
+
+    /// The recorded ingest progress of every partition.
+    async fn watermarks(&self) -> Result<Vec<Watermark>, StoreError>;
+}
+
+/// The three document resources of xAPI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DocumentKind {
+    State,
+    ActivityProfile,
+    AgentProfile,
+}
+
+/// The set of documents one listing or bulk delete addresses, e.g. the state documents of one
+/// (activity, agent, registration). `scope` is a canonical string the caller builds.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DocumentScope {
+    pub tenant: String,
+    pub kind: DocumentKind,
+    pub scope: String,
+}
+
+/// A stored document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    pub content_type: String,
+    pub body: Bytes,
+    /// Quoted-free hex SHA-1 of the body (the API adds the quotes on the wire).
+    pub etag: String,
+    pub updated: Micros,
+}
+
+/// A condition a document write or delete must meet, checked atomically with the write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Precondition {
+    None,
+    /// The current document's etag must be this one.
+    IfMatch(String),
+    /// There must be no current document (`If-None-Match: *`).
+    IfAbsent,
+}
+
+/// Documents: read-modify-write with preconditions.
+#[async_trait]
+pub trait DocumentStore: Send + Sync + 'static {
+    async fn get_document(
+        &self,
+        scope: &DocumentScope,
+        id: &str,
+    ) -> Result<Option<Document>, StoreError>;
+
+    /// Ids of the documents in the scope updated strictly after `since` (all when `None`).
+    async fn list_documents(
+        &self,
+        scope: &DocumentScope,
+        since: Option<Micros>,
+    ) -> Result<Vec<String>, StoreError>;
+
+    /// Writes a document if the precondition holds, else [`StoreErrorKind::PreconditionFailed`].
+    async fn put_document(
+        &self,
+        scope: &DocumentScope,
+        id: &str,
+        document: Document,
+        precondition: Precondition,
+    ) -> Result<(), StoreError>;
+
+    /// Deletes a document if the precondition holds. Returns whether one existed.
+    async fn delete_document(
+        &self,
+        scope: &DocumentScope,
+        id: &str,
+        precondition: Precondition,
+    ) -> Result<bool, StoreError>;
+
+    /// Deletes every document of the scope.
+    async fn delete_documents(&self, scope: &DocumentScope) -> Result<(), StoreError>;
+}

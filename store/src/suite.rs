@@ -1,0 +1,1 @@
+//! The shared test suite every store implementation runs.
