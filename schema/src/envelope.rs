@@ -34,7 +34,7 @@ use uuid::Uuid;
 ///
 /// It is the 128-bit xxh3 hash of the canonical string, so index entries stay small and sort
 /// uniformly, whatever the length of the IRI.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Key16(pub [u8; 16]);
 
 impl Key16 {
@@ -77,12 +77,6 @@ pub struct IndexKeys {
     pub related_agents: Vec<Key16>,
     pub direct_activities: Vec<Key16>,
     pub related_activities: Vec<Key16>,
-}
-
-impl Default for Key16 {
-    fn default() -> Self {
-        Key16([0; 16])
-    }
 }
 
 fn hash_all(terms: &[String]) -> Vec<Key16> {
@@ -230,7 +224,12 @@ impl StatementEnvelope {
                     list.push(Key16(r.array()?));
                 }
             }
-            let [direct_agents, related_agents, direct_activities, related_activities] = lists;
+            let [
+                direct_agents,
+                related_agents,
+                direct_activities,
+                related_activities,
+            ] = lists;
             let body_len = u32::from_le_bytes(r.array()?) as usize;
             let body = r.take(body_len)?.to_vec();
             statements.push(EnvelopeStatement {
@@ -336,7 +335,10 @@ mod tests {
     fn a_truncated_envelope_is_an_error_not_a_panic() {
         let bytes = sample().encode().unwrap();
         for cut in 0..bytes.len() {
-            assert!(StatementEnvelope::decode(&bytes[..cut]).is_err(), "cut at {cut}");
+            assert!(
+                StatementEnvelope::decode(&bytes[..cut]).is_err(),
+                "cut at {cut}"
+            );
         }
     }
 

@@ -1,5 +1,65 @@
 //! The xAPI vocabulary every other crate speaks.
 //!
 //! Flow: **schema** is used by every stage (api → log → ingest → store → query); it does no I/O.
+//!
+//! * The API parses request bodies with [`parse_statements`] (one [`Statement`] per JSON value,
+//!   every rule of xAPI 1.0.3 / 2.0 checked, errors naming the rule and the JSON path), makes the
+//!   stored form with [`finalize_statement`], and computes [`Statement::index_terms`], which
+//!   travel in the log [`envelope`].
+//! * Duplicate ids are resolved with [`statements_equivalent`].
+//! * Queries come in as a [`StatementQuery`]; results go out through [`format_statement`].
 
 pub mod envelope;
+
+mod activity;
+mod actor;
+mod attachment;
+mod batch;
+mod body;
+mod context;
+mod duration;
+mod equivalence;
+mod error;
+mod extensions;
+mod finalize;
+mod format;
+mod ifi;
+mod interaction;
+mod iri;
+mod json;
+mod language;
+mod object;
+mod path;
+mod query;
+mod result;
+mod statement;
+mod sub_statement;
+mod timestamp;
+mod uuid_text;
+mod verb;
+mod version;
+
+pub use activity::{Activity, ActivityDefinition};
+pub use actor::{Actor, Agent, Group};
+pub use attachment::Attachment;
+pub use batch::parse_statements;
+pub use body::StatementBody;
+pub use context::{Context, ContextAgent, ContextGroup};
+pub use duration::Duration;
+pub use equivalence::statements_equivalent;
+pub use error::ValidationError;
+pub use extensions::Extensions;
+pub use finalize::finalize_statement;
+pub use format::{StatementFormat, format_statement, parse_accept_language};
+pub use ifi::{Account, Ifi, Mbox};
+pub use interaction::{Interaction, InteractionComponent, InteractionType};
+pub use iri::Iri;
+pub use language::{LanguageMap, LanguageTag};
+pub use object::{StatementObject, StatementRef};
+pub use query::StatementQuery;
+pub use result::{Outcome, Score};
+pub use statement::{Statement, authority_terms, canonical_ifi};
+pub use sub_statement::SubStatement;
+pub use timestamp::{Timestamp, format_timestamp, parse_timestamp};
+pub use verb::{VOIDED_VERB, Verb};
+pub use version::{StatementVersion, XapiVersion};

@@ -1,0 +1,340 @@
+//! The `format` parameter of GET /statements: exact, ids, canonical.
+
+use serde_json::{Map, Value};
+
+use crate::context::CONTEXT_ACTIVITY_KEYS;
+use crate::ifi::IFI_KEYS;
+use crate::interaction::COMPONENT_LISTS;
+
+/// xAPI 1.0.3 Communication §2.1.3, `format`: `exact` (default), `ids` or `canonical`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum StatementFormat {
+    #[default]
+    Exact,
+    Ids,
+    Canonical,
+}
+
+impl StatementFormat {
+    /// The parameter value, exactly (enumerated values are case-sensitive, xAPI 1.0.3 Data
+    /// §2.2.s4.b1.b6).
+    pub fn parse(value: &str) -> Option<StatementFormat> {
+        match value {
+            "exact" => Some(StatementFormat::Exact),
+            "ids" => Some(StatementFormat::Ids),
+            "canonical" => Some(StatementFormat::Canonical),
+            _ => None,
+        }
+    }
+}
+
+/// Renders a stored statement in a format. `languages` is the parsed Accept-Language list,
+/// best first.
+///
+/// xAPI 1.0.3 Communication §2.1.3 `format`: "If ids, only include minimum information
+/// necessary in Agent, Activity, Verb and Group Objects to identify them. For Anonymous Groups
+/// this means including the minimum information needed to identify each member." "If
+/// canonical, return Activity Objects and Verbs populated with the canonical definition …
+/// after applying the language filtering process" and Agents and Groups as in exact.
+/// Canonical here reduces every language map of Verbs, Activity Definitions (with their
+/// interaction components) and attachments to one language; the store may first substitute its
+/// canonical Activity Definitions.
+pub fn format_statement(value: &Value, format: StatementFormat, languages: &[String]) -> Value {
+    let mut out = value.clone();
+    match format {
+        StatementFormat::Exact => {}
+        StatementFormat::Ids => ids_statement(&mut out),
+        StatementFormat::Canonical => canonical_statement(&mut out, languages),
+    }
+    out
+}
+
+fn ids_statement(statement: &mut Value) {
+    let Some(map) = statement.as_object_mut() else {
+        return;
+    };
+    for key in ["actor", "authority"] {
+        if let Some(actor) = map.get_mut(key) {
+            *actor = actor_ids(actor);
+        }
+    }
+    if let Some(verb) = map.get_mut("verb") {
+        *verb = keep(verb, &["id"]);
+    }
+    if let Some(object) = map.get_mut("object") {
+        match object.get("objectType").and_then(Value::as_str) {
+            None | Some("Activity") => *object = activity_ids(object),
+            Some("Agent") | Some("Group") => *object = actor_ids(object),
+            Some("SubStatement") => ids_statement(object),
+            _ => {}
+        }
+    }
+    if let Some(context) = map.get_mut("context").and_then(Value::as_object_mut) {
+        for key in ["instructor", "team"] {
+            if let Some(actor) = context.get_mut(key) {
+                *actor = actor_ids(actor);
+            }
+        }
+        if let Some(activities) = context
+            .get_mut("contextActivities")
+            .and_then(Value::as_object_mut)
+        {
+            for (_, list) in activities.iter_mut() {
+                match list {
+                    Value::Array(items) => items.iter_mut().for_each(|a| *a = activity_ids(a)),
+                    single => *single = activity_ids(single),
+                }
+            }
+        }
+        for (list_key, actor_key) in [("contextAgents", "agent"), ("contextGroups", "group")] {
+            if let Some(Value::Array(items)) = context.get_mut(list_key) {
+                for item in items {
+                    if let Some(actor) = item.get_mut(actor_key) {
+                        *actor = actor_ids(actor);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn keep(value: &Value, keys: &[&str]) -> Value {
+    let Some(map) = value.as_object() else {
+        return value.clone();
+    };
+    Value::Object(
+        keys.iter()
+            .filter_map(|k| map.get(*k).map(|v| ((*k).to_owned(), v.clone())))
+            .collect(),
+    )
+}
+
+/// An Activity as objectType + id.
+fn activity_ids(activity: &Value) -> Value {
+    let mut out = Map::new();
+    out.insert("objectType".into(), Value::String("Activity".into()));
+    if let Some(id) = activity.get("id") {
+        out.insert("id".into(), id.clone());
+    }
+    Value::Object(out)
+}
+
+/// An Agent or Identified Group as objectType + IFI; an Anonymous Group as objectType + its
+/// members reduced likewise.
+fn actor_ids(actor: &Value) -> Value {
+    let Some(map) = actor.as_object() else {
+        return actor.clone();
+    };
+    let object_type = map
+        .get("objectType")
+        .and_then(Value::as_str)
+        .unwrap_or("Agent");
+    let mut out = Map::new();
+    out.insert("objectType".into(), Value::String(object_type.to_owned()));
+    let mut identified = false;
+    for key in IFI_KEYS {
+        if let Some(ifi) = map.get(key) {
+            out.insert(key.to_owned(), ifi.clone());
+            identified = true;
+        }
+    }
+    if !identified && let Some(Value::Array(members)) = map.get("member") {
+        out.insert(
+            "member".into(),
+            Value::Array(members.iter().map(actor_ids).collect()),
+        );
+    }
+    Value::Object(out)
+}
+
+fn canonical_statement(statement: &mut Value, languages: &[String]) {
+    let Some(map) = statement.as_object_mut() else {
+        return;
+    };
+    if let Some(display) = map.get_mut("verb").and_then(|v| v.get_mut("display")) {
+        reduce_language_map(display, languages);
+    }
+    if let Some(object) = map.get_mut("object") {
+        match object.get("objectType").and_then(Value::as_str) {
+            None | Some("Activity") => canonical_activity(object, languages),
+            Some("SubStatement") => canonical_statement(object, languages),
+            _ => {}
+        }
+    }
+    if let Some(activities) = map
+        .get_mut("context")
+        .and_then(|c| c.get_mut("contextActivities"))
+        .and_then(Value::as_object_mut)
+    {
+        for key in CONTEXT_ACTIVITY_KEYS {
+            match activities.get_mut(key) {
+                Some(Value::Array(items)) => items
+                    .iter_mut()
+                    .for_each(|a| canonical_activity(a, languages)),
+                Some(single) => canonical_activity(single, languages),
+                None => {}
+            }
+        }
+    }
+    if let Some(Value::Array(attachments)) = map.get_mut("attachments") {
+        for attachment in attachments {
+            for key in ["display", "description"] {
+                if let Some(lang_map) = attachment.get_mut(key) {
+                    reduce_language_map(lang_map, languages);
+                }
+            }
+        }
+    }
+}
+
+fn canonical_activity(activity: &mut Value, languages: &[String]) {
+    let Some(definition) = activity
+        .get_mut("definition")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    for key in ["name", "description"] {
+        if let Some(lang_map) = definition.get_mut(key) {
+            reduce_language_map(lang_map, languages);
+        }
+    }
+    for list in COMPONENT_LISTS {
+        if let Some(Value::Array(components)) = definition.get_mut(list) {
+            for component in components {
+                if let Some(lang_map) = component.get_mut("description") {
+                    reduce_language_map(lang_map, languages);
+                }
+            }
+        }
+    }
+}
+
+/// Keeps the one entry of a language map that best fits `languages` (xAPI 1.0.3 Communication
+/// §2.1.3 language filtering: "The LRS MUST return only one language within each of these
+/// maps"), falling back to the first entry.
+fn reduce_language_map(lang_map: &mut Value, languages: &[String]) {
+    let Some(map) = lang_map.as_object() else {
+        return;
+    };
+    if map.len() <= 1 {
+        return;
+    }
+    let key = best_language(map.keys().map(String::as_str), languages)
+        .or_else(|| map.keys().next().map(String::as_str))
+        .map(str::to_owned);
+    if let Some(key) = key {
+        let text = map[&key].clone();
+        let mut single = Map::new();
+        single.insert(key, text);
+        *lang_map = Value::Object(single);
+    }
+}
+
+/// RFC 4647 §3.4 lookup, per requested range in order: an exact (case-insensitive) tag, then a
+/// tag the range is a prefix of, then the range truncated subtag by subtag; `*` takes any.
+pub(crate) fn best_language<'a>(
+    available: impl Iterator<Item = &'a str> + Clone,
+    languages: &[String],
+) -> Option<&'a str> {
+    for range in languages {
+        if range == "*" {
+            return available.clone().next();
+        }
+        if let Some(tag) = available.clone().find(|t| t.eq_ignore_ascii_case(range)) {
+            return Some(tag);
+        }
+        if let Some(tag) = available.clone().find(|t| {
+            t.len() > range.len()
+                && t.as_bytes()[range.len()] == b'-'
+                && t[..range.len()].eq_ignore_ascii_case(range)
+        }) {
+            return Some(tag);
+        }
+        let mut truncated = range.as_str();
+        while let Some(dash) = truncated.rfind('-') {
+            truncated = &truncated[..dash];
+            if let Some(tag) = available
+                .clone()
+                .find(|t| t.eq_ignore_ascii_case(truncated))
+            {
+                return Some(tag);
+            }
+        }
+    }
+    None
+}
+
+/// Parses an Accept-Language header (RFC 9110 §12.5.4) into language ranges, best first: by
+/// `q` descending, in header order for equal `q`; ranges with `q=0` or a malformed `q` are left out.
+pub fn parse_accept_language(header: &str) -> Vec<String> {
+    let mut ranges: Vec<(u32, usize, String)> = Vec::new();
+    for (position, item) in header.split(',').enumerate() {
+        let mut parts = item.split(';');
+        let range = parts.next().unwrap_or("").trim();
+        if range.is_empty() {
+            continue;
+        }
+        let mut quality = Some(1000);
+        for param in parts {
+            let param = param.trim();
+            if let Some(q) = param
+                .strip_prefix("q=")
+                .or_else(|| param.strip_prefix("Q="))
+            {
+                quality = parse_quality(q.trim());
+            }
+        }
+        if let Some(q) = quality.filter(|q| *q > 0) {
+            ranges.push((q, position, range.to_owned()));
+        }
+    }
+    ranges.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    ranges.into_iter().map(|(_, _, range)| range).collect()
+}
+
+/// `q` in thousandths: `0`, `0.5`, `1`, `1.000`.
+fn parse_quality(q: &str) -> Option<u32> {
+    let (whole, fraction) = q.split_once('.').unwrap_or((q, ""));
+    if whole.len() != 1 || fraction.len() > 3 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let whole: u32 = whole.parse().ok()?;
+    let mut thousandths = whole * 1000;
+    for (i, digit) in fraction.bytes().enumerate() {
+        thousandths += u32::from(digit - b'0') * [100, 10, 1][i];
+    }
+    (thousandths <= 1000).then_some(thousandths)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_is_ordered_by_quality() {
+        assert_eq!(
+            parse_accept_language("en;q=0.5, ja-JP, ja;q=0.9, fr;q=0, *;q=0.1"),
+            vec!["ja-JP", "ja", "en", "*"]
+        );
+        assert!(parse_accept_language("").is_empty());
+    }
+
+    #[test]
+    fn lookup_falls_back_from_region_to_language_and_from_language_to_region() {
+        let tags = ["en-US", "ja"];
+        assert_eq!(
+            best_language(tags.iter().copied(), &["ja-JP".into()]),
+            Some("ja")
+        );
+        assert_eq!(
+            best_language(tags.iter().copied(), &["en".into()]),
+            Some("en-US")
+        );
+        assert_eq!(best_language(tags.iter().copied(), &["fr".into()]), None);
+        assert_eq!(
+            best_language(tags.iter().copied(), &["fr".into(), "*".into()]),
+            Some("en-US")
+        );
+    }
+}
