@@ -61,7 +61,7 @@ pub struct ConsumedRecord {
 
 /// The consuming side of the log: one member of a consumer group.
 #[async_trait]
-pub trait LogConsumer: Send {
+pub trait LogConsumer: Send + Sync {
     /// Returns the next records (at most `max`), waiting up to `wait` for at least one. An empty
     /// vector means nothing arrived in time. Records of one partition come in offset order.
     /// After a restart, consumption resumes at the committed position of each partition.
@@ -69,7 +69,8 @@ pub trait LogConsumer: Send {
 
     /// Records that everything before `next_offset` in `partition` has been processed. It is called
     /// only after the store write succeeded; it is durable when it returns.
-    async fn commit(&mut self, partition: PartitionId, next_offset: Offset) -> Result<(), LogError>;
+    async fn commit(&mut self, partition: PartitionId, next_offset: Offset)
+    -> Result<(), LogError>;
 
     /// The committed position (next offset to process) of each partition assigned to this member.
     fn committed(&self) -> Vec<(PartitionId, Offset)>;
