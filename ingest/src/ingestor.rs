@@ -1,0 +1,282 @@
+//! The ingest loop: poll → decode → first-wins check → store write → watermark → commit.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use lrs_log::{ConsumedRecord, LogConsumer, LogError, PartitionId};
+use lrs_schema::envelope::StatementEnvelope;
+use lrs_store::{StatementReader, StatementRow, StatementWriter, StoreError, Watermark};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+/// Settings of one ingest loop.
+#[derive(Debug, Clone)]
+pub struct IngestorConfig {
+    /// At most this many log records per store write (each record is one request's statements).
+    pub max_records_per_batch: usize,
+    /// How long one poll waits for records before checking for shutdown.
+    pub poll_wait: Duration,
+}
+
+impl Default for IngestorConfig {
+    fn default() -> Self {
+        IngestorConfig {
+            max_records_per_batch: 512,
+            poll_wait: Duration::from_millis(100),
+        }
+    }
+}
+
+/// What one applied batch changed; handed to the [`IngestListener`].
+#[derive(Debug, Clone, Default)]
+pub struct AppliedBatch {
+    /// Per partition: the next offset to apply and the `stored` of the last applied record.
+    pub watermarks: Vec<Watermark>,
+    /// Every (tenant, id) carried by the batch's records, written or not.
+    pub statement_ids: Vec<(String, Uuid)>,
+}
+
+/// Told about progress after each batch is durable in the store (the embedded pipeline uses it to
+/// release in-flight ids and to compute `X-Experience-API-Consistent-Through`).
+pub trait IngestListener: Send + Sync + 'static {
+    fn applied(&self, batch: &AppliedBatch);
+}
+
+/// Counters of one ingest loop (exposed as metrics).
+#[derive(Debug, Default)]
+pub struct IngestStats {
+    pub records: AtomicU64,
+    pub statements_written: AtomicU64,
+    pub duplicates_skipped: AtomicU64,
+    pub conflicts: AtomicU64,
+    pub undecodable_records: AtomicU64,
+    pub batches: AtomicU64,
+}
+
+/// Why the ingest loop stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("log: {0}")]
+    Log(#[from] LogError),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// Applies the log to the store.
+pub struct Ingestor<S> {
+    store: Arc<S>,
+    consumer: Box<dyn LogConsumer>,
+    listener: Option<Arc<dyn IngestListener>>,
+    config: IngestorConfig,
+    stats: Arc<IngestStats>,
+    /// `stored` of the last applied record per partition, so a batch of undecodable records
+    /// never moves a watermark backwards.
+    last_stored: HashMap<PartitionId, i64>,
+}
+
+/// Pause between retries when the store fails; the batch is retried, never skipped.
+const STORE_RETRY_PAUSE: Duration = Duration::from_millis(200);
+
+impl<S: StatementWriter + StatementReader> Ingestor<S> {
+    pub fn new(store: Arc<S>, consumer: Box<dyn LogConsumer>, config: IngestorConfig) -> Self {
+        Ingestor {
+            store,
+            consumer,
+            listener: None,
+            config,
+            stats: Arc::new(IngestStats::default()),
+            last_stored: HashMap::new(),
+        }
+    }
+
+    pub fn with_listener(mut self, listener: Arc<dyn IngestListener>) -> Self {
+        self.listener = Some(listener);
+        self
+    }
+
+    pub fn stats(&self) -> Arc<IngestStats> {
+        self.stats.clone()
+    }
+
+    /// Runs until `shutdown` turns true, then drains what the log already holds and returns.
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> Result<(), IngestError> {
+        for mark in self.store.watermarks().await? {
+            self.last_stored.insert(mark.partition, mark.stored);
+        }
+        loop {
+            let stopping = *shutdown.borrow();
+            let records = tokio::select! {
+                polled = self.consumer.poll(self.config.max_records_per_batch, self.config.poll_wait) => polled?,
+                _ = shutdown.changed(), if !stopping => continue,
+            };
+            if records.is_empty() {
+                if stopping {
+                    tracing::info!("ingest drained; stopping");
+                    return Ok(());
+                }
+                continue;
+            }
+            self.apply_with_retry(records).await?;
+        }
+    }
+
+    async fn apply_with_retry(&mut self, records: Vec<ConsumedRecord>) -> Result<(), IngestError> {
+        let mut batch = decode_batch(&records, &self.stats);
+        for mark in &mut batch.applied.watermarks {
+            let last = self.last_stored.entry(mark.partition).or_insert(0);
+            mark.stored = mark.stored.max(*last);
+            *last = mark.stored;
+        }
+        loop {
+            match self.apply(&batch).await {
+                Ok(()) => break,
+                Err(err) => {
+                    tracing::warn!(error = %err, "store write failed; retrying the batch");
+                    tokio::time::sleep(STORE_RETRY_PAUSE).await;
+                }
+            }
+        }
+        for mark in &batch.applied.watermarks {
+            self.consumer.commit(mark.partition, mark.next_offset).await?;
+        }
+        if let Some(listener) = &self.listener {
+            listener.applied(&batch.applied);
+        }
+        self.stats
+            .records
+            .fetch_add(records.len() as u64, Ordering::Relaxed);
+        self.stats.batches.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Writes the batch's new statements, then the watermarks. Idempotent.
+    async fn apply(&self, batch: &DecodedBatch) -> Result<(), StoreError> {
+        let rows = self.first_wins(&batch.rows).await?;
+        if !rows.is_empty() {
+            self.store.write_statements(&rows).await?;
+        }
+        self.store
+            .record_watermarks(&batch.applied.watermarks)
+            .await?;
+        self.stats
+            .statements_written
+            .fetch_add(rows.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Drops rows whose id is already stored (or repeated earlier in the batch). A dropped row that
+    /// is not equivalent to the kept one is a conflict: reported, never written over the first.
+    async fn first_wins(&self, rows: &[StatementRow]) -> Result<Vec<StatementRow>, StoreError> {
+        let mut by_tenant: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, row) in rows.iter().enumerate() {
+            by_tenant.entry(row.tenant.as_str()).or_default().push(i);
+        }
+        let mut keep = vec![true; rows.len()];
+        for (tenant, indexes) in by_tenant {
+            let ids: Vec<Uuid> = indexes.iter().map(|&i| rows[i].id).collect();
+            let existing = self.store.get_statements(tenant, &ids).await?;
+            let mut seen: HashMap<Uuid, usize> = HashMap::new();
+            for (&i, stored) in indexes.iter().zip(existing) {
+                let row = &rows[i];
+                let first_body = match (&stored, seen.get(&row.id)) {
+                    (Some(s), _) => Some(&s.body),
+                    (None, Some(&j)) => Some(&rows[j].body),
+                    (None, None) => None,
+                };
+                match first_body {
+                    None => {
+                        seen.insert(row.id, i);
+                    }
+                    Some(first) => {
+                        keep[i] = false;
+                        self.note_duplicate(tenant, row, first);
+                    }
+                }
+            }
+        }
+        Ok(rows
+            .iter()
+            .zip(keep)
+            .filter_map(|(row, k)| k.then(|| row.clone()))
+            .collect())
+    }
+
+    fn note_duplicate(&self, tenant: &str, row: &StatementRow, first: &Bytes) {
+        if first == &row.body || bodies_equivalent(first, &row.body) {
+            self.stats.duplicates_skipped.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.stats.conflicts.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(tenant, statement_id = %row.id, "conflicting statement id; kept the first");
+        }
+    }
+}
+
+fn bodies_equivalent(a: &[u8], b: &[u8]) -> bool {
+    match (
+        serde_json::from_slice::<serde_json::Value>(a),
+        serde_json::from_slice::<serde_json::Value>(b),
+    ) {
+        (Ok(a), Ok(b)) => lrs_schema::statements_equivalent(&a, &b),
+        _ => false,
+    }
+}
+
+struct DecodedBatch {
+    rows: Vec<StatementRow>,
+    applied: AppliedBatch,
+}
+
+fn decode_batch(records: &[ConsumedRecord], stats: &IngestStats) -> DecodedBatch {
+    let mut rows = Vec::new();
+    let mut ids = Vec::new();
+    let mut marks: HashMap<PartitionId, Watermark> = HashMap::new();
+    let mut tenants: HashSet<String> = HashSet::new();
+    for record in records {
+        let mark = marks.entry(record.partition).or_insert(Watermark {
+            partition: record.partition,
+            next_offset: 0,
+            stored: 0,
+        });
+        mark.next_offset = mark.next_offset.max(record.offset + 1);
+        let envelope = match StatementEnvelope::decode(&record.payload) {
+            Ok(envelope) => envelope,
+            Err(err) => {
+                // Undecodable records can never be applied; they are counted and logged with their
+                // position so an operator can inspect them, and the log moves on.
+                stats.undecodable_records.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(partition = record.partition, offset = record.offset, error = %err, "undecodable log record skipped");
+                continue;
+            }
+        };
+        mark.stored = mark.stored.max(envelope.stored);
+        let tenant = match tenants.get(&envelope.tenant) {
+            Some(t) => t.clone(),
+            None => {
+                tenants.insert(envelope.tenant.clone());
+                envelope.tenant.clone()
+            }
+        };
+        for statement in envelope.statements {
+            ids.push((tenant.clone(), statement.id));
+            rows.push(StatementRow {
+                tenant: tenant.clone(),
+                stored: envelope.stored,
+                id: statement.id,
+                keys: statement.keys,
+                body: Bytes::from(statement.body),
+            });
+        }
+    }
+    let mut watermarks: Vec<Watermark> = marks.into_values().collect();
+    watermarks.sort_by_key(|m| m.partition);
+    DecodedBatch {
+        rows,
+        applied: AppliedBatch {
+            watermarks,
+            statement_ids: ids,
+        },
+    }
+}

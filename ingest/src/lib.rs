@@ -1,0 +1,11 @@
+//! Ingest: the stage between the log and the store.
+//!
+//! Flow: lrs-api → log → **ingest** → store → query. An [`Ingestor`] consumes records (one per
+//! accepted request), decodes the envelope written by the API, keeps the first statement of every
+//! id (a later non-equivalent one is reported, never written over it), writes the rest to the store
+//! with every access-path entry and voiding marker, records per-partition watermarks, and only then
+//! commits its log position. Replays after a crash are harmless: store writes are idempotent.
+
+mod ingestor;
+
+pub use ingestor::{AppliedBatch, IngestError, IngestListener, IngestStats, Ingestor, IngestorConfig};

@@ -1,0 +1,16 @@
+//! Query: the read side.
+//!
+//! Flow: lrs-api → log → ingest → store → **query**. [`StatementQueryService`] turns a typed
+//! [`lrs_schema::StatementQuery`] into a scan of the most selective access path, checks the other
+//! filters against each candidate's index keys, hides voided statements, and pages with an opaque
+//! [`Cursor`] that stays stable while new statements arrive (it is capped at the
+//! Consistent-Through instant of the first page). [`render`] writes statements back out as JSON.
+
+mod cursor;
+mod planner;
+pub mod render;
+mod service;
+
+pub use cursor::{Cursor, CursorError};
+pub use planner::{Plan, plan};
+pub use service::{QueryError, QueryPage, ReadScope, StatementQueryService};

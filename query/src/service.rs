@@ -1,0 +1,149 @@
+//! The statement query service: single lookups and filtered, paged queries.
+
+use std::sync::Arc;
+
+use lrs_schema::StatementQuery;
+use lrs_schema::envelope::Key16;
+use lrs_store::{IndexScan, Micros, Position, StatementReader, StoreError, StoredStatement};
+use uuid::Uuid;
+
+use crate::cursor::Cursor;
+use crate::planner::plan;
+
+/// Whose statements a reader may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadScope {
+    /// Every statement of the tenant (`statements/read`, `all/read`, `all`).
+    Tenant,
+    /// Only statements whose authority is this credential (`statements/read/mine`).
+    Own(Key16),
+}
+
+impl ReadScope {
+    fn authority(self) -> Option<Key16> {
+        match self {
+            ReadScope::Tenant => None,
+            ReadScope::Own(key) => Some(key),
+        }
+    }
+}
+
+/// One page of a query.
+#[derive(Debug, Clone)]
+pub struct QueryPage {
+    pub statements: Vec<StoredStatement>,
+    /// The cursor for the next page, when there may be one.
+    pub more: Option<Cursor>,
+}
+
+/// Why a query failed.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// Candidates fetched per store round trip while filling a page.
+const SCAN_CHUNK: usize = 256;
+
+/// Serves statement reads for every tenant.
+pub struct StatementQueryService<R: ?Sized> {
+    reader: Arc<R>,
+    max_limit: u32,
+}
+
+impl<R: StatementReader + ?Sized> StatementQueryService<R> {
+    /// `max_limit` is the most statements one page holds (`limit=0` or absent asks for it).
+    pub fn new(reader: Arc<R>, max_limit: u32) -> Self {
+        StatementQueryService {
+            reader,
+            max_limit: max_limit.max(1),
+        }
+    }
+
+    /// `statementId` (voided = false) or `voidedStatementId` (voided = true) lookup.
+    ///
+    /// xAPI 1.0.3 Data §2.5.1 (voided statements): a voided statement is only returned through
+    /// `voidedStatementId`, and `voidedStatementId` returns only voided statements.
+    pub async fn get_statement(
+        &self,
+        tenant: &str,
+        id: Uuid,
+        voided: bool,
+        scope: ReadScope,
+    ) -> Result<Option<StoredStatement>, QueryError> {
+        let found = self.reader.get_statements(tenant, &[id]).await?;
+        let statement = found.into_iter().next().flatten();
+        Ok(statement.filter(|s| {
+            s.voided_by.is_some() == voided && scope.authority().is_none_or(|a| s.keys.authority == a)
+        }))
+    }
+
+    /// Runs a filtered query. `cursor` continues an earlier page; otherwise `consistent_through`
+    /// caps this query and every page that follows it.
+    pub async fn query(
+        &self,
+        tenant: &str,
+        query: &StatementQuery,
+        params: &[(String, String)],
+        scope: ReadScope,
+        consistent_through: Micros,
+        cursor: Option<&Cursor>,
+    ) -> Result<QueryPage, QueryError> {
+        let plan = plan(query, scope.authority());
+        let limit = match query.limit {
+            0 => self.max_limit,
+            n => n.min(self.max_limit),
+        } as usize;
+        let cap = cursor.map_or(consistent_through, |c| c.cap);
+        let until = query.until.map_or(cap, |u| u.min(cap));
+        let mut after = cursor.map(Cursor::after);
+        let mut page: Vec<(Position, StoredStatement)> = Vec::with_capacity(limit + 1);
+        // Fill limit + 1 so we know whether a next page exists.
+        'scan: loop {
+            let positions = self
+                .reader
+                .scan(&IndexScan {
+                    tenant: tenant.to_owned(),
+                    path: plan.path,
+                    since: query.since,
+                    until: Some(until),
+                    after,
+                    ascending: query.ascending,
+                    limit: SCAN_CHUNK,
+                })
+                .await?;
+            let ids: Vec<Uuid> = positions.iter().map(|p| p.id).collect();
+            let statements = self.reader.get_statements(tenant, &ids).await?;
+            for (position, statement) in positions.iter().zip(statements) {
+                after = Some(*position);
+                let Some(statement) = statement else { continue };
+                if statement.voided_by.is_none() && plan.matches(&statement.keys) {
+                    page.push((*position, statement));
+                    if page.len() > limit {
+                        break 'scan;
+                    }
+                }
+            }
+            if positions.len() < SCAN_CHUNK {
+                break;
+            }
+        }
+        let more = if page.len() > limit {
+            page.truncate(limit);
+            let last = page.last().map(|(p, _)| *p).expect("limit is at least 1");
+            Some(Cursor {
+                params: params.to_vec(),
+                after_stored: last.stored,
+                after_id: last.id,
+                cap,
+            })
+        } else {
+            None
+        };
+        Ok(QueryPage {
+            statements: page.into_iter().map(|(_, s)| s).collect(),
+            more,
+        })
+    }
+}
