@@ -1,0 +1,114 @@
+//! The HTTP application: shared state, routes and the version middleware.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{HttpResponse, web};
+use lrs_auth::Authenticator;
+use lrs_query::StatementQueryService;
+use lrs_schema::XapiVersion;
+use lrs_store::StatementReader;
+
+use crate::extract::VERSION_HEADER;
+use crate::pipeline::Pipeline;
+use crate::routes;
+
+/// Settings of the HTTP surface.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Where the xAPI endpoint lives, e.g. `/xapi`.
+    pub base_path: String,
+    /// Requests with larger bodies are answered 413.
+    pub max_body_bytes: usize,
+    /// The most statements one GET page holds.
+    pub max_page: u32,
+    /// How long a GET waits for ingest to apply writes acknowledged before it arrived.
+    pub read_your_writes_wait: Duration,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            base_path: "/xapi".into(),
+            max_body_bytes: 16 * 1024 * 1024,
+            max_page: 500,
+            read_your_writes_wait: Duration::from_secs(2),
+        }
+    }
+}
+
+/// What every handler shares.
+pub struct AppState {
+    pub config: ApiConfig,
+    pub auth: Arc<Authenticator>,
+    pub pipeline: Arc<Pipeline>,
+    pub reader: Arc<dyn StatementReader>,
+    pub queries: StatementQueryService<dyn StatementReader>,
+    /// Answered by `/ready`: false while starting or draining.
+    pub ready: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl AppState {
+    pub fn new(
+        config: ApiConfig,
+        auth: Arc<Authenticator>,
+        pipeline: Arc<Pipeline>,
+        reader: Arc<dyn StatementReader>,
+    ) -> Self {
+        AppState {
+            queries: StatementQueryService::new(reader.clone(), config.max_page),
+            config,
+            auth,
+            pipeline,
+            reader,
+            ready: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        }
+    }
+}
+
+/// Registers every route. `state` must also be added with `App::app_data`.
+pub fn configure(cfg: &mut web::ServiceConfig, base_path: &str) {
+    cfg.route("/health", web::get().to(routes::health::health))
+        .route("/ready", web::get().to(routes::health::ready))
+        .service(
+            web::scope(base_path)
+                .wrap(from_fn(version_header))
+                .service(
+                    web::resource("/statements")
+                        .route(web::put().to(routes::statements::put))
+                        .route(web::post().to(routes::statements::post))
+                        .route(web::get().to(routes::statements::get))
+                        .route(web::head().to(routes::statements::get)),
+                )
+                .service(web::resource("/about").route(web::get().to(routes::about::about)))
+                .default_service(web::to(routes::not_found)),
+        );
+}
+
+/// xAPI Communication §3.3: every response carries `X-Experience-API-Version`, in the family
+/// the client asked for (the newest we support when it asked for none we know).
+async fn version_header(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let version = req
+        .headers()
+        .get(VERSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| XapiVersion::from_header(v.trim()).ok())
+        .unwrap_or(XapiVersion::V2_0_0);
+    let mut response = next.call(req).await?;
+    response.headers_mut().insert(
+        HeaderName::from_static("x-experience-api-version"),
+        HeaderValue::from_static(version.as_str()),
+    );
+    Ok(response)
+}
+
+pub(crate) fn no_content() -> HttpResponse {
+    HttpResponse::NoContent().finish()
+}

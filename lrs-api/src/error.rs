@@ -1,0 +1,186 @@
+//! The one table from error kinds to HTTP statuses and xAPI error bodies.
+//!
+//! Status codes appear nowhere else in the API. 4xx bodies say which rule was broken and where;
+//! 5xx bodies are opaque (the cause goes to the log). 503 carries `Retry-After`.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use lrs_auth::{AuthError, AuthErrorKind};
+use lrs_log::{LogError, LogErrorKind};
+use lrs_schema::ValidationError;
+use lrs_store::{StoreError, StoreErrorKind};
+use serde::Serialize;
+use uuid::Uuid;
+
+/// What went wrong, as the client should learn it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiErrorKind {
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    Conflict,
+    PreconditionFailed,
+    PayloadTooLarge,
+    Unavailable,
+    Internal,
+}
+
+impl ApiErrorKind {
+    /// The table: kind → (status, machine-readable code).
+    fn http(self) -> (StatusCode, &'static str) {
+        match self {
+            ApiErrorKind::BadRequest => (StatusCode::BAD_REQUEST, "bad_request"),
+            ApiErrorKind::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiErrorKind::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiErrorKind::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ApiErrorKind::Conflict => (StatusCode::CONFLICT, "conflict"),
+            ApiErrorKind::PreconditionFailed => {
+                (StatusCode::PRECONDITION_FAILED, "precondition_failed")
+            }
+            ApiErrorKind::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiErrorKind::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiErrorKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+/// Seconds a client should wait before retrying a 503.
+const RETRY_AFTER_SECONDS: &str = "1";
+
+/// An error answered to an HTTP client.
+#[derive(Debug, thiserror::Error)]
+#[error("{kind:?}: {message}")]
+pub struct ApiError {
+    kind: ApiErrorKind,
+    message: String,
+    rule: Option<String>,
+    path: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'static str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<&'a str>,
+}
+
+impl ApiError {
+    pub fn new(kind: ApiErrorKind, message: impl Into<String>) -> Self {
+        ApiError {
+            kind,
+            message: message.into(),
+            rule: None,
+            path: None,
+        }
+    }
+
+    pub fn kind(&self) -> ApiErrorKind {
+        self.kind
+    }
+
+    /// A 400 naming the rule broken and where.
+    pub fn bad_request(rule: &str, path: &str, message: impl Into<String>) -> Self {
+        ApiError {
+            kind: ApiErrorKind::BadRequest,
+            message: message.into(),
+            rule: Some(rule.to_owned()),
+            path: Some(path.to_owned()),
+        }
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ApiError::new(ApiErrorKind::NotFound, message)
+    }
+
+    pub fn conflict(id: Uuid) -> Self {
+        ApiError {
+            kind: ApiErrorKind::Conflict,
+            message: format!("statement {id} already exists with different content"),
+            rule: Some("xAPI Communication §2.1.2: a statement id that exists with different content MUST be rejected with 409 Conflict".into()),
+            path: None,
+        }
+    }
+
+    pub fn internal(context: &str, cause: &dyn std::error::Error) -> Self {
+        tracing::error!(error = %cause, context, "internal error");
+        ApiError::new(ApiErrorKind::Internal, "internal error")
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.kind.http().0
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (status, code) = self.kind.http();
+        let mut response = HttpResponse::build(status);
+        match self.kind {
+            ApiErrorKind::Unauthorized => {
+                response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"xAPI\", Bearer")));
+            }
+            ApiErrorKind::Unavailable => {
+                response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
+            }
+            _ => {}
+        }
+        let message = if self.kind == ApiErrorKind::Internal {
+            "internal error"
+        } else {
+            &self.message
+        };
+        response.json(ErrorBody {
+            error: code,
+            message,
+            rule: self.rule.as_deref(),
+            path: self.path.as_deref(),
+        })
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(err: ValidationError) -> Self {
+        ApiError::bad_request(err.rule(), err.path(), err.message())
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> Self {
+        let kind = match err.kind() {
+            AuthErrorKind::MissingCredentials | AuthErrorKind::BadCredentials => ApiErrorKind::Unauthorized,
+            AuthErrorKind::Forbidden => ApiErrorKind::Forbidden,
+            AuthErrorKind::Config | AuthErrorKind::Io => return ApiError::internal("authentication", &err),
+        };
+        ApiError::new(kind, err.to_string())
+    }
+}
+
+impl From<LogError> for ApiError {
+    fn from(err: LogError) -> Self {
+        match err.kind() {
+            LogErrorKind::Backpressure | LogErrorKind::Unavailable | LogErrorKind::Closed => {
+                tracing::warn!(error = %err, "log not accepting writes");
+                ApiError::new(ApiErrorKind::Unavailable, "the LRS is not accepting writes right now; retry later")
+            }
+            LogErrorKind::Corrupt | LogErrorKind::Config => ApiError::internal("log", &err),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err.kind() {
+            StoreErrorKind::PreconditionFailed => ApiError::new(ApiErrorKind::PreconditionFailed, err.to_string()),
+            StoreErrorKind::Unavailable => {
+                tracing::warn!(error = %err, "store unavailable");
+                ApiError::new(ApiErrorKind::Unavailable, "the store is unavailable; retry later")
+            }
+            StoreErrorKind::Corrupt => ApiError::internal("store", &err),
+        }
+    }
+}

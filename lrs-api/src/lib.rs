@@ -1,0 +1,16 @@
+//! The xAPI HTTP surface.
+//!
+//! Flow: **lrs-api** → log → ingest → store → query. Handlers are thin: extract (version,
+//! principal, typed query or statements) → authorize → call the [`Pipeline`] (writes) or the
+//! query service (reads) → map. [`error`] holds the only table from errors to HTTP statuses.
+
+pub mod app;
+pub mod error;
+pub mod extract;
+pub mod pipeline;
+mod prepare;
+mod routes;
+
+pub use app::{ApiConfig, AppState, configure};
+pub use error::{ApiError, ApiErrorKind};
+pub use pipeline::Pipeline;

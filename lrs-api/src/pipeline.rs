@@ -1,0 +1,275 @@
+//! The write side of the API and the truth about how far reads can see.
+//!
+//! [`Pipeline::submit`] turns one accepted request into one log record: it checks client-supplied
+//! ids against the store and against records still in flight (409 / no-op), stamps `stored`, and
+//! appends. Stamping and enqueueing happen under one lock, so log order is `stored` order; that is
+//! what makes [`Pipeline::consistent_through`] true rather than a guess from the clock.
+//!
+//! In-flight ids are remembered from the append until ingest reports them applied, so a duplicate
+//! id arriving in that window is still answered 204/409 correctly in one process. Across processes
+//! (the distributed deployment) ingest keeps the first statement of an id and reports later ones.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use lrs_ingest::{AppliedBatch, IngestListener};
+use lrs_log::{Log, LogProducer};
+use lrs_schema::envelope::{EnvelopeStatement, StatementEnvelope};
+use lrs_store::{Micros, StatementReader};
+use parking_lot::Mutex;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+/// A validated statement ready to be appended.
+#[derive(Debug, Clone)]
+pub struct PreparedStatement {
+    pub statement: EnvelopeStatement,
+    /// The client chose the id (so it may already exist).
+    pub client_id: bool,
+}
+
+/// What became of a submitted request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubmitOutcome {
+    /// `stored` of the appended record (None when every statement already existed).
+    pub stored: Option<Micros>,
+    /// Statements that were already stored or in flight with equivalent content.
+    pub already_present: usize,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Applied {
+    next_offset: u64,
+    stored: Micros,
+}
+
+struct Sequencer {
+    last_stamp: Micros,
+    /// Appends whose durability is not yet known.
+    pending_appends: u64,
+    /// Ids appended but not yet applied by ingest, with their bodies (for equivalence checks).
+    in_flight: HashMap<(String, Uuid), Bytes>,
+    /// The highest Consistent-Through ever reported (it must never move backwards).
+    reported: Micros,
+}
+
+/// The embedded pipeline's coordinator (see the module documentation).
+pub struct Pipeline {
+    log: Arc<dyn Log>,
+    producer: Arc<dyn LogProducer>,
+    reader: Arc<dyn StatementReader>,
+    sequencer: Mutex<Sequencer>,
+    applied_tx: watch::Sender<Applied>,
+    applied_rx: watch::Receiver<Applied>,
+}
+
+pub fn now_micros() -> Micros {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as Micros)
+        .unwrap_or(0)
+}
+
+impl Pipeline {
+    /// `initial_next_offset` / `initial_stored`: the store's recorded watermark at start-up.
+    pub fn new(
+        log: Arc<dyn Log>,
+        reader: Arc<dyn StatementReader>,
+        initial_next_offset: u64,
+        initial_stored: Micros,
+    ) -> Arc<Pipeline> {
+        let (applied_tx, applied_rx) = watch::channel(Applied {
+            next_offset: initial_next_offset,
+            stored: initial_stored,
+        });
+        Arc::new(Pipeline {
+            producer: log.producer(),
+            log,
+            reader,
+            sequencer: Mutex::new(Sequencer {
+                last_stamp: initial_stored,
+                pending_appends: 0,
+                in_flight: HashMap::new(),
+                reported: initial_stored,
+            }),
+            applied_tx,
+            applied_rx,
+        })
+    }
+
+    /// Appends one request's statements as one record and waits until it is durable.
+    pub async fn submit(
+        &self,
+        tenant: &str,
+        statements: Vec<PreparedStatement>,
+    ) -> Result<SubmitOutcome, ApiError> {
+        let mut fresh = self.drop_stored_duplicates(tenant, statements).await?;
+        let (stamp, ids, already_in_flight, append) = {
+            let mut seq = self.sequencer.lock();
+            let before = fresh.len();
+            let mut kept = Vec::with_capacity(fresh.len());
+            for prepared in fresh.drain(..) {
+                let key = (tenant.to_owned(), prepared.statement.id);
+                match seq.in_flight.get(&key) {
+                    None => kept.push(prepared),
+                    Some(body) if equivalent(body, &prepared.statement.body) => {}
+                    Some(_) => return Err(ApiError::conflict(prepared.statement.id)),
+                }
+            }
+            let already_in_flight = before - kept.len();
+            if kept.is_empty() {
+                return Ok(SubmitOutcome {
+                    stored: None,
+                    already_present: already_in_flight,
+                });
+            }
+            let stamp = now_micros().max(seq.last_stamp + 1);
+            seq.last_stamp = stamp;
+            for prepared in &kept {
+                seq.in_flight.insert(
+                    (tenant.to_owned(), prepared.statement.id),
+                    Bytes::from(prepared.statement.body.clone()),
+                );
+            }
+            let envelope = StatementEnvelope {
+                tenant: tenant.to_owned(),
+                stored: stamp,
+                statements: kept.into_iter().map(|p| p.statement).collect(),
+            };
+            let payload = envelope.encode().map_err(|e| {
+                ApiError::bad_request("LRS limit: index keys per statement", "$", e.to_string())
+            })?;
+            seq.pending_appends += 1;
+            let append = self.producer.append(tenant.as_bytes(), Bytes::from(payload));
+            (stamp, envelope_ids(&envelope), already_in_flight, append)
+        };
+        // The append runs on its own task so a client hanging up cannot cancel it half way: the
+        // pending count must always come back down when durability is known.
+        let result = tokio::spawn(append).await;
+        let mut seq = self.sequencer.lock();
+        seq.pending_appends -= 1;
+        let failed = match result {
+            Ok(Ok(_ack)) => None,
+            Ok(Err(err)) => Some(ApiError::from(err)),
+            Err(join) => Some(ApiError::internal("log append task", &join)),
+        };
+        if let Some(err) = failed {
+            for id in ids {
+                seq.in_flight.remove(&(tenant.to_owned(), id));
+            }
+            return Err(err);
+        }
+        Ok(SubmitOutcome {
+            stored: Some(stamp),
+            already_present: already_in_flight,
+        })
+    }
+
+    /// Removes statements whose client-supplied id is already stored with equivalent content;
+    /// a non-equivalent one is a 409 for the whole request.
+    async fn drop_stored_duplicates(
+        &self,
+        tenant: &str,
+        statements: Vec<PreparedStatement>,
+    ) -> Result<Vec<PreparedStatement>, ApiError> {
+        let client_ids: Vec<Uuid> = statements
+            .iter()
+            .filter(|p| p.client_id)
+            .map(|p| p.statement.id)
+            .collect();
+        if client_ids.is_empty() {
+            return Ok(statements);
+        }
+        let found = self.reader.get_statements(tenant, &client_ids).await?;
+        let existing: HashMap<Uuid, Bytes> = client_ids
+            .into_iter()
+            .zip(found)
+            .filter_map(|(id, s)| s.map(|s| (id, s.body)))
+            .collect();
+        let mut kept = Vec::with_capacity(statements.len());
+        for prepared in statements {
+            match existing.get(&prepared.statement.id) {
+                None => kept.push(prepared),
+                Some(body) if equivalent(body, &prepared.statement.body) => {}
+                Some(_) => return Err(ApiError::conflict(prepared.statement.id)),
+            }
+        }
+        Ok(kept)
+    }
+
+    /// `X-Experience-API-Consistent-Through`: every statement stored at or before this instant is
+    /// visible to queries. When ingest has applied everything appended, that is "now" (any later
+    /// request is stamped after it); otherwise it is the `stored` of the last applied record.
+    pub fn consistent_through(&self) -> Micros {
+        let end = self.log_end();
+        let mut seq = self.sequencer.lock();
+        let applied = *self.applied_rx.borrow();
+        let through = if seq.pending_appends == 0 && end.is_some_and(|e| applied.next_offset >= e) {
+            now_micros().max(seq.last_stamp)
+        } else {
+            applied.stored
+        };
+        seq.reported = seq.reported.max(through);
+        seq.reported
+    }
+
+    /// Waits (at most `timeout`) until ingest has applied every record that was durable when the
+    /// call began, so a client reads its own acknowledged writes.
+    pub async fn wait_for_acknowledged(&self, timeout: Duration) {
+        let Some(target) = self.log_end() else { return };
+        let mut rx = self.applied_rx.clone();
+        let _ = tokio::time::timeout(timeout, rx.wait_for(|a| a.next_offset >= target)).await;
+    }
+
+    /// Records appended but not yet applied (the ingest lag, in records).
+    pub fn lag_records(&self) -> u64 {
+        let applied = self.applied_rx.borrow().next_offset;
+        self.log_end().map_or(0, |e| e.saturating_sub(applied))
+    }
+
+    fn log_end(&self) -> Option<u64> {
+        // The embedded pipeline runs one partition (one ingest consumer keeps `stored` order).
+        self.log
+            .end_offsets()
+            .ok()
+            .map(|ends| ends.iter().map(|(_, o)| *o).sum())
+    }
+}
+
+impl IngestListener for Pipeline {
+    fn applied(&self, batch: &AppliedBatch) {
+        {
+            let mut seq = self.sequencer.lock();
+            for (tenant, id) in &batch.statement_ids {
+                seq.in_flight.remove(&(tenant.clone(), *id));
+            }
+        }
+        let next_offset: u64 = batch.watermarks.iter().map(|w| w.next_offset).sum();
+        let stored = batch.watermarks.iter().map(|w| w.stored).max().unwrap_or(0);
+        self.applied_tx.send_modify(|a| {
+            a.next_offset = a.next_offset.max(next_offset);
+            a.stored = a.stored.max(stored);
+        });
+    }
+}
+
+fn envelope_ids(envelope: &StatementEnvelope) -> Vec<Uuid> {
+    envelope.statements.iter().map(|s| s.id).collect()
+}
+
+fn equivalent(a: &[u8], b: &[u8]) -> bool {
+    if a == b {
+        return true;
+    }
+    match (
+        serde_json::from_slice::<serde_json::Value>(a),
+        serde_json::from_slice::<serde_json::Value>(b),
+    ) {
+        (Ok(a), Ok(b)) => lrs_schema::statements_equivalent(&a, &b),
+        _ => false,
+    }
+}

@@ -1,0 +1,335 @@
+//! The one typed configuration tree: defaults in code → `lrs.toml` → env `LRS__SECTION__KEY` → CLI.
+//!
+//! Loading takes the environment as a parameter, so tests never touch the process environment.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub storage: StorageConfig,
+    pub log: LogConfig,
+    pub query: QueryConfig,
+    pub auth: AuthSection,
+    pub logging: LoggingConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on. Port 0 picks a free port (printed at start-up).
+    pub listen: String,
+    /// The xAPI endpoint path.
+    pub base_path: String,
+    /// Requests with larger bodies get 413.
+    pub max_body_bytes: usize,
+    /// HTTP worker threads; 0 = one per core.
+    pub workers: usize,
+    /// How long a graceful shutdown waits for in-flight requests.
+    pub shutdown_timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Holds the log, the store and `credentials.json`.
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// Bytes accepted but not yet durable before writes are refused with 503.
+    pub max_pending_bytes: usize,
+    /// Size at which a log segment file is rolled.
+    pub segment_bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueryConfig {
+    /// The most statements one GET page returns (`limit=0` asks for this).
+    pub max_page: u32,
+    /// How long a GET waits for already-acknowledged writes to become visible.
+    pub read_your_writes_wait_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSection {
+    /// `authority.account.homePage` of statements this LRS stores.
+    pub authority_home_page: String,
+    /// JWT claim holding the tenant.
+    pub tenant_claim: String,
+    /// JWT claim holding the scopes.
+    pub scope_claim: String,
+    /// Trusted JWT issuers.
+    pub jwt: Vec<JwtIssuerConfig>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JwtIssuerConfig {
+    pub issuer: String,
+    pub audience: String,
+    /// RS256, ES256, or HS256 (HS256 only with `hs_secret`).
+    pub algorithm: String,
+    /// PEM public key file for RS256/ES256.
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
+    #[serde(default)]
+    pub hs_secret: Option<String>,
+    #[serde(default = "default_leeway")]
+    pub leeway_seconds: u64,
+}
+
+fn default_leeway() -> u64 {
+    30
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LoggingConfig {
+    /// `text` or `json`.
+    pub format: String,
+    /// A tracing filter, e.g. `info` or `lrs_ingest=debug,info`.
+    pub level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            server: ServerConfig::default(),
+            storage: StorageConfig {
+                data_dir: PathBuf::from("./lrs-data"),
+            },
+            log: LogConfig::default(),
+            query: QueryConfig::default(),
+            auth: AuthSection::default(),
+            logging: LoggingConfig::default(),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:8080".into(),
+            base_path: "/xapi".into(),
+            max_body_bytes: 16 * 1024 * 1024,
+            workers: 0,
+            shutdown_timeout_seconds: 30,
+        }
+    }
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            data_dir: PathBuf::from("./lrs-data"),
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            max_pending_bytes: 64 * 1024 * 1024,
+            segment_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
+
+impl Default for QueryConfig {
+    fn default() -> Self {
+        QueryConfig {
+            max_page: 500,
+            read_your_writes_wait_ms: 2000,
+        }
+    }
+}
+
+impl Default for AuthSection {
+    fn default() -> Self {
+        AuthSection {
+            authority_home_page: String::new(),
+            tenant_claim: "tenant".into(),
+            scope_claim: "scope".into(),
+            jwt: Vec::new(),
+        }
+    }
+}
+
+impl Default for LoggingConfig {
+    fn default() -> Self {
+        LoggingConfig {
+            format: "text".into(),
+            level: "info".into(),
+        }
+    }
+}
+
+/// Flags given on the command line (highest precedence).
+#[derive(Debug, Clone, Default)]
+pub struct CliOverrides {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+}
+
+const ENV_PREFIX: &str = "LRS__";
+
+impl Config {
+    /// Layers defaults, the optional file, `LRS__SECTION__KEY` variables from `env`, then flags.
+    pub fn load(
+        file: Option<&Path>,
+        env: &BTreeMap<String, String>,
+        cli: &CliOverrides,
+    ) -> anyhow::Result<Config> {
+        let mut tree = toml::Value::try_from(Config::default())?;
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading config file {}", path.display()))?;
+            let layer: toml::Value = toml::from_str(&text)
+                .with_context(|| format!("parsing config file {}", path.display()))?;
+            merge(&mut tree, layer);
+        }
+        for (name, value) in env {
+            let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            let keys: Vec<String> = rest.split("__").map(|k| k.to_ascii_lowercase()).collect();
+            set_path(&mut tree, &keys, env_value(value))
+                .with_context(|| format!("environment variable {name}"))?;
+        }
+        let mut config: Config = tree.try_into().context("invalid configuration")?;
+        if let Some(listen) = &cli.listen {
+            config.server.listen = listen.clone();
+        }
+        if let Some(dir) = &cli.data_dir {
+            config.storage.data_dir = dir.clone();
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        self.server
+            .listen
+            .parse::<SocketAddr>()
+            .with_context(|| format!("server.listen {:?} is not an address like 127.0.0.1:8080", self.server.listen))?;
+        if !self.server.base_path.starts_with('/') || self.server.base_path.ends_with('/') {
+            bail!("server.base_path must start with '/' and not end with '/' (e.g. /xapi)");
+        }
+        if !["text", "json"].contains(&self.logging.format.as_str()) {
+            bail!("logging.format must be `text` or `json`");
+        }
+        Ok(())
+    }
+
+    pub fn read_your_writes_wait(&self) -> Duration {
+        Duration::from_millis(self.query.read_your_writes_wait_ms)
+    }
+}
+
+/// Environment values are typed by their look: integers, booleans, else strings.
+fn env_value(raw: &str) -> toml::Value {
+    if let Ok(i) = raw.parse::<i64>() {
+        toml::Value::Integer(i)
+    } else if let Ok(b) = raw.parse::<bool>() {
+        toml::Value::Boolean(b)
+    } else {
+        toml::Value::String(raw.to_owned())
+    }
+}
+
+fn merge(base: &mut toml::Value, layer: toml::Value) {
+    match (base, layer) {
+        (toml::Value::Table(base), toml::Value::Table(layer)) => {
+            for (key, value) in layer {
+                match base.get_mut(&key) {
+                    Some(existing) => merge(existing, value),
+                    None => {
+                        base.insert(key, value);
+                    }
+                }
+            }
+        }
+        (base, layer) => *base = layer,
+    }
+}
+
+fn set_path(tree: &mut toml::Value, keys: &[String], value: toml::Value) -> anyhow::Result<()> {
+    let (last, parents) = keys.split_last().context("empty key")?;
+    let mut node = tree;
+    for key in parents {
+        node = node
+            .as_table_mut()
+            .context("not a section")?
+            .entry(key.clone())
+            .or_insert_with(|| toml::Value::Table(Default::default()));
+    }
+    node.as_table_mut()
+        .context("not a section")?
+        .insert(last.clone(), value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_safe_for_a_laptop() {
+        let config = Config::load(None, &BTreeMap::new(), &CliOverrides::default()).unwrap();
+        assert_eq!(config.server.listen, "127.0.0.1:8080");
+        assert_eq!(config.storage.data_dir, PathBuf::from("./lrs-data"));
+        assert_eq!(config.server.base_path, "/xapi");
+    }
+
+    #[test]
+    fn file_then_env_then_flags_take_precedence_in_that_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("lrs.toml");
+        std::fs::write(
+            &file,
+            "[server]\nlisten = \"127.0.0.1:9000\"\nmax_body_bytes = 1000\n[query]\nmax_page = 50\n",
+        )
+        .unwrap();
+        let env = BTreeMap::from([
+            ("LRS__QUERY__MAX_PAGE".to_owned(), "70".to_owned()),
+            ("LRS__SERVER__LISTEN".to_owned(), "127.0.0.1:9100".to_owned()),
+            ("UNRELATED".to_owned(), "x".to_owned()),
+        ]);
+        let cli = CliOverrides {
+            listen: Some("127.0.0.1:9200".into()),
+            data_dir: None,
+        };
+        let config = Config::load(Some(&file), &env, &cli).unwrap();
+        assert_eq!(config.server.max_body_bytes, 1000);
+        assert_eq!(config.query.max_page, 70);
+        assert_eq!(config.server.listen, "127.0.0.1:9200");
+    }
+
+    #[test]
+    fn an_unknown_key_is_an_error_naming_it() {
+        let env = BTreeMap::from([("LRS__SERVER__LISTEN_ADDR".to_owned(), "x".to_owned())]);
+        let err = Config::load(None, &env, &CliOverrides::default()).unwrap_err();
+        assert!(format!("{err:#}").contains("listen_addr"), "{err:#}");
+    }
+
+    #[test]
+    fn a_bad_listen_address_is_rejected() {
+        let cli = CliOverrides {
+            listen: Some("localhost".into()),
+            data_dir: None,
+        };
+        assert!(Config::load(None, &BTreeMap::new(), &cli).is_err());
+    }
+}

@@ -1,0 +1,59 @@
+//! `lrs`: the one binary of the xAPI LRS.
+//!
+//! `lrs serve` runs every role (api → log → ingest → store → query) in one process on the
+//! embedded backends. `lrs credentials …` manages Basic credentials in the data directory.
+
+mod config;
+mod credentials;
+mod serve;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{CliOverrides, Config};
+
+#[derive(Parser)]
+#[command(name = "lrs", version, about = "A high-throughput xAPI 1.0.3 / 2.0 Learning Record Store")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the LRS (every role, embedded storage).
+    Serve {
+        /// Configuration file (TOML); see README "Configuration".
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 = any free port).
+        #[arg(long)]
+        listen: Option<String>,
+        /// Data directory (log, store, credentials).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Manages HTTP Basic credentials (key/secret pairs bound to a tenant and scopes).
+    Credentials {
+        #[command(subcommand)]
+        command: credentials::CredentialsCommand,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve {
+            config,
+            listen,
+            data_dir,
+        } => {
+            let env: BTreeMap<String, String> = std::env::vars().collect();
+            let config = Config::load(config.as_deref(), &env, &CliOverrides { listen, data_dir })?;
+            serve::run(config)
+        }
+        Command::Credentials { command } => credentials::run(command),
+    }
+}

@@ -1,0 +1,193 @@
+//! Spawns the real `lrs` binary on port 0 with a fresh data directory, and talks HTTP to it.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_lrs");
+
+/// A running `lrs serve` and a credential for one tenant.
+pub struct TestLrs {
+    pub dir: tempfile::TempDir,
+    pub child: Child,
+    /// e.g. `http://127.0.0.1:41234/xapi`
+    pub endpoint: String,
+    pub key: String,
+    pub secret: String,
+    pub client: reqwest::Client,
+}
+
+/// Creates a credential with the CLI; returns (key, secret).
+pub fn create_credential(data_dir: &Path, tenant: &str, scopes: &str) -> (String, String) {
+    let out = Command::new(BIN)
+        .args(["credentials", "create", "--data-dir"])
+        .arg(data_dir)
+        .args(["--tenant", tenant, "--scopes", scopes])
+        .output()
+        .expect("running lrs credentials create");
+    assert!(out.status.success(), "credentials create failed: {}", String::from_utf8_lossy(&out.stderr));
+    let line = String::from_utf8(out.stdout).unwrap();
+    let mut parts = line.split_whitespace();
+    let key = parts.next().expect("key").to_owned();
+    let secret = parts.next().expect("secret").to_owned();
+    assert!(parts.next().is_none(), "one line: KEY SECRET");
+    (key, secret)
+}
+
+/// Starts `lrs serve` on an existing data directory; returns the child and its endpoint.
+pub fn spawn_server(data_dir: &Path, extra: &[&str]) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .args(extra)
+        .env("LRS__LOGGING__LEVEL", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawning lrs serve");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let endpoint = loop {
+        let line = lines
+            .next()
+            .expect("lrs serve exited before listening")
+            .expect("reading stdout");
+        if let Some(url) = line.strip_prefix("lrs listening on ") {
+            break url.trim().to_owned();
+        }
+    };
+    // Keep draining stdout so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, endpoint)
+}
+
+impl TestLrs {
+    pub fn start() -> TestLrs {
+        Self::start_with(&[])
+    }
+
+    pub fn start_with(extra: &[&str]) -> TestLrs {
+        let dir = tempfile::tempdir().unwrap();
+        let (key, secret) = create_credential(dir.path(), "board-a", "all");
+        let (child, endpoint) = spawn_server(dir.path(), extra);
+        TestLrs {
+            dir,
+            child,
+            endpoint,
+            key,
+            secret,
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.endpoint, path)
+    }
+
+    /// A request with our credential and the 2.0.0 version header.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.request_as(method, path, &self.key.clone(), &self.secret.clone(), "2.0.0")
+    }
+
+    pub fn request_as(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: &str,
+        secret: &str,
+        version: &str,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .basic_auth(key, Some(secret))
+            .header("X-Experience-API-Version", version)
+    }
+
+    pub async fn post_statements(&self, body: &Value) -> reqwest::Response {
+        self.request(reqwest::Method::POST, "/statements")
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get_json(&self, path: &str) -> (reqwest::StatusCode, Value) {
+        let response = self.request(reqwest::Method::GET, path).send().await.unwrap();
+        let status = response.status();
+        let value = response.json().await.unwrap_or(Value::Null);
+        (status, value)
+    }
+
+    /// Follows `more` links, returning every statement of the query.
+    pub async fn get_all(&self, path: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut next = path.to_owned();
+        loop {
+            let (status, page) = self.get_json(&next).await;
+            assert_eq!(status, 200, "GET {next}: {page}");
+            out.extend(page["statements"].as_array().unwrap().iter().cloned());
+            let more = page["more"].as_str().unwrap_or("");
+            if more.is_empty() {
+                return out;
+            }
+            let base_path = reqwest::Url::parse(&self.endpoint).unwrap().path().to_owned();
+            next = more.strip_prefix(&base_path).expect("more starts with the base path").to_owned();
+        }
+    }
+
+    /// Kills the server without warning (SIGKILL).
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same data directory.
+    pub fn restart(&mut self) {
+        let (child, endpoint) = spawn_server(self.dir.path(), &[]);
+        self.child = child;
+        self.endpoint = endpoint;
+    }
+
+    /// Graceful stop (SIGTERM) and wait.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for TestLrs {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The Japanese example statements shipped as a fixture.
+pub fn japan_statements() -> Vec<Value> {
+    let text = include_str!("../fixtures/japan-statements.json");
+    serde_json::from_str::<Value>(text).unwrap().as_array().unwrap().clone()
+}
+
+/// A minimal valid statement for a learner account name.
+pub fn statement_for(learner: &str, verb: &str, activity: &str) -> Value {
+    serde_json::json!({
+        "actor": {"objectType": "Agent", "account": {"homePage": "https://eportal.example.jp", "name": learner}},
+        "verb": {"id": format!("http://adlnet.gov/expapi/verbs/{verb}"), "display": {"en": verb, "ja-JP": "した"}},
+        "object": {"objectType": "Activity", "id": activity,
+                   "definition": {"name": {"ja-JP": "算数ドリル"}, "type": "http://adlnet.gov/expapi/activities/assessment"}},
+        "timestamp": "2025-10-14T10:12:45+09:00"
+    })
+}
