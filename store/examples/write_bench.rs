@@ -1,0 +1,238 @@
+//! Embedded store throughput and read latency on realistic statements.
+//!
+//! ```text
+//! CARGO_TARGET_DIR=/work/target-store cargo run --release -p lrs-store --example write_bench -- \
+//!     [statements=1000000] [ids=v4|v7] [dir]
+//! ```
+//!
+//! Writes `statements` rows of ~2 KB (Japanese drill answers, 8–9 index entries each) in batches of
+//! 1,000, one writer, each batch fsynced, `stored` increasing (one request of 100 statements shares
+//! a `stored`). Ids are random v4 (what clients send) or time-ordered v7. Then the read side of a
+//! learner dashboard: the 100 newest statements of one learner (scan + get), as p50/p99.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use lrs_schema::envelope::{IndexKeys, Key16};
+use lrs_store::suite::Rng;
+use lrs_store::{
+    AccessPath, EmbeddedStore, IndexScan, StatementReader, StatementRow, StatementWriter,
+};
+use uuid::Uuid;
+
+const BATCH: usize = 1_000;
+const REQUEST: usize = 100;
+const LEARNERS: u64 = 5_000;
+const ITEMS: u64 = 400;
+const SETS: u64 = 40;
+const TOOLS: u64 = 6;
+const READ_QUERIES: usize = 2_000;
+const TENANT: &str = "board-131016";
+const VERBS: [(&str, &str); 4] = [
+    ("answered", "回答した"),
+    ("completed", "完了した"),
+    ("attempted", "挑戦した"),
+    ("experienced", "閲覧した"),
+];
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let total: usize = args
+        .first()
+        .map_or(1_000_000, |a| a.parse().expect("statement count"));
+    let time_ordered_ids = args.get(1).is_some_and(|a| a == "v7");
+    let temp = tempfile::tempdir().expect("temporary directory");
+    let dir = args.get(2).map_or(temp.path().to_path_buf(), Into::into);
+    let store = EmbeddedStore::open(&dir).expect("open store");
+    println!(
+        "writing {total} statements, ids {}, in {}",
+        if time_ordered_ids { "v7" } else { "v4" },
+        dir.display()
+    );
+
+    let mut rng = Rng::new(2026);
+    let start_stored: i64 = 1_764_000_000_000_000;
+    let disk_before = process_write_bytes();
+    let (mut body_bytes, mut index_entries) = (0u64, 0u64);
+    let mut writing = Duration::ZERO;
+    let mut interval = (Instant::now(), Duration::ZERO, 0usize);
+    let started = Instant::now();
+    for batch_start in (0..total).step_by(BATCH) {
+        let rows: Vec<StatementRow> = (batch_start..(batch_start + BATCH).min(total))
+            .map(|n| {
+                let stored = start_stored + (n / REQUEST) as i64 * 2_000;
+                let id = if time_ordered_ids {
+                    Uuid::now_v7()
+                } else {
+                    Uuid::new_v4()
+                };
+                statement(&mut rng, id, stored)
+            })
+            .collect();
+        for row in &rows {
+            body_bytes += row.body.len() as u64;
+            index_entries += index_entry_count(&row.keys);
+        }
+        let t = Instant::now();
+        store.write_statements(&rows).await.expect("write");
+        writing += t.elapsed();
+        interval.1 += t.elapsed();
+        interval.2 += rows.len();
+        let written = batch_start + rows.len();
+        if written.is_multiple_of(100_000) || written == total {
+            println!(
+                "  {written:>8} written: last {} at {:>7.0}/s (write calls only), cumulative {:>7.0}/s",
+                interval.2,
+                interval.2 as f64 / interval.1.as_secs_f64(),
+                written as f64 / writing.as_secs_f64(),
+            );
+            interval = (Instant::now(), Duration::ZERO, 0);
+        }
+    }
+    let wall = started.elapsed();
+    let device = process_write_bytes().zip(disk_before).map(|(a, b)| a - b);
+    let mb = |b: u64| b as f64 / 1e6;
+    println!(
+        "write: {total} statements in {:.1} s wall ({:.1} s in write_statements): {:.0} statements/s",
+        wall.as_secs_f64(),
+        writing.as_secs_f64(),
+        total as f64 / writing.as_secs_f64()
+    );
+    println!(
+        "  bodies {:.0} MB ({:.0} B/statement), {:.2} index entries/statement",
+        mb(body_bytes),
+        body_bytes as f64 / total as f64,
+        index_entries as f64 / total as f64
+    );
+    if let Some(device) = device {
+        println!(
+            "  written to the device by this process so far: {:.0} MB ({:.2}× the bodies)",
+            mb(device),
+            device as f64 / body_bytes as f64
+        );
+    }
+    println!(
+        "  disk space now: {:.0} MB",
+        mb(store.disk_space().expect("disk space"))
+    );
+
+    read_bench(&store, &mut rng).await;
+}
+
+/// The 100 newest statements of one learner: one descending scan, one batched get.
+async fn read_bench(store: &EmbeddedStore, rng: &mut Rng) {
+    let mut latencies = Vec::with_capacity(READ_QUERIES);
+    let mut returned = 0usize;
+    for _ in 0..READ_QUERIES {
+        let learner = rng.below(LEARNERS);
+        let t = Instant::now();
+        let positions = store
+            .scan(&IndexScan {
+                tenant: TENANT.into(),
+                path: AccessPath::Agent(Key16::of(&learner_ifi(learner))),
+                since: None,
+                until: None,
+                after: None,
+                ascending: false,
+                limit: 100,
+            })
+            .await
+            .expect("scan");
+        let ids: Vec<Uuid> = positions.iter().map(|p| p.id).collect();
+        let statements = store.get_statements(TENANT, &ids).await.expect("get");
+        latencies.push(t.elapsed());
+        returned += statements.iter().flatten().count();
+    }
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize];
+    println!(
+        "read: {READ_QUERIES} × (100 newest of one of {LEARNERS} learners: scan + get), {:.1} statements each: p50 {:?}, p99 {:?}, max {:?}",
+        returned as f64 / READ_QUERIES as f64,
+        at(0.50),
+        at(0.99),
+        at(1.0)
+    );
+}
+
+fn learner_ifi(n: u64) -> String {
+    format!(
+        "account::https://eportal.example.jp::{:08x}",
+        n.wrapping_mul(0x9e37_79b9) as u32
+    )
+}
+
+fn index_entry_count(keys: &IndexKeys) -> u64 {
+    (3 + u64::from(keys.registration.is_some()))
+        + (keys.direct_agents.len()
+            + keys.related_agents.len()
+            + keys.direct_activities.len()
+            + keys.related_activities.len()) as u64
+}
+
+/// One drill answer as the API would have stored it: ~2 KB of JSON plus its index keys.
+fn statement(rng: &mut Rng, id: Uuid, stored: i64) -> StatementRow {
+    let learner = rng.below(LEARNERS);
+    let item = rng.below(ITEMS);
+    let set = item % SETS;
+    let tool = set % TOOLS;
+    let (verb, verb_ja) = VERBS[(rng.below(10) as usize).min(3) % 4];
+    let registration =
+        (rng.below(2) == 0).then(|| Uuid::from_u128(u128::from(learner) << 64 | u128::from(set)));
+    let learner_ifi = learner_ifi(learner);
+    let learner_name = learner_ifi
+        .rsplit("::")
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let item_iri = format!("https://drill.example.jp/items/sci-p4-{set:03}-{item:04}");
+    let set_iri = format!("https://drill.example.jp/sets/sci-p4-{set:03}");
+    let verb_iri = format!("http://adlnet.gov/expapi/verbs/{verb}");
+    let authority = format!("account::https://lrs.example.jp::tool-{tool}");
+    let raw = rng.below(11);
+    let seconds = 20 + rng.below(400);
+    let choice = ["a", "b", "c", "d"][rng.below(4) as usize];
+    let body = format!(
+        r#"{{"id":"{id}","actor":{{"objectType":"Agent","name":"児童 {learner_name}","account":{{"homePage":"https://eportal.example.jp","name":"{learner_name}"}}}},"verb":{{"id":"{verb_iri}","display":{{"ja-JP":"{verb_ja}","en-US":"{verb}"}}}},"object":{{"objectType":"Activity","id":"{item_iri}","definition":{{"name":{{"ja-JP":"月の満ち欠け 問題{item}","en-US":"Phases of the moon, item {item}"}},"description":{{"ja-JP":"夕方、南の空に半月が見えました。この月はこの後どちらの方向に動いて見えるでしょうか。図を見て、正しいものを一つ選びなさい。(第{set}単元 確認テスト)"}},"type":"http://adlnet.gov/expapi/activities/cmi.interaction","interactionType":"choice","correctResponsesPattern":["b"],"choices":[{{"id":"a","description":{{"ja-JP":"東の方へ動いて見える"}}}},{{"id":"b","description":{{"ja-JP":"西の方へ動いて見える"}}}},{{"id":"c","description":{{"ja-JP":"北の方へ動いて見える"}}}},{{"id":"d","description":{{"ja-JP":"動かないで同じ位置に見える"}}}}]}}}},"result":{{"score":{{"scaled":{scaled},"raw":{raw},"min":0,"max":10}},"success":{success},"completion":true,"response":"{choice}","duration":"PT{seconds}S","extensions":{{"https://drill.example.jp/xapi/ext/attempt":{attempt},"https://drill.example.jp/xapi/ext/hint-used":{hint}}}}},"context":{{"registration":"{registration}","contextActivities":{{"parent":[{{"id":"{set_iri}","objectType":"Activity"}}],"grouping":[{{"id":"https://eportal.example.jp/courses/2026-g4-science","objectType":"Activity"}}],"category":[{{"id":"https://w3id.org/xapi/jp/edu/profile","objectType":"Activity"}}]}},"platform":"ドリルアプリ tool-{tool} (iPadOS 19.1)","language":"ja-JP","extensions":{{"https://w3id.org/xapi/jp/edu/ext/school-code":"13101{school:04}","https://w3id.org/xapi/jp/edu/ext/grade":4,"https://w3id.org/xapi/jp/edu/ext/class":"{class}組","https://w3id.org/xapi/jp/edu/ext/course-of-study-code":"8260243112000000"}}}},"timestamp":"2026-11-29T09:{minute:02}:{second:02}.{millis:03}+09:00","authority":{{"objectType":"Agent","account":{{"homePage":"https://lrs.example.jp","name":"tool-{tool}"}}}},"version":"1.0.3"}}"#,
+        scaled = raw as f64 / 10.0,
+        success = choice == "b",
+        attempt = 1 + rng.below(3),
+        hint = rng.below(2) == 0,
+        registration = registration.unwrap_or_default(),
+        school = learner % 300,
+        class = 1 + learner % 4,
+        minute = rng.below(60),
+        second = rng.below(60),
+        millis = rng.below(1000),
+    );
+    let keys = IndexKeys {
+        verb: Key16::of(&verb_iri),
+        authority: Key16::of(&authority),
+        registration,
+        voids: None,
+        direct_agents: vec![Key16::of(&learner_ifi)],
+        related_agents: vec![Key16::of(&learner_ifi)],
+        direct_activities: vec![Key16::of(&item_iri)],
+        related_activities: sorted(vec![Key16::of(&item_iri), Key16::of(&set_iri)]),
+    };
+    StatementRow {
+        tenant: TENANT.into(),
+        stored,
+        id,
+        keys,
+        body: Bytes::from(body),
+    }
+}
+
+fn sorted(mut keys: Vec<Key16>) -> Vec<Key16> {
+    keys.sort();
+    keys
+}
+
+/// Bytes this process has caused to be written to the block device (Linux `/proc/self/io`).
+fn process_write_bytes() -> Option<u64> {
+    let io = std::fs::read_to_string("/proc/self/io").ok()?;
+    io.lines()
+        .find_map(|l| l.strip_prefix("write_bytes: "))
+        .and_then(|v| v.trim().parse().ok())
+}

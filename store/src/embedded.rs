@@ -1,4 +1,0 @@
-//! Placeholder: replaced by the embedded store implementation.
-
-/// The embedded store.
-pub struct EmbeddedStore;

@@ -1,0 +1,222 @@
+//! Suite: documents and their preconditions.
+
+use super::SuiteStore;
+use super::fixtures::*;
+use crate::{DocumentKind, DocumentScope, Precondition, StoreErrorKind};
+
+pub async fn documents_can_be_put_read_listed_and_deleted<S: SuiteStore>(store: &S) {
+    let scope = state_scope("suite-docs", "activity=a&agent=b");
+    for (id, updated) in [("a", 10), ("b", 20), ("c", 30)] {
+        store
+            .put_document(&scope, id, document(id, updated), Precondition::None)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.get_document(&scope, "b").await.unwrap(),
+        Some(document("b", 20))
+    );
+    assert_eq!(store.get_document(&scope, "z").await.unwrap(), None);
+    assert_eq!(
+        sorted(store.list_documents(&scope, None).await.unwrap()),
+        ["a", "b", "c"]
+    );
+    assert_eq!(
+        store.list_documents(&scope, Some(20)).await.unwrap(),
+        ["c"],
+        "since is exclusive"
+    );
+    assert!(
+        store
+            .list_documents(&scope, Some(30))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let replaced = document("a-v2", 40);
+    store
+        .put_document(&scope, "a", replaced.clone(), Precondition::None)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_document(&scope, "a").await.unwrap(),
+        Some(replaced)
+    );
+    assert_eq!(
+        sorted(store.list_documents(&scope, Some(25)).await.unwrap()),
+        ["a", "c"]
+    );
+
+    assert!(
+        store
+            .delete_document(&scope, "b", Precondition::None)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_document(&scope, "b", Precondition::None)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.get_document(&scope, "b").await.unwrap(), None);
+
+    store.delete_documents(&scope).await.unwrap();
+    assert!(store.list_documents(&scope, None).await.unwrap().is_empty());
+    assert_eq!(store.get_document(&scope, "c").await.unwrap(), None);
+}
+
+pub async fn document_preconditions_are_checked<S: SuiteStore>(store: &S) {
+    let scope = state_scope("suite-preconditions", "s");
+    let failed = StoreErrorKind::PreconditionFailed;
+    let first = document("first", 1);
+    store
+        .put_document(&scope, "d", first.clone(), Precondition::IfAbsent)
+        .await
+        .unwrap();
+    let err = store
+        .put_document(&scope, "d", document("second", 2), Precondition::IfAbsent)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), failed, "IfAbsent when present");
+    let err = store
+        .put_document(&scope, "d", document("second", 2), if_match("0000"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), failed, "IfMatch with a wrong etag");
+    let err = store
+        .put_document(&scope, "absent", document("x", 2), if_match(&first.etag))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), failed, "IfMatch when absent");
+    assert_eq!(
+        store.get_document(&scope, "d").await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(store.get_document(&scope, "absent").await.unwrap(), None);
+
+    let second = document("second", 2);
+    store
+        .put_document(&scope, "d", second.clone(), if_match(&first.etag))
+        .await
+        .unwrap();
+    let err = store
+        .delete_document(&scope, "d", if_match(&first.etag))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), failed, "delete with a stale etag");
+    assert_eq!(
+        store.get_document(&scope, "d").await.unwrap(),
+        Some(second.clone())
+    );
+    assert!(
+        store
+            .delete_document(&scope, "d", if_match(&second.etag))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.get_document(&scope, "d").await.unwrap(), None);
+}
+
+pub async fn concurrent_creates_with_if_absent_let_exactly_one_win<S: SuiteStore>(store: &S) {
+    let scope = state_scope("suite-race", "s");
+    for round in 0..5 {
+        let id = format!("doc-{round}");
+        let put = |n: i64| {
+            store.put_document(
+                &scope,
+                &id,
+                document(&format!("w{n}"), n),
+                Precondition::IfAbsent,
+            )
+        };
+        let results = tokio::join!(put(1), put(2), put(3), put(4));
+        let results = [results.0, results.1, results.2, results.3];
+        let winners: Vec<usize> = (0..4).filter(|&i| results[i].is_ok()).collect();
+        assert_eq!(winners.len(), 1, "round {round}: {results:?}");
+        for result in &results {
+            if let Err(e) = result {
+                assert_eq!(e.kind(), StoreErrorKind::PreconditionFailed);
+            }
+        }
+        let stored = store.get_document(&scope, &id).await.unwrap().unwrap();
+        assert_eq!(
+            stored,
+            document(&format!("w{}", winners[0] + 1), winners[0] as i64 + 1)
+        );
+    }
+}
+
+pub async fn document_scopes_kinds_and_tenants_are_isolated<S: SuiteStore>(store: &S) {
+    // "s" is a byte prefix of "s2" and "suite-iso" of "suite-iso-2".
+    let scopes = [
+        state_scope("suite-iso", "s"),
+        state_scope("suite-iso", "s2"),
+        DocumentScope {
+            kind: DocumentKind::AgentProfile,
+            ..state_scope("suite-iso", "s")
+        },
+        DocumentScope {
+            kind: DocumentKind::ActivityProfile,
+            ..state_scope("suite-iso", "s")
+        },
+        state_scope("suite-iso-2", "s"),
+    ];
+    for (n, scope) in scopes.iter().enumerate() {
+        store
+            .put_document(
+                scope,
+                "same-id",
+                document(&format!("doc{n}"), n as i64),
+                Precondition::None,
+            )
+            .await
+            .unwrap();
+    }
+    store
+        .put_document(
+            &scopes[1],
+            "only-in-s2",
+            document("x", 9),
+            Precondition::None,
+        )
+        .await
+        .unwrap();
+    for (n, scope) in scopes.iter().enumerate() {
+        let got = store.get_document(scope, "same-id").await.unwrap();
+        assert_eq!(
+            got,
+            Some(document(&format!("doc{n}"), n as i64)),
+            "{scope:?}"
+        );
+    }
+    assert_eq!(
+        store.list_documents(&scopes[0], None).await.unwrap(),
+        ["same-id"]
+    );
+    assert_eq!(
+        store.get_document(&scopes[0], "only-in-s2").await.unwrap(),
+        None
+    );
+
+    store.delete_documents(&scopes[0]).await.unwrap();
+    assert_eq!(
+        store.get_document(&scopes[0], "same-id").await.unwrap(),
+        None
+    );
+    for scope in &scopes[1..] {
+        assert!(
+            store
+                .get_document(scope, "same-id")
+                .await
+                .unwrap()
+                .is_some(),
+            "{scope:?}"
+        );
+    }
+    assert_eq!(
+        sorted(store.list_documents(&scopes[1], None).await.unwrap()),
+        ["only-in-s2", "same-id"]
+    );
+}

@@ -1,0 +1,62 @@
+//! The shared test suite every store implementation runs (CONVENTIONS 7).
+//!
+//! Each public function checks one behaviour of the seam against a fresh store. An implementation
+//! runs all of them with [`store_suite!`](crate::store_suite), which generates one `#[tokio::test]`
+//! per function, e.g. in `tests/embedded.rs`:
+//!
+//! ```text
+//! async fn fresh_store() -> (EmbeddedStore, tempfile::TempDir) { … }
+//! lrs_store::store_suite!(fresh_store);
+//! ```
+//!
+//! Every function uses tenants of its own, so backends whose tests share one database do not see
+//! each other's rows. Watermarks are global, so only one function touches them.
+
+mod documents;
+mod fixtures;
+mod model;
+mod statements;
+
+pub use documents::*;
+pub use fixtures::Rng;
+pub use model::*;
+pub use statements::*;
+
+use crate::{DocumentStore, StatementReader, StatementWriter};
+
+/// Everything a store implements; what the suite functions take.
+pub trait SuiteStore: StatementWriter + StatementReader + DocumentStore {}
+impl<T: StatementWriter + StatementReader + DocumentStore + ?Sized> SuiteStore for T {}
+
+/// Generates one `#[tokio::test]` per suite function. `$fresh` is an async function returning
+/// `(store, guard)`; the guard (e.g. a temporary directory) lives until the test ends.
+#[macro_export]
+macro_rules! store_suite {
+    ($fresh:path) => {
+        $crate::store_suite!(@tests $fresh;
+            a_written_statement_reads_back_with_its_body_keys_and_stored,
+            writing_the_same_rows_twice_changes_nothing,
+            every_access_path_finds_exactly_its_statements_in_both_directions,
+            since_is_exclusive_and_until_is_inclusive_at_equal_stored,
+            an_after_cursor_pages_through_250_rows_exactly_once_in_order,
+            ties_at_equal_stored_are_ordered_by_id,
+            tenants_never_see_each_others_statements,
+            a_voiding_statement_voids_its_target_whichever_is_written_first,
+            watermarks_round_trip_and_the_latest_write_wins,
+            documents_can_be_put_read_listed_and_deleted,
+            document_preconditions_are_checked,
+            concurrent_creates_with_if_absent_let_exactly_one_win,
+            document_scopes_kinds_and_tenants_are_isolated,
+            scans_agree_with_a_brute_force_filter_over_random_rows,
+        );
+    };
+    (@tests $fresh:path; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                let (store, _guard) = $fresh().await;
+                $crate::suite::$name(&store).await;
+            }
+        )*
+    };
+}
