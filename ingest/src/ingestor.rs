@@ -140,7 +140,9 @@ impl<S: StatementWriter + StatementReader> Ingestor<S> {
             }
         }
         for mark in &batch.applied.watermarks {
-            self.consumer.commit(mark.partition, mark.next_offset).await?;
+            self.consumer
+                .commit(mark.partition, mark.next_offset)
+                .await?;
         }
         if let Some(listener) = &self.listener {
             listener.applied(&batch.applied);
@@ -200,13 +202,16 @@ impl<S: StatementWriter + StatementReader> Ingestor<S> {
         Ok(rows
             .iter()
             .zip(keep)
-            .filter_map(|(row, k)| k.then(|| row.clone()))
+            .filter(|(_, k)| *k)
+            .map(|(row, _)| row.clone())
             .collect())
     }
 
     fn note_duplicate(&self, tenant: &str, row: &StatementRow, first: &Bytes) {
         if first == &row.body || bodies_equivalent(first, &row.body) {
-            self.stats.duplicates_skipped.fetch_add(1, Ordering::Relaxed);
+            self.stats
+                .duplicates_skipped
+                .fetch_add(1, Ordering::Relaxed);
         } else {
             self.stats.conflicts.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(tenant, statement_id = %row.id, "conflicting statement id; kept the first");

@@ -8,4 +8,6 @@
 
 mod ingestor;
 
-pub use ingestor::{AppliedBatch, IngestError, IngestListener, IngestStats, Ingestor, IngestorConfig};
+pub use ingestor::{
+    AppliedBatch, IngestError, IngestListener, IngestStats, Ingestor, IngestorConfig,
+};

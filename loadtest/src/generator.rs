@@ -53,7 +53,12 @@ impl Default for Population {
 
 impl Population {
     pub fn learners(&self) -> u64 {
-        u64::from(self.boards * self.schools_per_board * self.classes_per_school * self.learners_per_class)
+        u64::from(
+            self.boards
+                * self.schools_per_board
+                * self.classes_per_school
+                * self.learners_per_class,
+        )
     }
 }
 
@@ -92,7 +97,12 @@ impl Generator {
         let grade = GRADES[(learner % GRADES.len() as u64) as usize];
         let unit = UNITS[self.rng.random_range(0..UNITS.len())];
         let item = self.rng.random_range(1..=40);
-        let course_code = format!("82{}{}{:012}", if grade.starts_with('P') { '2' } else { '3' }, code_digit, self.rng.random_range(0..10u64.pow(12)));
+        let course_code = format!(
+            "82{}{}{:012}",
+            if grade.starts_with('P') { '2' } else { '3' },
+            code_digit,
+            self.rng.random_range(0..10u64.pow(12))
+        );
         let day = self.rng.random_range(1..=28);
         let second = self.rng.random_range(0..8 * 3600);
         let timestamp = format!(
@@ -130,13 +140,22 @@ impl Generator {
         (0..n).map(|_| self.statement()).collect()
     }
 
-    fn drill_answered(&mut self, actor: Value, slug: &str, subject: &str, unit: &str, item: u32, extensions: Value) -> Value {
+    fn drill_answered(
+        &mut self,
+        actor: Value,
+        slug: &str,
+        subject: &str,
+        unit: &str,
+        item: u32,
+        extensions: Value,
+    ) -> Value {
         let correct = self.rng.random_bool(0.7);
         let choice = ["a", "b", "c", "d"][self.rng.random_range(0..4)];
         let registration = self.uuid();
         let mut extensions = extensions;
         extensions[format!("{EXT}/question-order")] = json!(item);
-        extensions[format!("{EXT}/purpose-of-question")] = json!([format!("{unit}について理解している")]);
+        extensions[format!("{EXT}/purpose-of-question")] =
+            json!([format!("{unit}について理解している")]);
         json!({
             "actor": actor,
             "verb": {"id": "http://adlnet.gov/expapi/verbs/answered", "display": {"en": "answered", "ja-JP": "回答した"}},
@@ -253,12 +272,18 @@ mod tests {
         for statement in generator.batch(500) {
             let bytes = serde_json::to_vec(&statement).unwrap();
             total += bytes.len();
-            for version in [lrs_schema::XapiVersion::V1_0_3, lrs_schema::XapiVersion::V2_0_0] {
+            for version in [
+                lrs_schema::XapiVersion::V1_0_3,
+                lrs_schema::XapiVersion::V2_0_0,
+            ] {
                 lrs_schema::Statement::from_json(&statement, version, "$")
                     .unwrap_or_else(|e| panic!("{e}: {statement}"));
             }
         }
         let average = total / 500;
-        assert!((700..=3000).contains(&average), "average statement size {average} bytes");
+        assert!(
+            (700..=3000).contains(&average),
+            "average statement size {average} bytes"
+        );
     }
 }

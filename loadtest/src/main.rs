@@ -18,7 +18,10 @@ use serde_json::json;
 use crate::generator::{Generator, Population};
 
 #[derive(Parser)]
-#[command(name = "loadtest", about = "Load driver for xAPI LRSs (realistic Japanese study logs)")]
+#[command(
+    name = "loadtest",
+    about = "Load driver for xAPI LRSs (realistic Japanese study logs)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -93,14 +96,20 @@ fn templates(args: &PostArgs, count: usize) -> Vec<Template> {
     (0..count)
         .map(|_| {
             let batch = generator.batch(args.batch);
-            let ids: Vec<String> = batch.iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect();
+            let ids: Vec<String> = batch
+                .iter()
+                .map(|s| s["id"].as_str().unwrap().to_owned())
+                .collect();
             let body = if args.batch == 1 {
                 serde_json::to_vec(&batch[0]).unwrap()
             } else {
                 serde_json::to_vec(&batch).unwrap()
             };
             let text = String::from_utf8(body.clone()).unwrap();
-            let id_offsets = ids.iter().map(|id| text.find(id.as_str()).expect("id in body")).collect();
+            let id_offsets = ids
+                .iter()
+                .map(|id| text.find(id.as_str()).expect("id in body"))
+                .collect();
             Template { body, id_offsets }
         })
         .collect()
@@ -179,7 +188,9 @@ async fn post(args: PostArgs) -> anyhow::Result<()> {
                     histogram.saturating_record(micros.max(1));
                     if ok {
                         counters.requests.fetch_add(1, Ordering::Relaxed);
-                        counters.statements.fetch_add(args.batch as u64, Ordering::Relaxed);
+                        counters
+                            .statements
+                            .fetch_add(args.batch as u64, Ordering::Relaxed);
                     } else {
                         counters.errors.fetch_add(1, Ordering::Relaxed);
                     }

@@ -122,7 +122,10 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(status);
         match self.kind {
             ApiErrorKind::Unauthorized => {
-                response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"xAPI\", Bearer")));
+                response.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"xAPI\", Bearer"),
+                ));
             }
             ApiErrorKind::Unavailable => {
                 response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
@@ -152,9 +155,13 @@ impl From<ValidationError> for ApiError {
 impl From<AuthError> for ApiError {
     fn from(err: AuthError) -> Self {
         let kind = match err.kind() {
-            AuthErrorKind::MissingCredentials | AuthErrorKind::BadCredentials => ApiErrorKind::Unauthorized,
+            AuthErrorKind::MissingCredentials | AuthErrorKind::BadCredentials => {
+                ApiErrorKind::Unauthorized
+            }
             AuthErrorKind::Forbidden => ApiErrorKind::Forbidden,
-            AuthErrorKind::Config | AuthErrorKind::Io => return ApiError::internal("authentication", &err),
+            AuthErrorKind::Config | AuthErrorKind::Io => {
+                return ApiError::internal("authentication", &err);
+            }
         };
         ApiError::new(kind, err.to_string())
     }
@@ -165,7 +172,10 @@ impl From<LogError> for ApiError {
         match err.kind() {
             LogErrorKind::Backpressure | LogErrorKind::Unavailable | LogErrorKind::Closed => {
                 tracing::warn!(error = %err, "log not accepting writes");
-                ApiError::new(ApiErrorKind::Unavailable, "the LRS is not accepting writes right now; retry later")
+                ApiError::new(
+                    ApiErrorKind::Unavailable,
+                    "the LRS is not accepting writes right now; retry later",
+                )
             }
             LogErrorKind::Corrupt | LogErrorKind::Config => ApiError::internal("log", &err),
         }
@@ -175,10 +185,15 @@ impl From<LogError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err.kind() {
-            StoreErrorKind::PreconditionFailed => ApiError::new(ApiErrorKind::PreconditionFailed, err.to_string()),
+            StoreErrorKind::PreconditionFailed => {
+                ApiError::new(ApiErrorKind::PreconditionFailed, err.to_string())
+            }
             StoreErrorKind::Unavailable => {
                 tracing::warn!(error = %err, "store unavailable");
-                ApiError::new(ApiErrorKind::Unavailable, "the store is unavailable; retry later")
+                ApiError::new(
+                    ApiErrorKind::Unavailable,
+                    "the store is unavailable; retry later",
+                )
             }
             StoreErrorKind::Corrupt => ApiError::internal("store", &err),
         }

@@ -144,7 +144,9 @@ impl Pipeline {
                 ApiError::bad_request("LRS limit: index keys per statement", "$", e.to_string())
             })?;
             seq.pending_appends += 1;
-            let append = self.producer.append(tenant.as_bytes(), Bytes::from(payload));
+            let append = self
+                .producer
+                .append(tenant.as_bytes(), Bytes::from(payload));
             (stamp, envelope_ids(&envelope), already_in_flight, append)
         };
         // The append runs on its own task so a client hanging up cannot cancel it half way: the

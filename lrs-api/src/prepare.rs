@@ -48,7 +48,11 @@ pub fn prepare_statements(
     let mut prepared = Vec::with_capacity(parsed.len());
     let single = parsed.len() == 1 && put_id.is_some();
     for (i, (statement, mut value)) in parsed.into_iter().enumerate() {
-        let path = if single { "$".to_owned() } else { format!("$[{i}]") };
+        let path = if single {
+            "$".to_owned()
+        } else {
+            format!("$[{i}]")
+        };
         let (id, client_id) = match (statement.id(), put_id) {
             (Some(own), Some(param)) if own != param => {
                 return Err(ApiError::bad_request(
@@ -78,7 +82,9 @@ pub fn prepare_statements(
             statement
         };
         let mut terms = statement.index_terms();
-        terms.related_agents.extend(authority_related.iter().cloned());
+        terms
+            .related_agents
+            .extend(authority_related.iter().cloned());
         terms.authority = authority.clone();
         let body = serde_json::to_vec(&value).expect("a JSON value always serializes");
         prepared.push(PreparedStatement {

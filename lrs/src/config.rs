@@ -220,10 +220,12 @@ impl Config {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
-        self.server
-            .listen
-            .parse::<SocketAddr>()
-            .with_context(|| format!("server.listen {:?} is not an address like 127.0.0.1:8080", self.server.listen))?;
+        self.server.listen.parse::<SocketAddr>().with_context(|| {
+            format!(
+                "server.listen {:?} is not an address like 127.0.0.1:8080",
+                self.server.listen
+            )
+        })?;
         if !self.server.base_path.starts_with('/') || self.server.base_path.ends_with('/') {
             bail!("server.base_path must start with '/' and not end with '/' (e.g. /xapi)");
         }
@@ -304,7 +306,10 @@ mod tests {
         .unwrap();
         let env = BTreeMap::from([
             ("LRS__QUERY__MAX_PAGE".to_owned(), "70".to_owned()),
-            ("LRS__SERVER__LISTEN".to_owned(), "127.0.0.1:9100".to_owned()),
+            (
+                "LRS__SERVER__LISTEN".to_owned(),
+                "127.0.0.1:9100".to_owned(),
+            ),
             ("UNRELATED".to_owned(), "x".to_owned()),
         ]);
         let cli = CliOverrides {

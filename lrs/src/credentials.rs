@@ -44,14 +44,22 @@ pub fn run(command: CredentialsCommand) -> anyhow::Result<()> {
             label,
         } => {
             let scopes = Scopes::parse_list(&scopes).context("--scopes")?;
-            let (key, secret) = CredentialFile::create(&data_dir, &tenant, &scopes, label.as_deref())?;
+            let (key, secret) =
+                CredentialFile::create(&data_dir, &tenant, &scopes, label.as_deref())?;
             println!("{key} {secret}");
         }
         CredentialsCommand::List { data_dir } => {
             for info in CredentialFile::list(&data_dir)? {
-                let state = if info.revoked_at.is_some() { "revoked" } else { "active" };
+                let state = if info.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
                 let label = info.label.as_deref().unwrap_or("-");
-                println!("{} {} {} {} {}", info.key, info.tenant, info.scopes, state, label);
+                println!(
+                    "{} {} {} {} {}",
+                    info.key, info.tenant, info.scopes, state, label
+                );
             }
         }
         CredentialsCommand::Revoke { data_dir, key } => {

@@ -15,7 +15,11 @@ use clap::{Parser, Subcommand};
 use crate::config::{CliOverrides, Config};
 
 #[derive(Parser)]
-#[command(name = "lrs", version, about = "A high-throughput xAPI 1.0.3 / 2.0 Learning Record Store")]
+#[command(
+    name = "lrs",
+    version,
+    about = "A high-throughput xAPI 1.0.3 / 2.0 Learning Record Store"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

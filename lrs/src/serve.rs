@@ -54,7 +54,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     log_config.max_pending_bytes = config.log.max_pending_bytes;
     log_config.segment_bytes = config.log.segment_bytes;
     let log = Arc::new(EmbeddedLog::open(log_config).context("opening the log")?);
-    let store = Arc::new(EmbeddedStore::open(&data_dir.join("store")).context("opening the store")?);
+    let store =
+        Arc::new(EmbeddedStore::open(&data_dir.join("store")).context("opening the store")?);
 
     let marks = store.watermarks().await.context("reading watermarks")?;
     let next_offset = marks.iter().map(|m| m.next_offset).sum();
@@ -63,7 +64,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let pipeline = Pipeline::new(dyn_log.clone(), store.clone(), next_offset, stored);
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let consumer = dyn_log.consumer(INGEST_GROUP).context("joining the ingest group")?;
+    let consumer = dyn_log
+        .consumer(INGEST_GROUP)
+        .context("joining the ingest group")?;
     let ingestor = Ingestor::new(store.clone(), consumer, IngestorConfig::default())
         .with_listener(pipeline.clone());
     let ingest = tokio::spawn(ingestor.run(shutdown_rx));
@@ -76,7 +79,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         read_your_writes_wait: config.read_your_writes_wait(),
     };
     let reader: Arc<dyn StatementReader> = store.clone();
-    let state = web::Data::new(AppState::new(api_config, authenticator, pipeline.clone(), reader));
+    let state = web::Data::new(AppState::new(
+        api_config,
+        authenticator,
+        pipeline.clone(),
+        reader,
+    ));
     let ready = state.ready.clone();
     let base_path = config.server.base_path.clone();
     let mut server = HttpServer::new(move || {
@@ -134,7 +142,9 @@ fn auth_config(config: &Config) -> anyhow::Result<AuthConfig> {
             "RS256" => JwtAlgorithm::RS256,
             "ES256" => JwtAlgorithm::ES256,
             "HS256" => JwtAlgorithm::HS256,
-            other => anyhow::bail!("auth.jwt: algorithm {other:?} is not one of RS256, ES256, HS256"),
+            other => {
+                anyhow::bail!("auth.jwt: algorithm {other:?} is not one of RS256, ES256, HS256")
+            }
         };
         let key_pem = match &issuer.key_file {
             Some(path) => Some(

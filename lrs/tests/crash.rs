@@ -13,7 +13,12 @@ use uuid::Uuid;
 
 /// Posts batches from `writers` tasks until `stop_after` batches are acknowledged, then runs
 /// `interrupt` while the writers are still sending; returns every acknowledged id.
-async fn post_until_interrupted(lrs: &mut TestLrs, writers: usize, stop_after: usize, interrupt: impl FnOnce(&mut TestLrs)) -> Vec<String> {
+async fn post_until_interrupted(
+    lrs: &mut TestLrs,
+    writers: usize,
+    stop_after: usize,
+    interrupt: impl FnOnce(&mut TestLrs),
+) -> Vec<String> {
     let acked = Arc::new(Mutex::new(Vec::new()));
     let batches = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
@@ -27,7 +32,11 @@ async fn post_until_interrupted(lrs: &mut TestLrs, writers: usize, stop_after: u
             for round in 0.. {
                 let batch: Vec<Value> = (0..10)
                     .map(|i| {
-                        let mut s = statement_for(&format!("w{w}-{round}-{i}"), "answered", "https://drill.example.jp/items/c");
+                        let mut s = statement_for(
+                            &format!("w{w}-{round}-{i}"),
+                            "answered",
+                            "https://drill.example.jp/items/c",
+                        );
                         // Half the statements carry client ids, as Japanese tools send them.
                         if i % 2 == 0 {
                             s["id"] = json!(Uuid::new_v4().to_string());
@@ -46,7 +55,9 @@ async fn post_until_interrupted(lrs: &mut TestLrs, writers: usize, stop_after: u
                 if response.status() != 200 {
                     return;
                 }
-                let Ok(ids) = response.json::<Vec<String>>().await else { return };
+                let Ok(ids) = response.json::<Vec<String>>().await else {
+                    return;
+                };
                 acked.lock().await.extend(ids);
                 batches.fetch_add(1, Ordering::SeqCst);
             }
@@ -59,8 +70,7 @@ async fn post_until_interrupted(lrs: &mut TestLrs, writers: usize, stop_after: u
     for task in tasks {
         let _ = task.await;
     }
-    let ids = acked.lock().await.clone();
-    ids
+    acked.lock().await.clone()
 }
 
 fn assert_exactly_once(acked: &[String], found: &[Value]) {
@@ -68,16 +78,31 @@ fn assert_exactly_once(acked: &[String], found: &[Value]) {
     for s in found {
         *counts.entry(s["id"].as_str().unwrap()).or_default() += 1;
     }
-    assert!(counts.values().all(|&c| c == 1), "no statement is visible twice");
-    let missing: Vec<&String> = acked.iter().filter(|id| !counts.contains_key(id.as_str())).collect();
-    assert!(missing.is_empty(), "{} of {} acknowledged statements lost, e.g. {:?}", missing.len(), acked.len(), missing.first());
+    assert!(
+        counts.values().all(|&c| c == 1),
+        "no statement is visible twice"
+    );
+    let missing: Vec<&String> = acked
+        .iter()
+        .filter(|id| !counts.contains_key(id.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged statements lost, e.g. {:?}",
+        missing.len(),
+        acked.len(),
+        missing.first()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_acknowledged_statement_survives_kill_9_exactly_once() {
     let mut lrs = TestLrs::start();
     let acked = post_until_interrupted(&mut lrs, 8, 150, |lrs| lrs.kill9()).await;
-    assert!(acked.len() >= 1500, "the stream was running when the server was killed");
+    assert!(
+        acked.len() >= 1500,
+        "the stream was running when the server was killed"
+    );
     lrs.restart();
     let found = lrs.get_all("/statements").await;
     assert_exactly_once(&acked, &found);

@@ -17,7 +17,9 @@ async fn a_posted_statement_can_be_read_back_with_stored_authority_and_version()
     assert_eq!(ids.len(), 1);
     Uuid::parse_str(&ids[0]).expect("the LRS assigns a UUID");
 
-    let (status, got) = lrs.get_json(&format!("/statements?statementId={}", ids[0])).await;
+    let (status, got) = lrs
+        .get_json(&format!("/statements?statementId={}", ids[0]))
+        .await;
     assert_eq!(status, 200, "{got}");
     assert_eq!(got["id"], ids[0].as_str());
     assert_eq!(got["actor"], statement["actor"]);
@@ -41,7 +43,12 @@ async fn the_japanese_example_statements_are_accepted_and_queryable_in_both_vers
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), 200, "{version}: {}", response.text().await.unwrap());
+        assert_eq!(
+            response.status(),
+            200,
+            "{version}: {}",
+            response.text().await.unwrap()
+        );
         assert_eq!(response.headers()["X-Experience-API-Version"], version);
     }
     let first = &japan_statements()[0];
@@ -71,7 +78,11 @@ async fn a_batch_with_one_invalid_statement_stores_nothing() {
     let response = lrs.post_statements(&json!([good_with_id, bad])).await;
     assert_eq!(response.status(), 400);
     let error: Value = response.json().await.unwrap();
-    assert_eq!(error["path"].as_str().unwrap().get(..4), Some("$[1]"), "{error}");
+    assert_eq!(
+        error["path"].as_str().unwrap().get(..4),
+        Some("$[1]"),
+        "{error}"
+    );
     assert!(!error["rule"].as_str().unwrap().is_empty());
     let (status, _) = lrs.get_json(&format!("/statements?statementId={id}")).await;
     assert_eq!(status, 404);
@@ -95,7 +106,10 @@ async fn put_with_an_existing_id_is_204_when_equivalent_and_409_when_not() {
     // And once ingest has applied it, the check comes from the store.
     let (status, got) = lrs.get_json(&format!("/statements?statementId={id}")).await;
     assert_eq!(status, 200);
-    assert_eq!(got["verb"]["id"], "http://adlnet.gov/expapi/verbs/attempted");
+    assert_eq!(
+        got["verb"]["id"],
+        "http://adlnet.gov/expapi/verbs/attempted"
+    );
     assert_eq!(put(different).await.unwrap().status(), 409);
     let mut posted = statement.clone();
     posted["id"] = json!(id.to_string());
@@ -106,12 +120,20 @@ async fn put_with_an_existing_id_is_204_when_equivalent_and_409_when_not() {
 async fn put_without_statement_id_or_with_a_mismatched_id_is_400() {
     let lrs = TestLrs::start();
     let statement = statement_for("learner-4", "attempted", "https://cbt.example.jp/tests/2");
-    let response = lrs.request(Method::PUT, "/statements").json(&statement).send().await.unwrap();
+    let response = lrs
+        .request(Method::PUT, "/statements")
+        .json(&statement)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 400);
     let mut with_id = statement.clone();
     with_id["id"] = json!(Uuid::new_v4().to_string());
     let response = lrs
-        .request(Method::PUT, &format!("/statements?statementId={}", Uuid::new_v4()))
+        .request(
+            Method::PUT,
+            &format!("/statements?statementId={}", Uuid::new_v4()),
+        )
         .json(&with_id)
         .send()
         .await
@@ -134,21 +156,37 @@ async fn a_voided_statement_is_only_reachable_through_voided_statement_id() {
     statement["id"] = json!(target.to_string());
     assert_eq!(lrs.post_statements(&statement).await.status(), 200);
 
-    let (status, _) = lrs.get_json(&format!("/statements?statementId={target}")).await;
+    let (status, _) = lrs
+        .get_json(&format!("/statements?statementId={target}"))
+        .await;
     assert_eq!(status, 404);
-    let (status, got) = lrs.get_json(&format!("/statements?voidedStatementId={target}")).await;
+    let (status, got) = lrs
+        .get_json(&format!("/statements?voidedStatementId={target}"))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(got["id"], target.to_string());
     let all = lrs.get_all("/statements").await;
-    assert!(all.iter().all(|s| s["id"] != target.to_string()), "voided statements are not in queries");
-    assert!(all.iter().any(|s| s["verb"]["id"] == "http://adlnet.gov/expapi/verbs/voided"));
+    assert!(
+        all.iter().all(|s| s["id"] != target.to_string()),
+        "voided statements are not in queries"
+    );
+    assert!(
+        all.iter()
+            .any(|s| s["verb"]["id"] == "http://adlnet.gov/expapi/verbs/voided")
+    );
 }
 
 #[tokio::test]
 async fn more_links_page_through_every_statement_once_even_while_new_ones_arrive() {
     let lrs = TestLrs::start();
     let batch: Vec<Value> = (0..250)
-        .map(|i| statement_for(&format!("learner-{i}"), "answered", "https://drill.example.jp/items/p"))
+        .map(|i| {
+            statement_for(
+                &format!("learner-{i}"),
+                "answered",
+                "https://drill.example.jp/items/p",
+            )
+        })
         .collect();
     let response = lrs.post_statements(&Value::Array(batch)).await;
     let ids: Vec<String> = response.json().await.unwrap();
@@ -157,7 +195,13 @@ async fn more_links_page_through_every_statement_once_even_while_new_ones_arrive
     assert_eq!(first["statements"].as_array().unwrap().len(), 100);
     // New statements after the first page must not shift later pages.
     let late: Vec<Value> = (0..20)
-        .map(|i| statement_for(&format!("late-{i}"), "answered", "https://drill.example.jp/items/p"))
+        .map(|i| {
+            statement_for(
+                &format!("late-{i}"),
+                "answered",
+                "https://drill.example.jp/items/p",
+            )
+        })
         .collect();
     assert_eq!(lrs.post_statements(&Value::Array(late)).await.status(), 200);
     let mut seen: Vec<String> = first["statements"]
@@ -168,14 +212,20 @@ async fn more_links_page_through_every_statement_once_even_while_new_ones_arrive
         .collect();
     let more = first["more"].as_str().unwrap();
     assert!(more.starts_with("/xapi/statements?more="), "{more}");
-    let base_path = reqwest::Url::parse(&lrs.endpoint).unwrap().path().to_owned();
+    let base_path = reqwest::Url::parse(&lrs.endpoint)
+        .unwrap()
+        .path()
+        .to_owned();
     let rest = lrs.get_all(more.strip_prefix(&base_path).unwrap()).await;
     seen.extend(rest.iter().map(|s| s["id"].as_str().unwrap().to_owned()));
     let mut sorted = seen.clone();
     sorted.sort();
     let mut expected = ids.clone();
     expected.sort();
-    assert_eq!(sorted, expected, "each statement of the query exactly once, no late arrivals");
+    assert_eq!(
+        sorted, expected,
+        "each statement of the query exactly once, no late arrivals"
+    );
 }
 
 #[tokio::test]
@@ -184,34 +234,80 @@ async fn ascending_since_and_until_filter_by_stored_time() {
     let mut stored = Vec::new();
     for i in 0..3 {
         let response = lrs
-            .post_statements(&statement_for(&format!("t-{i}"), "answered", "https://drill.example.jp/items/t"))
+            .post_statements(&statement_for(
+                &format!("t-{i}"),
+                "answered",
+                "https://drill.example.jp/items/t",
+            ))
             .await;
         let ids: Vec<String> = response.json().await.unwrap();
-        let (_, got) = lrs.get_json(&format!("/statements?statementId={}", ids[0])).await;
+        let (_, got) = lrs
+            .get_json(&format!("/statements?statementId={}", ids[0]))
+            .await;
         stored.push((ids[0].clone(), got["stored"].as_str().unwrap().to_owned()));
     }
     let (_, page) = lrs.get_json("/statements?ascending=true").await;
-    let order: Vec<&str> = page["statements"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
-    assert_eq!(order, stored.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>());
+    let order: Vec<&str> = page["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        order,
+        stored.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>()
+    );
     let (_, page) = lrs
-        .get_json(&format!("/statements?since={}&until={}", urlencode(&stored[0].1), urlencode(&stored[2].1)))
+        .get_json(&format!(
+            "/statements?since={}&until={}",
+            urlencode(&stored[0].1),
+            urlencode(&stored[2].1)
+        ))
         .await;
-    let got: Vec<&str> = page["statements"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
-    assert_eq!(got, vec![stored[2].0.as_str(), stored[1].0.as_str()], "since is exclusive, until inclusive");
+    let got: Vec<&str> = page["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        got,
+        vec![stored[2].0.as_str(), stored[1].0.as_str()],
+        "since is exclusive, until inclusive"
+    );
 }
 
 #[tokio::test]
 async fn every_get_carries_consistent_through_and_last_modified() {
     let lrs = TestLrs::start();
-    lrs.post_statements(&statement_for("h-1", "answered", "https://drill.example.jp/items/h")).await;
-    let response = lrs.request(Method::GET, "/statements").send().await.unwrap();
+    lrs.post_statements(&statement_for(
+        "h-1",
+        "answered",
+        "https://drill.example.jp/items/h",
+    ))
+    .await;
+    let response = lrs
+        .request(Method::GET, "/statements")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
-    let through = response.headers()["X-Experience-API-Consistent-Through"].to_str().unwrap().to_owned();
+    let through = response.headers()["X-Experience-API-Consistent-Through"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     lrs_schema::parse_timestamp(&through).expect("an ISO 8601 timestamp");
     assert!(response.headers().contains_key("Last-Modified"));
-    let head = lrs.request(Method::HEAD, "/statements").send().await.unwrap();
+    let head = lrs
+        .request(Method::HEAD, "/statements")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(head.status(), 200);
-    assert!(head.headers().contains_key("X-Experience-API-Consistent-Through"));
+    assert!(
+        head.headers()
+            .contains_key("X-Experience-API-Consistent-Through")
+    );
     assert!(head.bytes().await.unwrap().is_empty(), "HEAD has no body");
 }
 
@@ -227,13 +323,30 @@ async fn a_missing_or_unsupported_version_header_is_400_and_answers_are_in_the_r
         .unwrap();
     assert_eq!(no_version.status(), 400);
     for bad in ["3.0.0", "0.95", "banana"] {
-        let response = lrs.request_as(Method::GET, "/statements", &lrs.key, &lrs.secret, bad).send().await.unwrap();
+        let response = lrs
+            .request_as(Method::GET, "/statements", &lrs.key, &lrs.secret, bad)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 400, "{bad}");
     }
-    for (asked, answered) in [("1.0", "1.0.3"), ("1.0.1", "1.0.3"), ("1.0.3", "1.0.3"), ("2.0.0", "2.0.0")] {
-        let response = lrs.request_as(Method::GET, "/statements", &lrs.key, &lrs.secret, asked).send().await.unwrap();
+    for (asked, answered) in [
+        ("1.0", "1.0.3"),
+        ("1.0.1", "1.0.3"),
+        ("1.0.3", "1.0.3"),
+        ("2.0.0", "2.0.0"),
+    ] {
+        let response = lrs
+            .request_as(Method::GET, "/statements", &lrs.key, &lrs.secret, asked)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200, "{asked}");
-        assert_eq!(response.headers()["X-Experience-API-Version"], answered, "{asked}");
+        assert_eq!(
+            response.headers()["X-Experience-API-Version"],
+            answered,
+            "{asked}"
+        );
     }
 }
 
@@ -258,7 +371,10 @@ async fn bad_input_gets_a_json_400_naming_the_rule_and_path() {
             .unwrap();
         assert_eq!(response.status(), 400, "{what}");
         let error: Value = response.json().await.unwrap();
-        assert!(error["rule"].is_string() && error["path"].is_string(), "{what}: {error}");
+        assert!(
+            error["rule"].is_string() && error["path"].is_string(),
+            "{what}: {error}"
+        );
     }
     let wrong_type = lrs
         .request(Method::POST, "/statements")
@@ -298,18 +414,42 @@ async fn bad_credentials_are_401_with_www_authenticate_and_missing_scope_is_403(
         .unwrap();
     assert_eq!(anonymous.status(), 401);
     assert!(anonymous.headers().contains_key("WWW-Authenticate"));
-    let wrong = lrs.request_as(Method::GET, "/statements", &lrs.key, "wrong-secret", "2.0.0").send().await.unwrap();
+    let wrong = lrs
+        .request_as(
+            Method::GET,
+            "/statements",
+            &lrs.key,
+            "wrong-secret",
+            "2.0.0",
+        )
+        .send()
+        .await
+        .unwrap();
     assert_eq!(wrong.status(), 401);
-    let (writer, secret) = common::create_credential(&lrs.data_dir(), "board-a", "statements/write");
-    let forbidden = lrs.request_as(Method::GET, "/statements", &writer, &secret, "2.0.0").send().await.unwrap();
+    let (writer, secret) =
+        common::create_credential(&lrs.data_dir(), "board-a", "statements/write");
+    let forbidden = lrs
+        .request_as(Method::GET, "/statements", &writer, &secret, "2.0.0")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(forbidden.status(), 403);
 }
 
 #[tokio::test]
 async fn read_mine_sees_only_statements_written_with_its_own_credential() {
     let lrs = TestLrs::start();
-    let (tool, secret) = common::create_credential(&lrs.data_dir(), "board-a", "statements/write,statements/read/mine");
-    lrs.post_statements(&statement_for("other", "answered", "https://a.example.jp/o")).await;
+    let (tool, secret) = common::create_credential(
+        &lrs.data_dir(),
+        "board-a",
+        "statements/write,statements/read/mine",
+    );
+    lrs.post_statements(&statement_for(
+        "other",
+        "answered",
+        "https://a.example.jp/o",
+    ))
+    .await;
     let mine = lrs
         .request_as(Method::POST, "/statements", &tool, &secret, "2.0.0")
         .json(&statement_for("mine", "answered", "https://a.example.jp/m"))
@@ -325,7 +465,12 @@ async fn read_mine_sees_only_statements_written_with_its_own_credential() {
         .json()
         .await
         .unwrap();
-    let ids: Vec<&str> = page["statements"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = page["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, vec![mine_ids[0].as_str()]);
 }
 
@@ -338,18 +483,42 @@ async fn one_tenant_cannot_read_void_or_detect_another_tenants_statements() {
     statement["id"] = json!(id.to_string());
     assert_eq!(lrs.post_statements(&statement).await.status(), 200);
 
-    let as_b = |method: Method, path: String| lrs.request_as(method, &path, &other, &other_secret, "2.0.0");
-    let by_id = as_b(Method::GET, format!("/statements?statementId={id}")).send().await.unwrap();
+    let as_b = |method: Method, path: String| {
+        lrs.request_as(method, &path, &other, &other_secret, "2.0.0")
+    };
+    let by_id = as_b(Method::GET, format!("/statements?statementId={id}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(by_id.status(), 404, "B cannot read A's statement by id");
-    let page: Value = as_b(Method::GET, "/statements".into()).send().await.unwrap().json().await.unwrap();
-    assert!(page["statements"].as_array().unwrap().is_empty(), "B's queries see nothing of A");
+    let page: Value = as_b(Method::GET, "/statements".into())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        page["statements"].as_array().unwrap().is_empty(),
+        "B's queries see nothing of A"
+    );
     let agent = urlencode(&statement["actor"].to_string());
-    let page: Value = as_b(Method::GET, format!("/statements?agent={agent}")).send().await.unwrap().json().await.unwrap();
+    let page: Value = as_b(Method::GET, format!("/statements?agent={agent}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(page["statements"].as_array().unwrap().is_empty());
     // A different statement with A's id is not a conflict for B: ids are per tenant, so B learns nothing.
     let mut different = statement_for("learner-b", "completed", "https://b.example.jp/x");
     different["id"] = json!(id.to_string());
-    let put = as_b(Method::PUT, format!("/statements?statementId={id}")).json(&different).send().await.unwrap();
+    let put = as_b(Method::PUT, format!("/statements?statementId={id}"))
+        .json(&different)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(put.status(), 204);
     // B voiding the id voids only B's statement.
     let voider = json!({
@@ -357,7 +526,15 @@ async fn one_tenant_cannot_read_void_or_detect_another_tenants_statements() {
         "verb": {"id": "http://adlnet.gov/expapi/verbs/voided", "display": {"en": "voided"}},
         "object": {"objectType": "StatementRef", "id": id.to_string()}
     });
-    assert_eq!(as_b(Method::POST, "/statements".into()).json(&voider).send().await.unwrap().status(), 200);
+    assert_eq!(
+        as_b(Method::POST, "/statements".into())
+            .json(&voider)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     let (status, got) = lrs.get_json(&format!("/statements?statementId={id}")).await;
     assert_eq!(status, 200, "A's statement is not voided by B");
     assert_eq!(got["actor"], statement["actor"]);
@@ -369,11 +546,16 @@ async fn formats_ids_and_canonical_reduce_the_statement() {
     let statement = japan_statements()[0].clone();
     let id = statement["id"].as_str().unwrap().to_owned();
     assert_eq!(lrs.post_statements(&statement).await.status(), 200);
-    let (_, ids) = lrs.get_json(&format!("/statements?statementId={id}&format=ids")).await;
+    let (_, ids) = lrs
+        .get_json(&format!("/statements?statementId={id}&format=ids"))
+        .await;
     assert!(ids["verb"].get("display").is_none(), "{ids}");
     assert!(ids["object"].get("definition").is_none(), "{ids}");
     let canonical: Value = lrs
-        .request(Method::GET, &format!("/statements?statementId={id}&format=canonical"))
+        .request(
+            Method::GET,
+            &format!("/statements?statementId={id}&format=canonical"),
+        )
         .header("Accept-Language", "ja-JP")
         .send()
         .await
@@ -389,8 +571,21 @@ async fn formats_ids_and_canonical_reduce_the_statement() {
 #[tokio::test]
 async fn about_answers_without_credentials_or_version_header() {
     let lrs = TestLrs::start();
-    let about: Value = lrs.client.get(lrs.url("/about")).send().await.unwrap().json().await.unwrap();
-    let versions: Vec<&str> = about["version"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let about: Value = lrs
+        .client
+        .get(lrs.url("/about"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let versions: Vec<&str> = about["version"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
     assert!(versions.contains(&"1.0.3") && versions.contains(&"2.0.0"));
 }
 
@@ -398,8 +593,24 @@ async fn about_answers_without_credentials_or_version_header() {
 async fn health_and_ready_answer() {
     let lrs = TestLrs::start();
     let base = lrs.endpoint.trim_end_matches("/xapi");
-    assert_eq!(lrs.client.get(format!("{base}/health")).send().await.unwrap().status(), 200);
-    assert_eq!(lrs.client.get(format!("{base}/ready")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        lrs.client
+            .get(format!("{base}/health"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        lrs.client
+            .get(format!("{base}/ready"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 }
 
 fn statement_with(field: &str, value: Value) -> String {
@@ -412,7 +623,9 @@ pub fn urlencode(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }

@@ -7,7 +7,11 @@ use lrs_schema::{StatementFormat, format_statement, format_timestamp};
 use lrs_store::{Micros, StoredStatement};
 
 /// The statement in `format`, with `stored` added, as JSON bytes.
-pub fn statement_json(statement: &StoredStatement, format: StatementFormat, languages: &[String]) -> Vec<u8> {
+pub fn statement_json(
+    statement: &StoredStatement,
+    format: StatementFormat,
+    languages: &[String],
+) -> Vec<u8> {
     match format {
         StatementFormat::Exact => with_stored(&statement.body, statement.stored),
         _ => {
@@ -69,7 +73,12 @@ mod tests {
         let out = with_stored(br#"{"id":"x"}"#, 0);
         let value: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(value["id"], "x");
-        assert!(value["stored"].as_str().unwrap().starts_with("1970-01-01T00:00:00"));
+        assert!(
+            value["stored"]
+                .as_str()
+                .unwrap()
+                .starts_with("1970-01-01T00:00:00")
+        );
     }
 
     #[test]
@@ -81,7 +90,10 @@ mod tests {
 
     #[test]
     fn a_statement_result_is_valid_json() {
-        let body = statement_result(&[br#"{"a":1}"#.to_vec(), br#"{"b":2}"#.to_vec()], "/x?more=\"q\"");
+        let body = statement_result(
+            &[br#"{"a":1}"#.to_vec(), br#"{"b":2}"#.to_vec()],
+            "/x?more=\"q\"",
+        );
         let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(value["statements"].as_array().unwrap().len(), 2);
         assert_eq!(value["more"], "/x?more=\"q\"");

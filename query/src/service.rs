@@ -75,7 +75,8 @@ impl<R: StatementReader + ?Sized> StatementQueryService<R> {
         let found = self.reader.get_statements(tenant, &[id]).await?;
         let statement = found.into_iter().next().flatten();
         Ok(statement.filter(|s| {
-            s.voided_by.is_some() == voided && scope.authority().is_none_or(|a| s.keys.authority == a)
+            s.voided_by.is_some() == voided
+                && scope.authority().is_none_or(|a| s.keys.authority == a)
         }))
     }
 

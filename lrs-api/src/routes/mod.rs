@@ -10,5 +10,8 @@ use crate::error::ApiError;
 
 /// Anything under the xAPI base path that is not a resource we serve.
 pub async fn not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::not_found(format!("no xAPI resource at {}", req.path())))
+    Err(ApiError::not_found(format!(
+        "no xAPI resource at {}",
+        req.path()
+    )))
 }

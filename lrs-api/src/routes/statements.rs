@@ -94,7 +94,14 @@ pub async fn get(
         None => {
             let page = state
                 .queries
-                .query(auth.tenant(), &query, &params, scope, consistent_through, cursor.as_ref())
+                .query(
+                    auth.tenant(),
+                    &query,
+                    &params,
+                    scope,
+                    consistent_through,
+                    cursor.as_ref(),
+                )
                 .await
                 .map_err(|e| ApiError::internal("statement query", &e))?;
             let more = page
@@ -175,7 +182,11 @@ async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| {
-            ApiError::bad_request("HTTP: the request body could not be read", "$", e.to_string())
+            ApiError::bad_request(
+                "HTTP: the request body could not be read",
+                "$",
+                e.to_string(),
+            )
         })?;
         if body.len() + chunk.len() > limit {
             return Err(ApiError::new(
@@ -188,14 +199,21 @@ async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes
     Ok(body.freeze())
 }
 
-fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, ApiError> {
+/// Decoded query-string pairs, in order.
+type QueryParams = Vec<(String, String)>;
+
+fn query_pairs(req: &HttpRequest) -> Result<QueryParams, ApiError> {
     serde_urlencoded::from_str(req.query_string()).map_err(|e| {
-        ApiError::bad_request("RFC 3986: the query string must be form-urlencoded", "?", e.to_string())
+        ApiError::bad_request(
+            "RFC 3986: the query string must be form-urlencoded",
+            "?",
+            e.to_string(),
+        )
     })
 }
 
 /// The query's parameters, or those remembered by a `more` cursor.
-fn query_or_cursor(req: &HttpRequest) -> Result<(Vec<(String, String)>, Option<Cursor>), ApiError> {
+fn query_or_cursor(req: &HttpRequest) -> Result<(QueryParams, Option<Cursor>), ApiError> {
     let params = query_pairs(req)?;
     let Some((_, token)) = params.iter().find(|(k, _)| k == "more") else {
         return Ok((params, None));
@@ -207,8 +225,13 @@ fn query_or_cursor(req: &HttpRequest) -> Result<(Vec<(String, String)>, Option<C
             "`more` cannot be combined with other parameters",
         ));
     }
-    let cursor = Cursor::decode(token)
-        .map_err(|e| ApiError::bad_request("LRS: `more` must be a URL this LRS returned", "?more", e.to_string()))?;
+    let cursor = Cursor::decode(token).map_err(|e| {
+        ApiError::bad_request(
+            "LRS: `more` must be a URL this LRS returned",
+            "?more",
+            e.to_string(),
+        )
+    })?;
     Ok((cursor.params.clone(), Some(cursor)))
 }
 

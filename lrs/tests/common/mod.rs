@@ -30,7 +30,11 @@ pub fn create_credential(data_dir: &Path, tenant: &str, scopes: &str) -> (String
         .args(["--tenant", tenant, "--scopes", scopes])
         .output()
         .expect("running lrs credentials create");
-    assert!(out.status.success(), "credentials create failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "credentials create failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let line = String::from_utf8(out.stdout).unwrap();
     let mut parts = line.split_whitespace();
     let key = parts.next().expect("key").to_owned();
@@ -98,7 +102,13 @@ impl TestLrs {
 
     /// A request with our credential and the 2.0.0 version header.
     pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.request_as(method, path, &self.key.clone(), &self.secret.clone(), "2.0.0")
+        self.request_as(
+            method,
+            path,
+            &self.key.clone(),
+            &self.secret.clone(),
+            "2.0.0",
+        )
     }
 
     pub fn request_as(
@@ -124,7 +134,11 @@ impl TestLrs {
     }
 
     pub async fn get_json(&self, path: &str) -> (reqwest::StatusCode, Value) {
-        let response = self.request(reqwest::Method::GET, path).send().await.unwrap();
+        let response = self
+            .request(reqwest::Method::GET, path)
+            .send()
+            .await
+            .unwrap();
         let status = response.status();
         let value = response.json().await.unwrap_or(Value::Null);
         (status, value)
@@ -142,8 +156,14 @@ impl TestLrs {
             if more.is_empty() {
                 return out;
             }
-            let base_path = reqwest::Url::parse(&self.endpoint).unwrap().path().to_owned();
-            next = more.strip_prefix(&base_path).expect("more starts with the base path").to_owned();
+            let base_path = reqwest::Url::parse(&self.endpoint)
+                .unwrap()
+                .path()
+                .to_owned();
+            next = more
+                .strip_prefix(&base_path)
+                .expect("more starts with the base path")
+                .to_owned();
         }
     }
 
@@ -178,7 +198,11 @@ impl Drop for TestLrs {
 /// The Japanese example statements shipped as a fixture.
 pub fn japan_statements() -> Vec<Value> {
     let text = include_str!("../fixtures/japan-statements.json");
-    serde_json::from_str::<Value>(text).unwrap().as_array().unwrap().clone()
+    serde_json::from_str::<Value>(text)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 /// A minimal valid statement for a learner account name.
