@@ -22,7 +22,7 @@ use parking_lot::Mutex;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiErrorKind};
 
 /// A validated statement ready to be appended.
 #[derive(Debug, Clone)]
@@ -65,6 +65,9 @@ pub struct Pipeline {
     sequencer: Mutex<Sequencer>,
     applied_tx: watch::Sender<Applied>,
     applied_rx: watch::Receiver<Applied>,
+    /// Writes are refused (503) while ingest is this many records behind the log, so readers
+    /// never fall arbitrarily far behind acknowledged writes.
+    max_lag_records: u64,
 }
 
 pub fn now_micros() -> Micros {
@@ -76,11 +79,13 @@ pub fn now_micros() -> Micros {
 
 impl Pipeline {
     /// `initial_next_offset` / `initial_stored`: the store's recorded watermark at start-up.
+    /// `max_lag_records`: how far (in log records) ingest may fall behind before writes get 503.
     pub fn new(
         log: Arc<dyn Log>,
         reader: Arc<dyn StatementReader>,
         initial_next_offset: u64,
         initial_stored: Micros,
+        max_lag_records: u64,
     ) -> Arc<Pipeline> {
         let (applied_tx, applied_rx) = watch::channel(Applied {
             next_offset: initial_next_offset,
@@ -98,6 +103,7 @@ impl Pipeline {
             }),
             applied_tx,
             applied_rx,
+            max_lag_records: max_lag_records.max(1),
         })
     }
 
@@ -107,6 +113,12 @@ impl Pipeline {
         tenant: &str,
         statements: Vec<PreparedStatement>,
     ) -> Result<SubmitOutcome, ApiError> {
+        if self.lag_records() >= self.max_lag_records {
+            return Err(ApiError::new(
+                ApiErrorKind::Unavailable,
+                "ingest is behind; retry later",
+            ));
+        }
         let mut fresh = self.drop_stored_duplicates(tenant, statements).await?;
         let (stamp, ids, already_in_flight, append) = {
             let mut seq = self.sequencer.lock();

@@ -50,6 +50,8 @@ pub struct LogConfig {
     pub max_pending_bytes: usize,
     /// Size at which a log segment file is rolled.
     pub segment_bytes: u64,
+    /// Writes get 503 + Retry-After while ingest is this many log records (requests) behind.
+    pub max_ingest_lag_records: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -143,6 +145,7 @@ impl Default for LogConfig {
         LogConfig {
             max_pending_bytes: 64 * 1024 * 1024,
             segment_bytes: 256 * 1024 * 1024,
+            max_ingest_lag_records: 50_000,
         }
     }
 }

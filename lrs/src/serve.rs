@@ -61,7 +61,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let next_offset = marks.iter().map(|m| m.next_offset).sum();
     let stored = marks.iter().map(|m| m.stored).max().unwrap_or(0);
     let dyn_log: Arc<dyn Log> = log.clone();
-    let pipeline = Pipeline::new(dyn_log.clone(), store.clone(), next_offset, stored);
+    let pipeline = Pipeline::new(
+        dyn_log.clone(),
+        store.clone(),
+        next_offset,
+        stored,
+        config.log.max_ingest_lag_records,
+    );
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let consumer = dyn_log
