@@ -5,12 +5,13 @@ use std::collections::HashSet;
 use lrs_auth::Principal;
 use lrs_schema::envelope::{EnvelopeStatement, IndexKeys};
 use lrs_schema::{
-    Statement, XapiVersion, authority_terms, canonical_ifi, finalize_statement, parse_statements,
+    Statement, XapiVersion, authority_terms, canonical_ifi, finalize_statement, format_timestamp,
+    parse_statements,
 };
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::pipeline::PreparedStatement;
+use crate::pipeline::{PreparedStatement, now_micros};
 
 /// Bodies at least this large are validated on the blocking pool, not on an async worker.
 pub const BLOCKING_VALIDATION_BYTES: usize = 32 * 1024;
@@ -75,6 +76,13 @@ pub fn prepare_statements(
         reject_unsupported_attachments(&value, &path)?;
         let had_authority = value.get("authority").is_some();
         finalize_statement(&mut value, id, &principal.authority, version);
+        // xAPI 1.0.3 Data §2.4.7: if no timestamp is given, the LRS SHOULD set it to `stored`;
+        // `stored` is stamped microseconds later at the log, so the receive time stands in.
+        if value.get("timestamp").is_none()
+            && let Some(object) = value.as_object_mut()
+        {
+            object.insert("timestamp".into(), format_timestamp(now_micros()).into());
+        }
         // The client's authority is replaced by ours; index terms must come from ours.
         let statement = if had_authority {
             Statement::from_json(&value, version, &path)?

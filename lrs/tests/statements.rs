@@ -27,6 +27,16 @@ async fn a_posted_statement_can_be_read_back_with_stored_authority_and_version()
     assert!(got["stored"].is_string(), "stored is set: {got}");
     assert_eq!(got["authority"]["account"]["name"], lrs.key.as_str());
     assert_eq!(got["version"], "2.0.0");
+    let mut untimed = statement.clone();
+    untimed.as_object_mut().unwrap().remove("timestamp");
+    let ids: Vec<String> = lrs.post_statements(&untimed).await.json().await.unwrap();
+    let (_, got) = lrs
+        .get_json(&format!("/statements?statementId={}", ids[0]))
+        .await;
+    assert!(
+        got["timestamp"].is_string(),
+        "the LRS fills in a missing timestamp: {got}"
+    );
 }
 
 #[tokio::test]

@@ -109,10 +109,10 @@ fn keep(value: &Value, keys: &[&str]) -> Value {
     )
 }
 
-/// An Activity as objectType + id.
+/// An Activity as its id alone (xAPI Communication §2.1.3 `format=ids`: "only include
+/// identifiers"; `objectType` defaults to Activity, and the ADL suite expects the id alone).
 fn activity_ids(activity: &Value) -> Value {
     let mut out = Map::new();
-    out.insert("objectType".into(), Value::String("Activity".into()));
     if let Some(id) = activity.get("id") {
         out.insert("id".into(), id.clone());
     }

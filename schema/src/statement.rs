@@ -61,7 +61,7 @@ impl Statement {
             .transpose()?;
         let authority = fields
             .get("authority")?
-            .map(|v| Actor::parse(v, &root.key("authority")))
+            .map(|v| parse_authority(v, &root.key("authority")))
             .transpose()?;
         let statement_version = fields
             .opt_str("version")?
@@ -224,3 +224,21 @@ pub fn authority_terms(
     let _ = version;
     Ok(Actor::parse(authority, &JsonPath::root("$.authority"))?.filter_terms())
 }
+
+/// xAPI 1.0.3 Data §2.4.9.s3.b1: an `authority` is an Agent, or an anonymous Group of exactly two
+/// Agents (the OAuth consumer and the user); an identified Group is not an authority.
+fn parse_authority(value: &Value, path: &JsonPath<'_>) -> Result<Actor, ValidationError> {
+    let actor = Actor::parse(value, path)?;
+    if let Actor::Group(group) = &actor
+        && (group.ifi().is_some() || group.members().len() != 2)
+    {
+        return Err(ValidationError::new(
+            AUTHORITY_GROUP_RULE,
+            path,
+            "an authority Group must be an anonymous Group of exactly two Agents",
+        ));
+    }
+    Ok(actor)
+}
+
+const AUTHORITY_GROUP_RULE: &str = "xAPI 1.0.3 Data §2.4.9.s3.b1: an authority that is a Group MUST be an anonymous Group of exactly two Agents (OAuth consumer and user)";

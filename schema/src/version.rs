@@ -82,8 +82,9 @@ impl StatementVersion {
         version: XapiVersion,
         path: &JsonPath<'_>,
     ) -> Result<StatementVersion, ValidationError> {
-        let ok_1 = patch_of(value, "1.0.").is_some();
-        let ok_2 = patch_of(value, "2.0.").is_some();
+        // "1.0" / "2.0" (no patch) are valid too (Data §2.4.10.s2.b1: "1.0" or "1.0.x").
+        let ok_1 = value == "1.0" || patch_of(value, "1.0.").is_some();
+        let ok_2 = value == "2.0" || patch_of(value, "2.0.").is_some();
         match version {
             XapiVersion::V1_0_3 if ok_1 => Ok(StatementVersion(value.to_owned())),
             XapiVersion::V2_0_0 if ok_1 || ok_2 => Ok(StatementVersion(value.to_owned())),

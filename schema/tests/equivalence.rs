@@ -153,10 +153,7 @@ fn format_ids_keeps_only_identifiers() {
         json!({"objectType": "Group", "member": [{"objectType": "Agent", "mbox": "mailto:h@example.jp"}]})
     );
     assert_eq!(ids["verb"], json!({"id": "http://example.com/v"}));
-    assert_eq!(
-        ids["object"],
-        json!({"objectType": "Activity", "id": "http://example.com/a"})
-    );
+    assert_eq!(ids["object"], json!({"id": "http://example.com/a"}));
     assert_eq!(
         ids["authority"],
         json!({"objectType": "Agent", "account": {"homePage": "https://lrs.example.jp", "name": "tool"}})
@@ -167,7 +164,7 @@ fn format_ids_keeps_only_identifiers() {
     );
     assert_eq!(
         ids["context"]["contextActivities"]["parent"],
-        json!([{"objectType": "Activity", "id": "http://example.com/p"}])
+        json!([{"id": "http://example.com/p"}])
     );
     assert_eq!(
         format_statement(&statement, StatementFormat::Exact, &[]),

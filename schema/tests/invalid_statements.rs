@@ -571,11 +571,29 @@ fn cases() -> Vec<Case> {
             "§2.4.10",
         ),
         case(
-            "a version of 1.0 without patch",
+            "a version of 1.1",
             "/version",
-            Some(json!("1.0")),
+            Some(json!("1.1")),
             "$.version",
             "§2.4.10",
+        ),
+        case(
+            "an authority that is an identified Group",
+            "/authority",
+            Some(
+                json!({"objectType": "Group", "mbox": "mailto:g@example.jp", "member": [{"mbox": "mailto:a@example.jp"}, {"mbox": "mailto:b@example.jp"}]}),
+            ),
+            "$.authority",
+            "§2.4.9",
+        ),
+        case(
+            "an authority Group of three Agents",
+            "/authority",
+            Some(
+                json!({"objectType": "Group", "member": [{"mbox": "mailto:a@example.jp"}, {"mbox": "mailto:b@example.jp"}, {"mbox": "mailto:c@example.jp"}]}),
+            ),
+            "$.authority",
+            "§2.4.9",
         ),
         case(
             "an authority without identifier",

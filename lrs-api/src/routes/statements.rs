@@ -2,7 +2,8 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use actix_web::http::header::{self, HttpDate};
+use actix_web::ResponseError;
+use actix_web::http::header::{self, HeaderName, HeaderValue, HttpDate};
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures::StreamExt;
 use lrs_auth::Access;
@@ -17,6 +18,7 @@ use crate::pipeline::PreparedStatement;
 use crate::prepare::{BLOCKING_VALIDATION_BYTES, authority_term, prepare_statements};
 
 const CONSISTENT_THROUGH: &str = "X-Experience-API-Consistent-Through";
+const CONSISTENT_THROUGH_LOWER: &str = "x-experience-api-consistent-through";
 const MULTIPART_BOUNDARY: &str = "xapi-lrs-boundary-7d1b3c";
 
 /// POST /statements: one statement or a batch; answers the ids in order.
@@ -58,9 +60,33 @@ pub async fn put(
 }
 
 /// GET (and HEAD) /statements: by id, by voided id, or filtered with `more` paging.
+///
+/// xAPI Communication §2.1.3: every answer, a 404 included, carries Consistent-Through.
 pub async fn get(
     req: HttpRequest,
     state: web::Data<AppState>,
+    version: RequestVersion,
+    auth: Authenticated,
+) -> HttpResponse {
+    match get_statements(req, &state, version, auth).await {
+        Ok(response) => response,
+        Err(err) => {
+            let mut response = err.error_response();
+            if let Ok(value) =
+                HeaderValue::from_str(&format_timestamp(state.pipeline.consistent_through()))
+            {
+                response
+                    .headers_mut()
+                    .insert(HeaderName::from_static(CONSISTENT_THROUGH_LOWER), value);
+            }
+            response
+        }
+    }
+}
+
+async fn get_statements(
+    req: HttpRequest,
+    state: &AppState,
     version: RequestVersion,
     auth: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
