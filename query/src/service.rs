@@ -75,8 +75,7 @@ impl<R: StatementReader + ?Sized> StatementQueryService<R> {
         let found = self.reader.get_statements(tenant, &[id]).await?;
         let statement = found.into_iter().next().flatten();
         Ok(statement.filter(|s| {
-            s.voided_by.is_some() == voided
-                && scope.authority().is_none_or(|a| s.keys.authority == a)
+            is_voided(s) == voided && scope.authority().is_none_or(|a| s.keys.authority == a)
         }))
     }
 
@@ -119,7 +118,7 @@ impl<R: StatementReader + ?Sized> StatementQueryService<R> {
             for (position, statement) in positions.iter().zip(statements) {
                 after = Some(*position);
                 let Some(statement) = statement else { continue };
-                if statement.voided_by.is_none() && plan.matches(&statement.keys) {
+                if !is_voided(&statement) && plan.matches(&statement.keys) {
                     page.push((*position, statement));
                     if page.len() > limit {
                         break 'scan;
@@ -147,4 +146,11 @@ impl<R: StatementReader + ?Sized> StatementQueryService<R> {
             more,
         })
     }
+}
+
+/// xAPI 1.0.3 Data §2.3.2: a statement is voided when a voiding statement targets it, unless it
+/// is itself a voiding statement ("a Voiding Statement cannot Target another Voiding Statement").
+/// Decided at read time, so the order in which the two arrive does not matter.
+pub fn is_voided(statement: &StoredStatement) -> bool {
+    statement.voided_by.is_some() && statement.keys.voids.is_none()
 }
