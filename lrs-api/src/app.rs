@@ -28,6 +28,9 @@ pub struct ApiConfig {
     pub max_page: u32,
     /// How long a GET waits for ingest to apply writes acknowledged before it arrived.
     pub read_your_writes_wait: Duration,
+    /// The version family answered when a request names none we support (its 400 still says
+    /// which version this LRS speaks).
+    pub default_version: XapiVersion,
 }
 
 impl Default for ApiConfig {
@@ -37,6 +40,7 @@ impl Default for ApiConfig {
             max_body_bytes: 16 * 1024 * 1024,
             max_page: 500,
             read_your_writes_wait: Duration::from_secs(2),
+            default_version: XapiVersion::V2_0_0,
         }
     }
 }
@@ -100,6 +104,10 @@ async fn version_header(
         .get(VERSION_HEADER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| XapiVersion::from_header(v.trim()).ok())
+        .or_else(|| {
+            req.app_data::<web::Data<AppState>>()
+                .map(|state| state.config.default_version)
+        })
         .unwrap_or(XapiVersion::V2_0_0);
     let mut response = next.call(req).await?;
     response.headers_mut().insert(

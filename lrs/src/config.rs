@@ -34,6 +34,8 @@ pub struct ServerConfig {
     pub workers: usize,
     /// How long a graceful shutdown waits for in-flight requests.
     pub shutdown_timeout_seconds: u64,
+    /// `X-Experience-API-Version` answered to requests without a supported one: `2.0.0` or `1.0.3`.
+    pub default_xapi_version: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -128,6 +130,7 @@ impl Default for ServerConfig {
             max_body_bytes: 16 * 1024 * 1024,
             workers: 0,
             shutdown_timeout_seconds: 30,
+            default_xapi_version: "2.0.0".into(),
         }
     }
 }
@@ -231,6 +234,9 @@ impl Config {
         })?;
         if !self.server.base_path.starts_with('/') || self.server.base_path.ends_with('/') {
             bail!("server.base_path must start with '/' and not end with '/' (e.g. /xapi)");
+        }
+        if !["1.0.3", "2.0.0"].contains(&self.server.default_xapi_version.as_str()) {
+            bail!("server.default_xapi_version must be `1.0.3` or `2.0.0`");
         }
         if !["text", "json"].contains(&self.logging.format.as_str()) {
             bail!("logging.format must be `text` or `json`");

@@ -83,6 +83,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         max_body_bytes: config.server.max_body_bytes,
         max_page: config.query.max_page,
         read_your_writes_wait: config.read_your_writes_wait(),
+        default_version: lrs_schema::XapiVersion::from_header(&config.server.default_xapi_version)
+            .context("server.default_xapi_version")?,
     };
     let reader: Arc<dyn StatementReader> = store.clone();
     let state = web::Data::new(AppState::new(

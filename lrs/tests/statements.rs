@@ -641,3 +641,20 @@ pub fn urlencode(s: &str) -> String {
     }
     out
 }
+
+#[tokio::test]
+async fn a_request_without_a_version_is_answered_in_the_configured_default_family() {
+    let config_dir = tempfile::tempdir().unwrap();
+    let config = config_dir.path().join("lrs.toml");
+    std::fs::write(&config, "[server]\ndefault_xapi_version = \"1.0.3\"\n").unwrap();
+    let lrs = TestLrs::start_with(&["--config", config.to_str().unwrap()]);
+    let response = lrs
+        .client
+        .get(lrs.url("/statements"))
+        .basic_auth(&lrs.key, Some(&lrs.secret))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert_eq!(response.headers()["X-Experience-API-Version"], "1.0.3");
+}
