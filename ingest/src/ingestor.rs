@@ -24,7 +24,7 @@ pub struct IngestorConfig {
 impl Default for IngestorConfig {
     fn default() -> Self {
         IngestorConfig {
-            max_records_per_batch: 512,
+            max_records_per_batch: 256,
             poll_wait: Duration::from_millis(100),
         }
     }

@@ -123,6 +123,12 @@ pub trait StatementReader: Send + Sync + 'static {
     ) -> Result<Vec<Option<StoredStatement>>, StoreError>;
 
     /// Positions from one access path, in the requested order, at most `scan.limit`.
+    ///
+    /// Never a position of another tenant or of a statement outside the time and cursor bounds,
+    /// and never misses one on the path. It may, rarely, include positions of statements that are
+    /// not on the path (an implementation may index a short hash of the path key, and hashes
+    /// collide): callers check the full keys of each statement they read, as the query planner
+    /// does.
     async fn scan(&self, scan: &IndexScan) -> Result<Vec<Position>, StoreError>;
 
     /// The recorded ingest progress of every partition.

@@ -1,5 +1,6 @@
 //! Value encodings of the embedded tables. Each starts with a format version byte; a new layout
-//! gets a new version and the decoder keeps reading the old ones.
+//! gets a new version and the decoder keeps reading the old ones. (Key layouts are versioned
+//! separately: `keys::KEY_LAYOUT`, recorded in the `meta` table.)
 //!
 //! `statements` value, version 1 (integers little-endian):
 //!

@@ -135,7 +135,7 @@ fn scope_prefix(scope: &DocumentScope) -> Result<Vec<u8>, StoreError> {
             "document scope longer than 4 GiB",
         )
     })?;
-    let mut key = keys::tenant_prefix(&scope.tenant)?;
+    let mut key = keys::tenant_name_prefix(&scope.tenant)?;
     key.push(kind_byte(scope.kind));
     key.extend_from_slice(&scope_len.to_be_bytes());
     key.extend_from_slice(scope.scope.as_bytes());

@@ -1,20 +1,58 @@
-//! Key encodings of the embedded tables.
+//! Key encodings of the embedded tables (key layout version [`KEY_LAYOUT`]).
 //!
-//! Every key starts with the tenant as a length-prefixed byte string (`u16` big-endian length,
-//! then the UTF-8 bytes), so the keys of one tenant are never a prefix of another tenant's keys.
+//! Statement keys (`statements`, `voided`, every index table) start with the tenant's interned id:
+//! a `u32` assigned on the tenant's first write and recorded in the `tenants` table (name → id),
+//! encoded in 1 byte (5 from the 240th tenant on; see [`push_tenant`]). Short ids keep keys short
+//! (a 17-byte statement key fits fjall's 20-byte inline slice) and the keys of one tenant are never
+//! a prefix of another tenant's keys.
+//!
+//! Index keys then hold the *first 8 bytes* of the access path's key (a [`Key16`] is an xxh3-128
+//! hash, so its first 8 bytes are a 64-bit hash; a registration uuid, which may be structured, is
+//! first mixed down to 8 bytes by [`short_registration`]). Two keys whose 8-byte prefixes collide
+//! share index entries, so a scan may return a few positions of statements that are not on the
+//! requested path: **callers re-check the full 16-byte keys** stored in the statement value (the
+//! query planner does, for every candidate). With hash keys, a collision among a tenant's keys is
+//! a ~2⁻⁶⁴-per-pair event; it costs a wasted read, never a wrong answer.
+//!
 //! Inside an access path, statements are ordered by their [`Position`]: `stored` as a big-endian
 //! `u64` with the sign bit flipped (so negative micros sort first), then the 16 id bytes. Byte order
 //! of keys is therefore exactly `Position` order.
+//!
+//! Documents keep the tenant name as a length-prefixed byte string (`u16` big-endian length, then
+//! the UTF-8 bytes): document traffic is small and a document key holds a long scope anyway.
+//!
+//! | table | key |
+//! |---|---|
+//! | `statements`, `voided` | tenant (1 or 5), statement id (16) |
+//! | `statements_by_stored` | tenant (1 or 5), position (24) |
+//! | `statements_by_<path>` | tenant (1 or 5), short key (8), position (24) |
 
-use lrs_schema::envelope::IndexKeys;
+use lrs_schema::envelope::{IndexKeys, Key16};
+use uuid::Uuid;
 
 use crate::{AccessPath, IndexScan, Micros, Position, StoreError, StoreErrorKind};
 
 /// Length of an encoded [`Position`]: 8 bytes of `stored`, 16 bytes of id.
 pub(crate) const POSITION_LEN: usize = 24;
 
+/// The key layout this code writes and reads, recorded in the `meta` table. Version 1 (tenant name
+/// prefixes, full 16-byte path keys, no `tenants` table) is not readable by this code.
+pub(crate) const KEY_LAYOUT: u8 = 2;
+
+/// An interned tenant: see the module documentation.
+pub(crate) type TenantId = u32;
+
+/// Longest tenant prefix of statement keys.
+pub(crate) const TENANT_LEN: usize = 5;
+
+/// Tenant ids below this are encoded in one byte; the others as this byte, then 4 bytes.
+const TENANT_ONE_BYTE: TenantId = 0xf0;
+
+/// Length of the path key inside an index key.
+pub(crate) const SHORT_KEY_LEN: usize = 8;
+
 /// The index tables, one per [`AccessPath`] variant, in a fixed order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum IndexTable {
     All,
     Agent,
@@ -56,23 +94,52 @@ impl IndexTable {
         self as usize
     }
 
-    /// The table and the partition key (after the tenant) one scan reads.
-    pub(crate) fn of_path(path: &AccessPath) -> (IndexTable, Option<[u8; 16]>) {
+    /// The table and the (short) partition key after the tenant one scan reads.
+    pub(crate) fn of_path(path: &AccessPath) -> (IndexTable, Option<ShortKey>) {
         match path {
             AccessPath::All => (IndexTable::All, None),
-            AccessPath::Agent(k) => (IndexTable::Agent, Some(k.0)),
-            AccessPath::RelatedAgent(k) => (IndexTable::RelatedAgent, Some(k.0)),
-            AccessPath::Verb(k) => (IndexTable::Verb, Some(k.0)),
-            AccessPath::Activity(k) => (IndexTable::Activity, Some(k.0)),
-            AccessPath::RelatedActivity(k) => (IndexTable::RelatedActivity, Some(k.0)),
-            AccessPath::Registration(r) => (IndexTable::Registration, Some(r.into_bytes())),
-            AccessPath::Authority(k) => (IndexTable::Authority, Some(k.0)),
+            AccessPath::Agent(k) => (IndexTable::Agent, Some(short(k))),
+            AccessPath::RelatedAgent(k) => (IndexTable::RelatedAgent, Some(short(k))),
+            AccessPath::Verb(k) => (IndexTable::Verb, Some(short(k))),
+            AccessPath::Activity(k) => (IndexTable::Activity, Some(short(k))),
+            AccessPath::RelatedActivity(k) => (IndexTable::RelatedActivity, Some(short(k))),
+            AccessPath::Registration(r) => (IndexTable::Registration, Some(short_registration(*r))),
+            AccessPath::Authority(k) => (IndexTable::Authority, Some(short(k))),
         }
     }
 }
 
+/// The partition key of an index key: see the module documentation.
+pub(crate) type ShortKey = [u8; SHORT_KEY_LEN];
+
+/// The first 8 bytes of a [`Key16`] (already a hash).
+pub(crate) fn short(key: &Key16) -> ShortKey {
+    let mut out = [0u8; SHORT_KEY_LEN];
+    out.copy_from_slice(&key.0[..SHORT_KEY_LEN]);
+    out
+}
+
+/// A registration mixed down to 8 bytes. Registrations are client-chosen and may be structured
+/// (e.g. zero in one half), so both halves go through a bijective 64-bit mixer (the `splitmix64`
+/// finalizer): registrations that differ in only one half never collide.
+pub(crate) fn short_registration(registration: Uuid) -> ShortKey {
+    let bytes = registration.as_bytes();
+    let mut hi = [0u8; 8];
+    hi.copy_from_slice(&bytes[..8]);
+    let mut lo = [0u8; 8];
+    lo.copy_from_slice(&bytes[8..]);
+    (u64::from_be_bytes(hi) ^ mix64(u64::from_be_bytes(lo))).to_be_bytes()
+}
+
+fn mix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
 /// Every (table, partition key) entry one statement with these keys gets.
-pub(crate) fn index_entries(keys: &IndexKeys) -> Vec<(IndexTable, Option<[u8; 16]>)> {
+pub(crate) fn index_entries(keys: &IndexKeys) -> Vec<(IndexTable, Option<ShortKey>)> {
     let mut out = Vec::with_capacity(
         4 + keys.direct_agents.len()
             + keys.related_agents.len()
@@ -80,10 +147,13 @@ pub(crate) fn index_entries(keys: &IndexKeys) -> Vec<(IndexTable, Option<[u8; 16
             + keys.related_activities.len(),
     );
     out.push((IndexTable::All, None));
-    out.push((IndexTable::Verb, Some(keys.verb.0)));
-    out.push((IndexTable::Authority, Some(keys.authority.0)));
+    out.push((IndexTable::Verb, Some(short(&keys.verb))));
+    out.push((IndexTable::Authority, Some(short(&keys.authority))));
     if let Some(registration) = keys.registration {
-        out.push((IndexTable::Registration, Some(registration.into_bytes())));
+        out.push((
+            IndexTable::Registration,
+            Some(short_registration(registration)),
+        ));
     }
     let lists = [
         (IndexTable::Agent, &keys.direct_agents),
@@ -92,13 +162,16 @@ pub(crate) fn index_entries(keys: &IndexKeys) -> Vec<(IndexTable, Option<[u8; 16
         (IndexTable::RelatedActivity, &keys.related_activities),
     ];
     for (table, list) in lists {
-        out.extend(list.iter().map(|k| (table, Some(k.0))));
+        out.extend(list.iter().map(|k| (table, Some(short(k)))));
     }
+    // Two full keys of one list may share a short key: one entry is enough.
+    out.sort_unstable();
+    out.dedup();
     out
 }
 
-/// The tenant as a key prefix: `u16` big-endian length, then the bytes.
-pub(crate) fn tenant_prefix(tenant: &str) -> Result<Vec<u8>, StoreError> {
+/// The tenant name as a document key prefix: `u16` big-endian length, then the bytes.
+pub(crate) fn tenant_name_prefix(tenant: &str) -> Result<Vec<u8>, StoreError> {
     let len = u16::try_from(tenant.len()).map_err(|_| {
         StoreError::new(
             StoreErrorKind::Unavailable,
@@ -111,14 +184,65 @@ pub(crate) fn tenant_prefix(tenant: &str) -> Result<Vec<u8>, StoreError> {
     Ok(out)
 }
 
+/// The interned tenant as a statement key prefix, appended to `out`: one byte for ids below
+/// 0xf0 (every deployment with fewer than 240 tenants), else `0xf0` and the `u32` big-endian.
+/// The encoding is prefix-free, so one tenant's keys are never a prefix of another's.
+///
+/// Why one byte: fjall keeps the first 4 bytes of a long key inline and compares those before
+/// following the pointer to the rest, so the memtable's skiplist search only dereferences a key
+/// when those 4 bytes tie. A 1-byte tenant leaves 3 discriminating bytes (of the path key, or of
+/// the statement id) in that inline prefix; a 4-byte tenant left none.
+pub(crate) fn push_tenant(out: &mut Vec<u8>, tenant: TenantId) {
+    if tenant < TENANT_ONE_BYTE {
+        out.push(tenant as u8);
+    } else {
+        out.push(TENANT_ONE_BYTE as u8);
+        out.extend_from_slice(&tenant.to_be_bytes());
+    }
+}
+
+/// `statements` and `voided` key: tenant, then the 16 id bytes.
+pub(crate) fn statement_key(tenant: TenantId, id: Uuid) -> Vec<u8> {
+    let mut key = Vec::with_capacity(TENANT_LEN + 16);
+    push_tenant(&mut key, tenant);
+    key.extend_from_slice(id.as_bytes());
+    key
+}
+
 /// The prefix shared by every key of one access path of one tenant.
-pub(crate) fn path_prefix(tenant: &[u8], partition: Option<[u8; 16]>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(tenant.len() + 16 + POSITION_LEN);
-    out.extend_from_slice(tenant);
+pub(crate) fn path_prefix(tenant: TenantId, partition: Option<ShortKey>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(TENANT_LEN + SHORT_KEY_LEN + POSITION_LEN);
+    push_tenant(&mut out, tenant);
     if let Some(key) = partition {
         out.extend_from_slice(&key);
     }
     out
+}
+
+/// A whole index key: path prefix, then the encoded position.
+#[cfg(test)]
+pub(crate) fn index_key(
+    tenant: TenantId,
+    partition: Option<ShortKey>,
+    position: &[u8; POSITION_LEN],
+) -> Vec<u8> {
+    let mut key = Vec::new();
+    push_index_key(&mut key, tenant, partition, position);
+    key
+}
+
+/// Appends a whole index key to `out` (no allocation per key on the write path).
+pub(crate) fn push_index_key(
+    out: &mut Vec<u8>,
+    tenant: TenantId,
+    partition: Option<ShortKey>,
+    position: &[u8; POSITION_LEN],
+) {
+    push_tenant(out, tenant);
+    if let Some(key) = partition {
+        out.extend_from_slice(&key);
+    }
+    out.extend_from_slice(position);
 }
 
 /// `stored` as 8 bytes whose byte order is the numeric order.
@@ -228,11 +352,67 @@ mod tests {
     }
 
     #[test]
-    fn tenant_prefixes_never_overlap() {
-        let a = tenant_prefix("board").unwrap();
-        let b = tenant_prefix("board-2").unwrap();
+    fn tenant_name_prefixes_never_overlap() {
+        let a = tenant_name_prefix("board").unwrap();
+        let b = tenant_name_prefix("board-2").unwrap();
         assert!(!b.starts_with(&a));
         assert!(!a.starts_with(&b));
+    }
+
+    #[test]
+    fn tenant_prefixes_are_prefix_free() {
+        let ids = [1, 2, 0xef, 0xf0, 0xf1, 0x1234_5678, TenantId::MAX];
+        for a in ids {
+            for b in ids.iter().copied().filter(|&b| b != a) {
+                let (mut x, mut y) = (Vec::new(), Vec::new());
+                push_tenant(&mut x, a);
+                push_tenant(&mut y, b);
+                assert!(!y.starts_with(&x), "{a} {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn structured_registrations_do_not_collide_when_shortened() {
+        let mut seen = std::collections::HashSet::new();
+        for hi in 0..64u128 {
+            for lo in 0..64u128 {
+                assert!(seen.insert(short_registration(Uuid::from_u128(hi << 64 | lo))));
+            }
+        }
+    }
+
+    /// Key layout version 2, pinned: a change here is a new [`KEY_LAYOUT`].
+    #[test]
+    fn the_version_2_key_layout_never_changes() {
+        assert_eq!(KEY_LAYOUT, 2);
+        let hex = |b: &[u8]| b.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        let id = Uuid::from_u128(0x0011_2233_4455_6677_8899_aabb_ccdd_eeff);
+        assert_eq!(
+            hex(&statement_key(7, id)),
+            "0700112233445566778899aabbccddeeff"
+        );
+        assert_eq!(
+            hex(&statement_key(0x1234_5678, id)),
+            "f01234567800112233445566778899aabbccddeeff"
+        );
+        let position = encode_position(Position {
+            stored: 1_760_404_365_123_456,
+            id,
+        });
+        assert_eq!(
+            hex(&index_key(7, None, &position)),
+            "078006411414d81f8000112233445566778899aabbccddeeff"
+        );
+        let key = Key16([0xab; 16]);
+        assert_eq!(
+            hex(&index_key(7, Some(short(&key)), &position)),
+            "07abababababababab8006411414d81f8000112233445566778899aabbccddeeff"
+        );
+        assert_eq!(
+            hex(&short_registration(Uuid::from_u128(3))),
+            hex(&mix64(3).to_be_bytes())
+        );
     }
 
     #[test]
