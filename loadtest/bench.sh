@@ -12,7 +12,7 @@ CONNECTIONS=${2:-32}
 PORT=${PORT:-18123}
 
 cargo build --release -q -p lrs -p lrs-loadtest -p lrs-log --examples --bins
-BIN=target/release
+BIN=${CARGO_TARGET_DIR:-target}/release
 
 echo "== baseline: embedded log append (records of 100 statements, then single statements)"
 BASE_DIR=$(mktemp -d)

@@ -66,6 +66,9 @@ struct PostArgs {
     /// X-Experience-API-Version to send.
     #[arg(long, default_value = "1.0.3")]
     xapi_version: String,
+    /// Send statements without ids (the LRS assigns them), as some tools do.
+    #[arg(long)]
+    no_ids: bool,
     /// Also write the report as JSON to this file.
     #[arg(long)]
     json: Option<std::path::PathBuf>,
@@ -95,7 +98,21 @@ fn templates(args: &PostArgs, count: usize) -> Vec<Template> {
     let mut generator = Generator::new(args.seed, Population::default());
     (0..count)
         .map(|_| {
-            let batch = generator.batch(args.batch);
+            let mut batch = generator.batch(args.batch);
+            if args.no_ids {
+                for statement in &mut batch {
+                    statement.as_object_mut().unwrap().remove("id");
+                }
+                let body = if args.batch == 1 {
+                    serde_json::to_vec(&batch[0]).unwrap()
+                } else {
+                    serde_json::to_vec(&batch).unwrap()
+                };
+                return Template {
+                    body,
+                    id_offsets: Vec::new(),
+                };
+            }
             let ids: Vec<String> = batch
                 .iter()
                 .map(|s| s["id"].as_str().unwrap().to_owned())

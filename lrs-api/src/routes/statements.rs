@@ -31,7 +31,7 @@ pub async fn post(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Access::WriteStatements)?;
     require_json(&req)?;
-    let body = read_body(payload, state.config.max_body_bytes).await?;
+    let body = read_body(&req, payload, state.config.max_body_bytes).await?;
     let prepared = prepare(body, version, &auth, None).await?;
     let ids: Vec<String> = prepared
         .iter()
@@ -53,7 +53,7 @@ pub async fn put(
     let params = query_pairs(&req)?;
     let id = put_statement_id(&params)?;
     require_json(&req)?;
-    let body = read_body(payload, state.config.max_body_bytes).await?;
+    let body = read_body(&req, payload, state.config.max_body_bytes).await?;
     let prepared = prepare(body, version, &auth, Some(id)).await?;
     state.pipeline.submit(auth.tenant(), prepared).await?;
     Ok(no_content())
@@ -204,8 +204,23 @@ fn require_json(req: &HttpRequest) -> Result<(), ApiError> {
 }
 
 /// Reads the body, refusing with 413 as soon as it passes `limit`.
-async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
-    let mut body = web::BytesMut::new();
+async fn read_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<web::Bytes, ApiError> {
+    // Reserve what Content-Length announces (capped by the limit) so large batches are not
+    // copied again and again while the buffer grows.
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    if announced > limit {
+        return Err(too_large(limit));
+    }
+    let mut body = web::BytesMut::with_capacity(announced);
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| {
             ApiError::bad_request(
@@ -215,10 +230,7 @@ async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes
             )
         })?;
         if body.len() + chunk.len() > limit {
-            return Err(ApiError::new(
-                ApiErrorKind::PayloadTooLarge,
-                format!("request body is larger than the limit of {limit} bytes"),
-            ));
+            return Err(too_large(limit));
         }
         body.extend_from_slice(&chunk);
     }
@@ -227,6 +239,13 @@ async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes
 
 /// Decoded query-string pairs, in order.
 type QueryParams = Vec<(String, String)>;
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        ApiErrorKind::PayloadTooLarge,
+        format!("request body is larger than the limit of {limit} bytes"),
+    )
+}
 
 fn query_pairs(req: &HttpRequest) -> Result<QueryParams, ApiError> {
     serde_urlencoded::from_str(req.query_string()).map_err(|e| {
