@@ -3,8 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::body::MessageBody;
+use actix_web::ResponseError;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{HttpResponse, web};
@@ -13,7 +15,7 @@ use lrs_query::StatementQueryService;
 use lrs_schema::XapiVersion;
 use lrs_store::StatementReader;
 
-use crate::extract::VERSION_HEADER;
+use crate::extract::request_version;
 use crate::pipeline::Pipeline;
 use crate::routes;
 
@@ -93,23 +95,32 @@ pub fn configure(cfg: &mut web::ServiceConfig, base_path: &str) {
         );
 }
 
-/// xAPI Communication §3.3: every response carries `X-Experience-API-Version`, in the family
-/// the client asked for (the newest we support when it asked for none we know).
+/// xAPI Communication §3.3: every request but one to the About resource MUST carry a supported
+/// `X-Experience-API-Version` (else 400, checked before routing, so even a path we do not serve
+/// answers 400 rather than 404); every response carries the header, in the family the client
+/// asked for (the configured default when it asked for none we know).
 async fn version_header(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let version = req
-        .headers()
-        .get(VERSION_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| XapiVersion::from_header(v.trim()).ok())
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let requested = request_version(req.request());
+    let version = requested
+        .as_ref()
+        .ok()
+        .copied()
         .or_else(|| {
             req.app_data::<web::Data<AppState>>()
                 .map(|state| state.config.default_version)
         })
         .unwrap_or(XapiVersion::V2_0_0);
-    let mut response = next.call(req).await?;
+    let is_about = req.path().trim_end_matches('/').ends_with("/about");
+    let mut response = match requested {
+        Err(err) if !is_about && req.method() != Method::OPTIONS => {
+            let response = err.error_response();
+            req.into_response(response).map_into_right_body()
+        }
+        _ => next.call(req).await?.map_into_left_body(),
+    };
     response.headers_mut().insert(
         HeaderName::from_static("x-experience-api-version"),
         HeaderValue::from_static(version.as_str()),

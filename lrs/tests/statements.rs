@@ -332,6 +332,14 @@ async fn a_missing_or_unsupported_version_header_is_400_and_answers_are_in_the_r
         .await
         .unwrap();
     assert_eq!(no_version.status(), 400);
+    let unserved = lrs
+        .client
+        .get(lrs.url("/activities/state"))
+        .basic_auth(&lrs.key, Some(&lrs.secret))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unserved.status(), 400, "the version is checked before routing");
     for bad in ["3.0.0", "0.95", "banana"] {
         let response = lrs
             .request_as(Method::GET, "/statements", &lrs.key, &lrs.secret, bad)
