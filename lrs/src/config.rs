@@ -177,7 +177,7 @@ impl Default for LoggingConfig {
     fn default() -> Self {
         LoggingConfig {
             format: "text".into(),
-            level: "info".into(),
+            level: "info,fjall=warn,lsm_tree=warn".into(),
         }
     }
 }
