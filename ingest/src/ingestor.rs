@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use lrs_log::{ConsumedRecord, LogConsumer, LogError, PartitionId};
-use lrs_schema::envelope::StatementEnvelope;
+use lrs_schema::envelope::{IndexKeys, StatementEnvelope};
 use lrs_store::{StatementReader, StatementRow, StatementWriter, StoreError, Watermark};
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -156,7 +156,8 @@ impl<S: StatementWriter + StatementReader> Ingestor<S> {
 
     /// Writes the batch's new statements, then the watermarks. Idempotent.
     async fn apply(&self, batch: &DecodedBatch) -> Result<(), StoreError> {
-        let rows = self.first_wins(&batch.rows).await?;
+        let mut rows = self.first_wins(&batch.rows).await?;
+        self.inherit_target_keys(&mut rows).await?;
         if !rows.is_empty() {
             self.store.write_statements(&rows).await?;
         }
@@ -205,6 +206,46 @@ impl<S: StatementWriter + StatementReader> Ingestor<S> {
             .filter(|(_, k)| *k)
             .map(|(row, _)| row.clone())
             .collect())
+    }
+
+    /// xAPI Communication §2.1.3 "Filter Conditions for StatementRefs": a statement whose object
+    /// is a StatementRef (a voiding statement included) also matches the filters its target
+    /// matches, so it is written with the target's keys. The target is looked up in this batch
+    /// and then in the store; a target that arrives after its referrer is not linked back (the
+    /// referrer then matches on its own keys only).
+    async fn inherit_target_keys(&self, rows: &mut [StatementRow]) -> Result<(), StoreError> {
+        let wanted: HashSet<(String, Uuid)> = rows
+            .iter()
+            .filter_map(|r| r.keys.refers_to.map(|t| (r.tenant.clone(), t)))
+            .collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let mut found: HashMap<(String, Uuid), IndexKeys> = rows
+            .iter()
+            .filter(|r| wanted.contains(&(r.tenant.clone(), r.id)))
+            .map(|r| ((r.tenant.clone(), r.id), r.keys.clone()))
+            .collect();
+        let mut missing: HashMap<String, Vec<Uuid>> = HashMap::new();
+        for (tenant, id) in &wanted {
+            if !found.contains_key(&(tenant.clone(), *id)) {
+                missing.entry(tenant.clone()).or_default().push(*id);
+            }
+        }
+        for (tenant, ids) in missing {
+            let stored = self.store.get_statements(&tenant, &ids).await?;
+            for (id, statement) in ids.into_iter().zip(stored) {
+                if let Some(statement) = statement {
+                    found.insert((tenant.clone(), id), statement.keys);
+                }
+            }
+        }
+        for row in rows.iter_mut() {
+            if let Some(target) = row.keys.refers_to {
+                row.inherited = found.get(&(row.tenant.clone(), target)).cloned();
+            }
+        }
+        Ok(())
     }
 
     fn note_duplicate(&self, tenant: &str, row: &StatementRow, first: &Bytes) {
@@ -271,6 +312,7 @@ fn decode_batch(records: &[ConsumedRecord], stats: &IngestStats) -> DecodedBatch
                 stored: envelope.stored,
                 id: statement.id,
                 keys: statement.keys,
+                inherited: None,
                 body: Bytes::from(statement.body),
             });
         }

@@ -339,7 +339,11 @@ async fn a_missing_or_unsupported_version_header_is_400_and_answers_are_in_the_r
         .send()
         .await
         .unwrap();
-    assert_eq!(unserved.status(), 400, "the version is checked before routing");
+    assert_eq!(
+        unserved.status(),
+        400,
+        "the version is checked before routing"
+    );
     for bad in ["3.0.0", "0.95", "banana"] {
         let response = lrs
             .request_as(Method::GET, "/statements", &lrs.key, &lrs.secret, bad)
@@ -665,4 +669,57 @@ async fn a_request_without_a_version_is_answered_in_the_configured_default_famil
         .unwrap();
     assert_eq!(response.status(), 400);
     assert_eq!(response.headers()["X-Experience-API-Version"], "1.0.3");
+}
+
+#[tokio::test]
+async fn statements_targeting_a_matching_statement_are_returned_by_its_filters() {
+    // xAPI Communication §2.1.3 "Filter Conditions for StatementRefs" (ADL suite XAPI-00162).
+    let lrs = TestLrs::start();
+    let verb = format!(
+        "http://adlnet.gov/expapi/test/voided/target/{}",
+        Uuid::new_v4()
+    );
+    let target = Uuid::new_v4();
+    let mut voided = statement_for(
+        "ref-learner",
+        "answered",
+        "https://drill.example.jp/items/r",
+    );
+    voided["id"] = json!(target.to_string());
+    voided["verb"]["id"] = json!(verb);
+    assert_eq!(lrs.post_statements(&voided).await.status(), 200);
+    let voiding_id = Uuid::new_v4();
+    let voiding = json!({
+        "id": voiding_id.to_string(),
+        "actor": {"mbox": "mailto:teacher@school.example.jp"},
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/voided", "display": {"en": "voided"}},
+        "object": {"objectType": "StatementRef", "id": target.to_string()}
+    });
+    assert_eq!(lrs.post_statements(&voiding).await.status(), 200);
+    let reference_id = Uuid::new_v4();
+    let reference = json!({
+        "id": reference_id.to_string(),
+        "actor": {"mbox": "mailto:teacher@school.example.jp"},
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/experienced"},
+        "object": {"objectType": "StatementRef", "id": target.to_string()}
+    });
+    assert_eq!(lrs.post_statements(&reference).await.status(), 200);
+    let (status, page) = lrs
+        .get_json(&format!("/statements?verb={}", urlencode(&verb)))
+        .await;
+    assert_eq!(status, 200);
+    let ids: Vec<&str> = page["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![reference_id.to_string(), voiding_id.to_string()],
+        "the voided target itself is hidden"
+    );
+    let agent = urlencode(&voided["actor"].to_string());
+    let (_, page) = lrs.get_json(&format!("/statements?agent={agent}")).await;
+    assert_eq!(page["statements"].as_array().unwrap().len(), 2, "{page}");
 }

@@ -61,6 +61,19 @@ impl Plan {
     pub fn matches(&self, keys: &IndexKeys) -> bool {
         self.filters.iter().all(|f| f.matches(keys))
     }
+
+    /// xAPI Communication §2.1.3 "Filter Conditions for StatementRefs": a statement matches when
+    /// it matches on its own keys, or when the statement it targets does (its `inherited` keys).
+    /// `statements/read/mine` always applies to the statement's own authority.
+    pub fn matches_statement(&self, keys: &IndexKeys, inherited: Option<&IndexKeys>) -> bool {
+        self.matches(keys)
+            || inherited.is_some_and(|target| {
+                self.filters.iter().all(|f| match f {
+                    Filter::Authority(_) => f.matches(keys),
+                    _ => f.matches(target),
+                })
+            })
+    }
 }
 
 /// Plans a statement query. `own_authority` restricts results to statements written under one

@@ -118,7 +118,9 @@ impl<R: StatementReader + ?Sized> StatementQueryService<R> {
             for (position, statement) in positions.iter().zip(statements) {
                 after = Some(*position);
                 let Some(statement) = statement else { continue };
-                if !is_voided(&statement) && plan.matches(&statement.keys) {
+                if !is_voided(&statement)
+                    && plan.matches_statement(&statement.keys, statement.inherited.as_ref())
+                {
                     page.push((*position, statement));
                     if page.len() > limit {
                         break 'scan;

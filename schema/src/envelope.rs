@@ -12,9 +12,10 @@
 //! i64  stored, microseconds since the Unix epoch (shared by every statement of the record)
 //! u32  statement count, then per statement:
 //!      [16] id
-//!      u8   flags (bit 0: has voids target; bit 1: has registration)
+//!      u8   flags (bit 0: has voids target; bit 1: has registration; bit 2: refers to a statement)
 //!      [16] voided target id            (if bit 0)
 //!      [16] registration                (if bit 1)
+//!      [16] StatementRef target id      (if bit 2)
 //!      [16] verb key
 //!      [16] authority key
 //!      u8   n, n × [16]  direct agent keys     (actor; object when it is an Agent/Group)
@@ -60,6 +61,9 @@ pub struct IndexTerms {
     pub authority: String,
     pub registration: Option<Uuid>,
     pub voids: Option<Uuid>,
+    /// The target when the object is a StatementRef (voiding or not): xAPI Communication §2.1.3
+    /// "Filter Conditions for StatementRefs" lets such a statement match its target's filters.
+    pub refers_to: Option<Uuid>,
     pub direct_agents: Vec<String>,
     pub related_agents: Vec<String>,
     pub direct_activities: Vec<String>,
@@ -73,6 +77,7 @@ pub struct IndexKeys {
     pub authority: Key16,
     pub registration: Option<Uuid>,
     pub voids: Option<Uuid>,
+    pub refers_to: Option<Uuid>,
     pub direct_agents: Vec<Key16>,
     pub related_agents: Vec<Key16>,
     pub direct_activities: Vec<Key16>,
@@ -93,6 +98,7 @@ impl IndexKeys {
             authority: Key16::of(&terms.authority),
             registration: terms.registration,
             voids: terms.voids,
+            refers_to: terms.refers_to,
             direct_agents: hash_all(&terms.direct_agents),
             related_agents: hash_all(&terms.related_agents),
             direct_activities: hash_all(&terms.direct_activities),
@@ -138,6 +144,7 @@ pub enum EnvelopeError {
 const FORMAT_VERSION: u8 = 1;
 const FLAG_VOIDS: u8 = 1;
 const FLAG_REGISTRATION: u8 = 2;
+const FLAG_REFERS: u8 = 4;
 
 impl StatementEnvelope {
     /// Serializes the envelope (format version 1).
@@ -159,12 +166,12 @@ impl StatementEnvelope {
             if k.registration.is_some() {
                 flags |= FLAG_REGISTRATION;
             }
-            out.push(flags);
-            if let Some(v) = k.voids {
-                out.extend_from_slice(v.as_bytes());
+            if k.refers_to.is_some() {
+                flags |= FLAG_REFERS;
             }
-            if let Some(r) = k.registration {
-                out.extend_from_slice(r.as_bytes());
+            out.push(flags);
+            for id in [k.voids, k.registration, k.refers_to].into_iter().flatten() {
+                out.extend_from_slice(id.as_bytes());
             }
             out.extend_from_slice(&k.verb.0);
             out.extend_from_slice(&k.authority.0);
@@ -215,6 +222,11 @@ impl StatementEnvelope {
             } else {
                 None
             };
+            let refers_to = if flags & FLAG_REFERS != 0 {
+                Some(Uuid::from_bytes(r.array()?))
+            } else {
+                None
+            };
             let verb = Key16(r.array()?);
             let authority = Key16(r.array()?);
             let mut lists: [Vec<Key16>; 4] = Default::default();
@@ -239,6 +251,7 @@ impl StatementEnvelope {
                     authority,
                     registration,
                     voids,
+                    refers_to,
                     direct_agents,
                     related_agents,
                     direct_activities,
@@ -295,6 +308,7 @@ mod tests {
             authority: "account::https://lrs.example.jp::tool-a".into(),
             registration: Some(Uuid::from_u128(0xa7d3e1f0_5c2b_4b8e_9f61_7e2d4c9a0b13)),
             voids: None,
+            refers_to: None,
             direct_agents: vec!["account::https://eportal.example.jp::3f0c9a7e".into()],
             related_agents: vec![
                 "account::https://eportal.example.jp::3f0c9a7e".into(),
@@ -319,7 +333,11 @@ mod tests {
 
     #[test]
     fn an_envelope_round_trips() {
-        let env = sample();
+        let mut env = sample();
+        let bytes = env.encode().unwrap();
+        assert_eq!(StatementEnvelope::decode(&bytes).unwrap(), env);
+        env.statements[0].keys.refers_to = Some(Uuid::from_u128(7));
+        env.statements[0].keys.voids = Some(Uuid::from_u128(7));
         let bytes = env.encode().unwrap();
         assert_eq!(StatementEnvelope::decode(&bytes).unwrap(), env);
     }

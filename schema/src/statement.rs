@@ -114,6 +114,10 @@ impl Statement {
             verb: self.body.verb().id().as_str().to_owned(),
             registration: self.body.context().and_then(|c| c.registration()),
             voids: self.voided_target(),
+            refers_to: match self.body.object() {
+                StatementObject::StatementRef(r) => Some(r.id()),
+                _ => None,
+            },
             ..IndexTerms::default()
         };
         // xAPI 1.0.3 Communication §2.1.3 "agent": the Actor or Object of the statement, a

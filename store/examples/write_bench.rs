@@ -210,6 +210,7 @@ fn statement(rng: &mut Rng, id: Uuid, stored: i64) -> StatementRow {
         authority: Key16::of(&authority),
         registration,
         voids: None,
+        refers_to: None,
         direct_agents: vec![Key16::of(&learner_ifi)],
         related_agents: vec![Key16::of(&learner_ifi)],
         direct_activities: vec![Key16::of(&item_iri)],
@@ -220,6 +221,7 @@ fn statement(rng: &mut Rng, id: Uuid, stored: i64) -> StatementRow {
         stored,
         id,
         keys,
+        inherited: None,
         body: Bytes::from(body),
     }
 }

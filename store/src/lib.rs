@@ -34,6 +34,10 @@ pub struct StatementRow {
     pub stored: Micros,
     pub id: Uuid,
     pub keys: IndexKeys,
+    /// The keys of the statement this one targets with a StatementRef, when ingest found it:
+    /// the row is also filed under them (xAPI Communication §2.1.3 "Filter Conditions for
+    /// StatementRefs").
+    pub inherited: Option<IndexKeys>,
     pub body: Bytes,
 }
 
@@ -43,6 +47,8 @@ pub struct StoredStatement {
     pub id: Uuid,
     pub stored: Micros,
     pub keys: IndexKeys,
+    /// See [`StatementRow::inherited`].
+    pub inherited: Option<IndexKeys>,
     /// The statement JSON without `stored` (see [`StatementRow::body`]).
     pub body: Bytes,
     /// The id of a statement that voids this one, if the store has seen one (in any order).

@@ -29,6 +29,7 @@ fn statement(id: u128, stored: i64) -> StatementRow {
             direct_agents: vec![Key16::of("agent")],
             ..IndexKeys::default()
         },
+        inherited: None,
         body: Bytes::from(format!(r#"{{"n":{id}}}"#)),
     }
 }

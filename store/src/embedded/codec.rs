@@ -2,20 +2,24 @@
 //! gets a new version and the decoder keeps reading the old ones. (Key layouts are versioned
 //! separately: `keys::KEY_LAYOUT`, recorded in the `meta` table.)
 //!
-//! `statements` value, version 1 (integers little-endian):
+//! `statements` value, version 2 (integers little-endian; version 1 lacks bit 2 and the
+//! inherited keys, and is still read):
 //!
 //! ```text
-//! u8   version (= 1)
+//! u8   version (= 2)
 //! i64  stored, microseconds since the Unix epoch
-//! u8   flags (bit 0: has voids target; bit 1: has registration)
-//! [16] voided target id            (if bit 0)
-//! [16] registration                (if bit 1)
-//! [16] verb key
-//! [16] authority key
-//! u16  n, n × [16]  direct agent keys
-//! u16  n, n × [16]  related agent keys
-//! u16  n, n × [16]  direct activity keys
-//! u16  n, n × [16]  related activity keys
+//! keys:
+//!   u8   flags (bit 0: has voids target; bit 1: has registration; bit 2: refers to a statement)
+//!   [16] voided target id            (if bit 0)
+//!   [16] registration                (if bit 1)
+//!   [16] StatementRef target id      (if bit 2)
+//!   [16] verb key
+//!   [16] authority key
+//!   u16  n, n × [16]  direct agent keys
+//!   u16  n, n × [16]  related agent keys
+//!   u16  n, n × [16]  direct activity keys
+//!   u16  n, n × [16]  related activity keys
+//! u8   1 if the keys inherited from the StatementRef target follow (same `keys` layout), else 0
 //! u32  uncompressed body length, then the LZ4 block of the body (to the end of the value)
 //! ```
 //!
@@ -31,21 +35,25 @@ use uuid::Uuid;
 use crate::{Document, Micros, StoreError, StoreErrorKind};
 
 const STATEMENT_V1: u8 = 1;
+const STATEMENT_V2: u8 = 2;
 const DOCUMENT_V1: u8 = 1;
 const WATERMARK_V1: u8 = 1;
 const FLAG_VOIDS: u8 = 1;
 const FLAG_REGISTRATION: u8 = 2;
+const FLAG_REFERS: u8 = 4;
 
 /// A decoded `statements` value.
 pub(crate) struct StatementValue {
     pub stored: Micros,
     pub keys: IndexKeys,
+    pub inherited: Option<IndexKeys>,
     pub body: Bytes,
 }
 
 pub(crate) fn encode_statement(
     stored: Micros,
     keys: &IndexKeys,
+    inherited: Option<&IndexKeys>,
     body: &[u8],
 ) -> Result<Vec<u8>, StoreError> {
     let compressed = lz4_flex::compress_prepend_size(body);
@@ -53,9 +61,22 @@ pub(crate) fn encode_statement(
         + keys.related_agents.len()
         + keys.direct_activities.len()
         + keys.related_activities.len();
-    let mut out = Vec::with_capacity(80 + 16 * key_count + compressed.len());
-    out.push(STATEMENT_V1);
+    let mut out = Vec::with_capacity(96 + 16 * key_count + compressed.len());
+    out.push(STATEMENT_V2);
     out.extend_from_slice(&stored.to_le_bytes());
+    encode_keys(&mut out, keys)?;
+    match inherited {
+        Some(inherited) => {
+            out.push(1);
+            encode_keys(&mut out, inherited)?;
+        }
+        None => out.push(0),
+    }
+    out.extend_from_slice(&compressed);
+    Ok(out)
+}
+
+fn encode_keys(out: &mut Vec<u8>, keys: &IndexKeys) -> Result<(), StoreError> {
     let mut flags = 0;
     if keys.voids.is_some() {
         flags |= FLAG_VOIDS;
@@ -63,12 +84,15 @@ pub(crate) fn encode_statement(
     if keys.registration.is_some() {
         flags |= FLAG_REGISTRATION;
     }
-    out.push(flags);
-    if let Some(voids) = keys.voids {
-        out.extend_from_slice(voids.as_bytes());
+    if keys.refers_to.is_some() {
+        flags |= FLAG_REFERS;
     }
-    if let Some(registration) = keys.registration {
-        out.extend_from_slice(registration.as_bytes());
+    out.push(flags);
+    for id in [keys.voids, keys.registration, keys.refers_to]
+        .into_iter()
+        .flatten()
+    {
+        out.extend_from_slice(id.as_bytes());
     }
     out.extend_from_slice(&keys.verb.0);
     out.extend_from_slice(&keys.authority.0);
@@ -89,30 +113,46 @@ pub(crate) fn encode_statement(
             out.extend_from_slice(&key.0);
         }
     }
-    out.extend_from_slice(&compressed);
-    Ok(out)
+    Ok(())
 }
 
 pub(crate) fn decode_statement(bytes: &[u8]) -> Result<StatementValue, StoreError> {
     let mut r = Reader::new(bytes, "statement");
     let version = r.u8()?;
-    if version != STATEMENT_V1 {
+    if version != STATEMENT_V1 && version != STATEMENT_V2 {
         return Err(corrupt(format!(
             "unknown statement value version {version}"
         )));
     }
     let stored = i64::from_le_bytes(r.array()?);
+    let keys = decode_keys(&mut r)?;
+    let inherited = if version == STATEMENT_V2 && r.u8()? == 1 {
+        Some(decode_keys(&mut r)?)
+    } else {
+        None
+    };
+    let body = lz4_flex::decompress_size_prepended(r.rest())
+        .map_err(|e| corrupt(format!("statement body does not decompress: {e}")))?;
+    Ok(StatementValue {
+        stored,
+        keys,
+        inherited,
+        body: Bytes::from(body),
+    })
+}
+
+fn decode_keys(r: &mut Reader<'_>) -> Result<IndexKeys, StoreError> {
     let flags = r.u8()?;
-    let voids = if flags & FLAG_VOIDS != 0 {
-        Some(Uuid::from_bytes(r.array()?))
-    } else {
-        None
+    let mut optional_id = |bit: u8| -> Result<Option<Uuid>, StoreError> {
+        if flags & bit != 0 {
+            Ok(Some(Uuid::from_bytes(r.array()?)))
+        } else {
+            Ok(None)
+        }
     };
-    let registration = if flags & FLAG_REGISTRATION != 0 {
-        Some(Uuid::from_bytes(r.array()?))
-    } else {
-        None
-    };
+    let voids = optional_id(FLAG_VOIDS)?;
+    let registration = optional_id(FLAG_REGISTRATION)?;
+    let refers_to = optional_id(FLAG_REFERS)?;
     let verb = Key16(r.array()?);
     let authority = Key16(r.array()?);
     let mut lists: [Vec<Key16>; 4] = Default::default();
@@ -129,21 +169,16 @@ pub(crate) fn decode_statement(bytes: &[u8]) -> Result<StatementValue, StoreErro
         direct_activities,
         related_activities,
     ] = lists;
-    let body = lz4_flex::decompress_size_prepended(r.rest())
-        .map_err(|e| corrupt(format!("statement body does not decompress: {e}")))?;
-    Ok(StatementValue {
-        stored,
-        keys: IndexKeys {
-            verb,
-            authority,
-            registration,
-            voids,
-            direct_agents,
-            related_agents,
-            direct_activities,
-            related_activities,
-        },
-        body: Bytes::from(body),
+    Ok(IndexKeys {
+        verb,
+        authority,
+        registration,
+        voids,
+        refers_to,
+        direct_agents,
+        related_agents,
+        direct_activities,
+        related_activities,
     })
 }
 
@@ -281,6 +316,7 @@ mod tests {
             authority: Key16([2; 16]),
             registration: Some(Uuid::from_u128(3)),
             voids: Some(Uuid::from_u128(4)),
+            refers_to: None,
             direct_agents: vec![Key16([5; 16])],
             related_agents: vec![Key16([5; 16]), Key16([6; 16])],
             direct_activities: vec![],
@@ -292,16 +328,38 @@ mod tests {
     fn a_statement_value_round_trips() {
         let keys = sample_keys();
         let body = br#"{"verb":{"id":"http://adlnet.gov/expapi/verbs/answered"}}"#;
-        let bytes = encode_statement(-42, &keys, body).unwrap();
+        let bytes = encode_statement(-42, &keys, None, body).unwrap();
         let value = decode_statement(&bytes).unwrap();
         assert_eq!(value.stored, -42);
         assert_eq!(value.keys, keys);
+        assert_eq!(value.inherited, None);
         assert_eq!(&value.body[..], &body[..]);
+        let referring = IndexKeys {
+            refers_to: Some(Uuid::from_u128(9)),
+            ..keys.clone()
+        };
+        let bytes = encode_statement(5, &referring, Some(&keys), body).unwrap();
+        let value = decode_statement(&bytes).unwrap();
+        assert_eq!(value.keys, referring);
+        assert_eq!(value.inherited, Some(keys));
     }
 
     #[test]
-    fn the_version_1_statement_value_format_never_changes() {
-        let bytes = encode_statement(1_760_404_365_123_456, &sample_keys(), b"{}").unwrap();
+    fn the_version_2_statement_value_format_never_changes() {
+        let bytes = encode_statement(1_760_404_365_123_456, &sample_keys(), None, b"{}").unwrap();
+        let golden = "02801fd8141441060003\
+            00000000000000000000000000000004\
+            00000000000000000000000000000003\
+            01010101010101010101010101010101\
+            02020202020202020202020202020202\
+            0100050505050505050505050505050505050200\
+            0505050505050505050505050505050506060606060606060606060606060606\
+            0000010007070707070707070707070707070707 00 0200000020 7b7d";
+        assert_eq!(hex(&bytes), golden.replace(' ', ""));
+    }
+
+    #[test]
+    fn version_1_statement_values_are_still_read() {
         let golden = "01801fd8141441060003\
             00000000000000000000000000000004\
             00000000000000000000000000000003\
@@ -310,12 +368,19 @@ mod tests {
             0100050505050505050505050505050505050200\
             0505050505050505050505050505050506060606060606060606060606060606\
             00000100070707070707070707070707070707070200000020 7b7d";
-        assert_eq!(hex(&bytes), golden.replace(' ', ""));
+        let bytes: Vec<u8> = (0..golden.replace(' ', "").len() / 2)
+            .map(|i| u8::from_str_radix(&golden.replace(' ', "")[2 * i..2 * i + 2], 16).unwrap())
+            .collect();
+        let value = decode_statement(&bytes).unwrap();
+        assert_eq!(value.keys, sample_keys());
+        assert_eq!(value.inherited, None);
+        assert_eq!(&value.body[..], b"{}");
     }
 
     #[test]
     fn a_truncated_statement_value_is_corrupt_not_a_panic() {
-        let bytes = encode_statement(7, &sample_keys(), b"{\"a\":1}").unwrap();
+        let bytes =
+            encode_statement(7, &sample_keys(), Some(&sample_keys()), b"{\"a\":1}").unwrap();
         for cut in 0..bytes.len() {
             if let Err(e) = decode_statement(&bytes[..cut]) {
                 assert_eq!(e.kind(), StoreErrorKind::Corrupt);

@@ -139,7 +139,14 @@ fn mix64(mut x: u64) -> u64 {
 }
 
 /// Every (table, partition key) entry one statement with these keys gets.
-pub(crate) fn index_entries(keys: &IndexKeys) -> Vec<(IndexTable, Option<ShortKey>)> {
+///
+/// `inherited` are the keys of a StatementRef target (xAPI Communication §2.1.3 "Filter
+/// Conditions for StatementRefs"): the referring statement is also filed under the target's
+/// verb, agents, activities and registration (not under its authority, and only once in `All`).
+pub(crate) fn index_entries(
+    keys: &IndexKeys,
+    inherited: Option<&IndexKeys>,
+) -> Vec<(IndexTable, Option<ShortKey>)> {
     let mut out = Vec::with_capacity(
         4 + keys.direct_agents.len()
             + keys.related_agents.len()
@@ -147,8 +154,18 @@ pub(crate) fn index_entries(keys: &IndexKeys) -> Vec<(IndexTable, Option<ShortKe
             + keys.related_activities.len(),
     );
     out.push((IndexTable::All, None));
-    out.push((IndexTable::Verb, Some(short(&keys.verb))));
     out.push((IndexTable::Authority, Some(short(&keys.authority))));
+    for keys in std::iter::once(keys).chain(inherited) {
+        filter_entries(keys, &mut out);
+    }
+    // Two full keys of one list may share a short key: one entry is enough.
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+fn filter_entries(keys: &IndexKeys, out: &mut Vec<(IndexTable, Option<ShortKey>)>) {
+    out.push((IndexTable::Verb, Some(short(&keys.verb))));
     if let Some(registration) = keys.registration {
         out.push((
             IndexTable::Registration,
@@ -164,10 +181,6 @@ pub(crate) fn index_entries(keys: &IndexKeys) -> Vec<(IndexTable, Option<ShortKe
     for (table, list) in lists {
         out.extend(list.iter().map(|k| (table, Some(short(k)))));
     }
-    // Two full keys of one list may share a short key: one entry is enough.
-    out.sort_unstable();
-    out.dedup();
-    out
 }
 
 /// The tenant name as a document key prefix: `u16` big-endian length, then the bytes.

@@ -352,6 +352,7 @@ mod tests {
             stored: 5,
             id: Uuid::from_u128(9),
             keys: IndexKeys::default(),
+            inherited: None,
             body: Bytes::from_static(b"{}"),
         };
         store.write_statements(&[row("a"), row("b")]).await.unwrap();

@@ -34,9 +34,10 @@ impl Tables {
                 stored: row.stored,
                 id: row.id,
             });
-            let value = codec::encode_statement(row.stored, &row.keys, &row.body)?;
+            let value =
+                codec::encode_statement(row.stored, &row.keys, row.inherited.as_ref(), &row.body)?;
             statements.push((statement_key(tenant, row.id), value));
-            for (table, partition) in keys::index_entries(&row.keys) {
+            for (table, partition) in keys::index_entries(&row.keys, row.inherited.as_ref()) {
                 let arena = &mut indexes[table.index()];
                 let start = arena.bytes.len();
                 keys::push_index_key(&mut arena.bytes, tenant, partition, &position);
@@ -122,6 +123,7 @@ impl Tables {
             id,
             stored: value.stored,
             keys: value.keys,
+            inherited: value.inherited,
             body: value.body,
             voided_by,
         }))

@@ -42,6 +42,7 @@ pub(super) fn row(tenant: &str, stored: Micros, id: u128, keys: IndexKeys) -> St
         stored,
         id,
         keys,
+        inherited: None,
         body: Bytes::from(format!(r#"{{"id":"{id}","tenant":"{tenant}"}}"#)),
     }
 }
@@ -81,6 +82,7 @@ pub(super) fn keys(verb_n: u64, authority_n: u64, agents: &[u64], activities: &[
         authority: authority(authority_n),
         registration: None,
         voids: None,
+        refers_to: None,
         direct_agents: hash("agent", agents),
         related_agents: hash("agent", agents),
         direct_activities: hash("activity", activities),

@@ -384,3 +384,46 @@ pub async fn watermarks_round_trip_and_the_latest_write_wins<S: SuiteStore>(stor
     got.sort_by_key(|m| m.partition);
     assert_eq!(got, [mark(0, 25, 1_500), mark(3, 7, 900)]);
 }
+
+/// xAPI Communication §2.1.3 "Filter Conditions for StatementRefs": a row written with the keys of
+/// the statement it targets is found on the target's paths too, and reads back with them.
+pub async fn a_referring_row_is_found_on_its_targets_paths<S: SuiteStore>(store: &S) {
+    let tenant = "suite-refers";
+    let target = row(tenant, 100, 1, keys(7, 1, &[7], &[7]));
+    let mut referring = row(
+        tenant,
+        200,
+        2,
+        IndexKeys {
+            refers_to: Some(target.id),
+            ..keys(8, 1, &[8], &[])
+        },
+    );
+    referring.inherited = Some(target.keys.clone());
+    store
+        .write_statements(&[target.clone(), referring.clone()])
+        .await
+        .unwrap();
+    let scan = |path| IndexScan {
+        tenant: tenant.into(),
+        path,
+        since: None,
+        until: None,
+        after: None,
+        ascending: true,
+        limit: 10,
+    };
+    let on_target_verb = store.scan(&scan(AccessPath::Verb(verb(7)))).await.unwrap();
+    assert_eq!(
+        on_target_verb,
+        vec![position(&target), position(&referring)]
+    );
+    let on_own_verb = store.scan(&scan(AccessPath::Verb(verb(8)))).await.unwrap();
+    assert_eq!(on_own_verb, vec![position(&referring)]);
+    let on_all = store.scan(&scan(AccessPath::All)).await.unwrap();
+    assert_eq!(on_all.len(), 2, "one All entry per row");
+    let got = store.get_statements(tenant, &[referring.id]).await.unwrap();
+    let got = got[0].as_ref().unwrap();
+    assert_eq!(got.keys, referring.keys);
+    assert_eq!(got.inherited, Some(target.keys));
+}
