@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{TestLrs, japan_statements, statement_for};
+use common::{TestLrs, japan_statements, statement_for, voiding_statement};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -155,11 +155,7 @@ async fn put_without_statement_id_or_with_a_mismatched_id_is_400() {
 async fn a_voided_statement_is_only_reachable_through_voided_statement_id() {
     let lrs = TestLrs::start();
     let target = Uuid::new_v4();
-    let voider = json!({
-        "actor": {"mbox": "mailto:teacher@school.example.jp"},
-        "verb": {"id": "http://adlnet.gov/expapi/verbs/voided", "display": {"en": "voided"}},
-        "object": {"objectType": "StatementRef", "id": target.to_string()}
-    });
+    let voider = voiding_statement("mailto:teacher@school.example.jp", &target.to_string());
     // The voiding statement arrives before its target.
     assert_eq!(lrs.post_statements(&voider).await.status(), 200);
     let mut statement = statement_for("learner-5", "answered", "https://drill.example.jp/items/9");
@@ -180,10 +176,20 @@ async fn a_voided_statement_is_only_reachable_through_voided_statement_id() {
         all.iter().all(|s| s["id"] != target.to_string()),
         "voided statements are not in queries"
     );
-    assert!(
-        all.iter()
-            .any(|s| s["verb"]["id"] == "http://adlnet.gov/expapi/verbs/voided")
-    );
+    let voider_id = all
+        .iter()
+        .find(|s| s["verb"]["id"] == "http://adlnet.gov/expapi/verbs/voided")
+        .expect("the voiding statement is in queries")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Data §2.3.2: a voiding statement cannot itself be voided; it stays readable.
+    let void_the_voider = voiding_statement("mailto:teacher@school.example.jp", &voider_id);
+    assert_eq!(lrs.post_statements(&void_the_voider).await.status(), 200);
+    let (status, _) = lrs
+        .get_json(&format!("/statements?statementId={voider_id}"))
+        .await;
+    assert_eq!(status, 200);
 }
 
 #[tokio::test]
@@ -543,11 +549,7 @@ async fn one_tenant_cannot_read_void_or_detect_another_tenants_statements() {
         .unwrap();
     assert_eq!(put.status(), 204);
     // B voiding the id voids only B's statement.
-    let voider = json!({
-        "actor": {"mbox": "mailto:admin@b.example.jp"},
-        "verb": {"id": "http://adlnet.gov/expapi/verbs/voided", "display": {"en": "voided"}},
-        "object": {"objectType": "StatementRef", "id": id.to_string()}
-    });
+    let voider = voiding_statement("mailto:admin@b.example.jp", &id.to_string());
     assert_eq!(
         as_b(Method::POST, "/statements".into())
             .json(&voider)
@@ -689,12 +691,8 @@ async fn statements_targeting_a_matching_statement_are_returned_by_its_filters()
     voided["verb"]["id"] = json!(verb);
     assert_eq!(lrs.post_statements(&voided).await.status(), 200);
     let voiding_id = Uuid::new_v4();
-    let voiding = json!({
-        "id": voiding_id.to_string(),
-        "actor": {"mbox": "mailto:teacher@school.example.jp"},
-        "verb": {"id": "http://adlnet.gov/expapi/verbs/voided", "display": {"en": "voided"}},
-        "object": {"objectType": "StatementRef", "id": target.to_string()}
-    });
+    let mut voiding = voiding_statement("mailto:teacher@school.example.jp", &target.to_string());
+    voiding["id"] = json!(voiding_id.to_string());
     assert_eq!(lrs.post_statements(&voiding).await.status(), 200);
     let reference_id = Uuid::new_v4();
     let reference = json!({

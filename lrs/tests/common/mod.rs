@@ -215,3 +215,12 @@ pub fn statement_for(learner: &str, verb: &str, activity: &str) -> Value {
         "timestamp": "2025-10-14T10:12:45+09:00"
     })
 }
+
+/// A statement by `mbox` voiding `target`.
+pub fn voiding_statement(mbox: &str, target: &str) -> Value {
+    serde_json::json!({
+        "actor": {"mbox": mbox},
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/voided", "display": {"en": "voided"}},
+        "object": {"objectType": "StatementRef", "id": target}
+    })
+}
