@@ -180,12 +180,12 @@ impl<S: StatementWriter + StatementReader> Ingestor<S> {
         let mut keep = vec![true; rows.len()];
         for (tenant, indexes) in by_tenant {
             let ids: Vec<Uuid> = indexes.iter().map(|&i| rows[i].id).collect();
-            let existing = self.store.get_statements(tenant, &ids).await?;
+            let existing = self.store.existing_bodies(tenant, &ids).await?;
             let mut seen: HashMap<Uuid, usize> = HashMap::new();
-            for (&i, stored) in indexes.iter().zip(existing) {
+            for &i in &indexes {
                 let row = &rows[i];
-                let first_body = match (&stored, seen.get(&row.id)) {
-                    (Some(s), _) => Some(&s.body),
+                let first_body = match (existing.get(&row.id), seen.get(&row.id)) {
+                    (Some(body), _) => Some(body),
                     (None, Some(&j)) => Some(&rows[j].body),
                     (None, None) => None,
                 };

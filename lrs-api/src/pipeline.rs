@@ -198,12 +198,7 @@ impl Pipeline {
         if client_ids.is_empty() {
             return Ok(statements);
         }
-        let found = self.reader.get_statements(tenant, &client_ids).await?;
-        let existing: HashMap<Uuid, Bytes> = client_ids
-            .into_iter()
-            .zip(found)
-            .filter_map(|(id, s)| s.map(|s| (id, s.body)))
-            .collect();
+        let existing = self.reader.existing_bodies(tenant, &client_ids).await?;
         let mut kept = Vec::with_capacity(statements.len());
         for prepared in statements {
             match existing.get(&prepared.statement.id) {

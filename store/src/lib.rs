@@ -12,6 +12,8 @@
 //!
 //! Implementations: [`EmbeddedStore`] (fjall). Every implementation runs the shared [`suite`].
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use bytes::Bytes;
 use lrs_schema::envelope::{IndexKeys, Key16};
@@ -127,6 +129,46 @@ pub trait StatementReader: Send + Sync + 'static {
         tenant: &str,
         ids: &[Uuid],
     ) -> Result<Vec<Option<StoredStatement>>, StoreError>;
+
+    /// Which of the ids are stored, in order: the cheap first step of duplicate-id checks (most
+    /// ids are new, and their bodies are only needed when they are not).
+    async fn contains_statements(
+        &self,
+        tenant: &str,
+        ids: &[Uuid],
+    ) -> Result<Vec<bool>, StoreError> {
+        Ok(self
+            .get_statements(tenant, ids)
+            .await?
+            .iter()
+            .map(Option::is_some)
+            .collect())
+    }
+
+    /// The bodies of those ids that are stored (duplicate-id checks). Presence is checked first
+    /// with [`StatementReader::contains_statements`]: most ids are new, and only stored ones are
+    /// read in full.
+    async fn existing_bodies(
+        &self,
+        tenant: &str,
+        ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, Bytes>, StoreError> {
+        let present = self.contains_statements(tenant, ids).await?;
+        let present: Vec<Uuid> = ids
+            .iter()
+            .zip(present)
+            .filter_map(|(id, p)| p.then_some(*id))
+            .collect();
+        if present.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let stored = self.get_statements(tenant, &present).await?;
+        Ok(present
+            .into_iter()
+            .zip(stored)
+            .filter_map(|(id, s)| s.map(|s| (id, s.body)))
+            .collect())
+    }
 
     /// Positions from one access path, in the requested order, at most `scan.limit`.
     ///

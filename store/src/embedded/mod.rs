@@ -257,6 +257,17 @@ impl StatementReader for EmbeddedStore {
             .await
     }
 
+    async fn contains_statements(
+        &self,
+        tenant: &str,
+        ids: &[Uuid],
+    ) -> Result<Vec<bool>, StoreError> {
+        let tenant = tenant.to_owned();
+        let ids = ids.to_vec();
+        self.blocking(move |t| t.contains_statements(&tenant, &ids))
+            .await
+    }
+
     async fn scan(&self, scan: &IndexScan) -> Result<Vec<Position>, StoreError> {
         let scan = scan.clone();
         self.blocking(move |t| t.scan(&scan)).await

@@ -100,6 +100,24 @@ impl Tables {
             .collect()
     }
 
+    /// Key presence only: no body decompression, no voided lookup.
+    pub(crate) fn contains_statements(
+        &self,
+        tenant: &str,
+        ids: &[Uuid],
+    ) -> Result<Vec<bool>, StoreError> {
+        let Some(tenant) = self.tenant_id(tenant) else {
+            return Ok(vec![false; ids.len()]);
+        };
+        ids.iter()
+            .map(|&id| {
+                self.statements
+                    .contains_key(statement_key(tenant, id))
+                    .map_err(unavailable)
+            })
+            .collect()
+    }
+
     fn get_statement(
         &self,
         tenant: keys::TenantId,

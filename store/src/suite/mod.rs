@@ -43,6 +43,7 @@ macro_rules! store_suite {
             tenants_never_see_each_others_statements,
             a_voiding_statement_voids_its_target_whichever_is_written_first,
             a_referring_row_is_found_on_its_targets_paths,
+            presence_checks_agree_with_reads,
             watermarks_round_trip_and_the_latest_write_wins,
             documents_can_be_put_read_listed_and_deleted,
             document_preconditions_are_checked,

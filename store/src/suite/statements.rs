@@ -427,3 +427,29 @@ pub async fn a_referring_row_is_found_on_its_targets_paths<S: SuiteStore>(store:
     assert_eq!(got.keys, referring.keys);
     assert_eq!(got.inherited, Some(target.keys));
 }
+
+/// `contains_statements` and `existing_bodies` agree with `get_statements`, per tenant.
+pub async fn presence_checks_agree_with_reads<S: SuiteStore>(store: &S) {
+    let tenant = "suite-presence";
+    let stored = row(tenant, 100, 1, keys(1, 1, &[1], &[1]));
+    store
+        .write_statements(std::slice::from_ref(&stored))
+        .await
+        .unwrap();
+    let absent = Uuid::from_u128(2);
+    let ids = [stored.id, absent];
+    assert_eq!(
+        store.contains_statements(tenant, &ids).await.unwrap(),
+        vec![true, false]
+    );
+    assert_eq!(
+        store
+            .contains_statements("suite-presence-other", &ids)
+            .await
+            .unwrap(),
+        vec![false, false]
+    );
+    let bodies = store.existing_bodies(tenant, &ids).await.unwrap();
+    assert_eq!(bodies.len(), 1);
+    assert_eq!(bodies[&stored.id], stored.body);
+}
