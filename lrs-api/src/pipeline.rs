@@ -62,7 +62,7 @@ pub struct Pipeline {
     log: Arc<dyn Log>,
     producer: Arc<dyn LogProducer>,
     reader: Arc<dyn StatementReader>,
-    sequencer: Mutex<Sequencer>,
+    sequencer: Arc<Mutex<Sequencer>>,
     applied_tx: watch::Sender<Applied>,
     applied_rx: watch::Receiver<Applied>,
     /// Writes are refused (503) while ingest is this many records behind the log, so readers
@@ -95,12 +95,12 @@ impl Pipeline {
             producer: log.producer(),
             log,
             reader,
-            sequencer: Mutex::new(Sequencer {
+            sequencer: Arc::new(Mutex::new(Sequencer {
                 last_stamp: initial_stored,
                 pending_appends: 0,
                 in_flight: HashMap::new(),
                 reported: initial_stored,
-            }),
+            })),
             applied_tx,
             applied_rx,
             max_lag_records: max_lag_records.max(1),
@@ -140,47 +140,55 @@ impl Pipeline {
                 });
             }
             let stamp = now_micros().max(seq.last_stamp + 1);
-            seq.last_stamp = stamp;
-            for prepared in &kept {
-                seq.in_flight.insert(
-                    (tenant.to_owned(), prepared.statement.id),
-                    Bytes::from(prepared.statement.body.clone()),
-                );
-            }
+            let ids: Vec<Uuid> = kept.iter().map(|p| p.statement.id).collect();
+            let bodies: Vec<Bytes> = kept
+                .iter()
+                .map(|p| Bytes::from(p.statement.body.clone()))
+                .collect();
             let envelope = StatementEnvelope {
                 tenant: tenant.to_owned(),
                 stored: stamp,
                 statements: kept.into_iter().map(|p| p.statement).collect(),
             };
+            // Encoded before anything is recorded, so a refused request leaves no trace.
             let payload = envelope.encode().map_err(|e| {
                 ApiError::bad_request("LRS limit: index keys per statement", "$", e.to_string())
             })?;
+            seq.last_stamp = stamp;
+            for (id, body) in ids.iter().zip(bodies) {
+                seq.in_flight.insert((tenant.to_owned(), *id), body);
+            }
             seq.pending_appends += 1;
             let append = self
                 .producer
                 .append(tenant.as_bytes(), Bytes::from(payload));
-            (stamp, envelope_ids(&envelope), already_in_flight, append)
+            (stamp, ids, already_in_flight, append)
         };
-        // The append runs on its own task so a client hanging up cannot cancel it half way: the
-        // pending count must always come back down when durability is known.
-        let result = tokio::spawn(append).await;
-        let mut seq = self.sequencer.lock();
-        seq.pending_appends -= 1;
-        let failed = match result {
-            Ok(Ok(_ack)) => None,
-            Ok(Err(err)) => Some(ApiError::from(err)),
-            Err(join) => Some(ApiError::internal("log append task", &join)),
-        };
-        if let Some(err) = failed {
-            for id in ids {
-                seq.in_flight.remove(&(tenant.to_owned(), id));
+        // Durability is awaited on a task of its own, which also does the bookkeeping: a client
+        // hanging up (which drops this future) can neither cancel the append half way nor leave
+        // the pending count or in-flight ids behind.
+        let sequencer = self.sequencer.clone();
+        let owner = tenant.to_owned();
+        let outcome = tokio::spawn(async move {
+            let result = append.await;
+            let mut seq = sequencer.lock();
+            seq.pending_appends -= 1;
+            if result.is_err() {
+                for id in ids {
+                    seq.in_flight.remove(&(owner.clone(), id));
+                }
             }
-            return Err(err);
-        }
-        Ok(SubmitOutcome {
-            stored: Some(stamp),
-            already_present: already_in_flight,
+            result
         })
+        .await;
+        match outcome {
+            Ok(Ok(_ack)) => Ok(SubmitOutcome {
+                stored: Some(stamp),
+                already_present: already_in_flight,
+            }),
+            Ok(Err(err)) => Err(ApiError::from(err)),
+            Err(join) => Err(ApiError::internal("log append task", &join)),
+        }
     }
 
     /// Removes statements whose client-supplied id is already stored with equivalent content;
@@ -264,10 +272,6 @@ impl IngestListener for Pipeline {
             a.stored = a.stored.max(stored);
         });
     }
-}
-
-fn envelope_ids(envelope: &StatementEnvelope) -> Vec<Uuid> {
-    envelope.statements.iter().map(|s| s.id).collect()
 }
 
 fn equivalent(a: &[u8], b: &[u8]) -> bool {
