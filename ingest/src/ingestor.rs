@@ -249,7 +249,7 @@ impl<S: StatementWriter + StatementReader> Ingestor<S> {
     }
 
     fn note_duplicate(&self, tenant: &str, row: &StatementRow, first: &Bytes) {
-        if first == &row.body || bodies_equivalent(first, &row.body) {
+        if lrs_schema::bodies_equivalent(first, &row.body) {
             self.stats
                 .duplicates_skipped
                 .fetch_add(1, Ordering::Relaxed);
@@ -257,16 +257,6 @@ impl<S: StatementWriter + StatementReader> Ingestor<S> {
             self.stats.conflicts.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(tenant, statement_id = %row.id, "conflicting statement id; kept the first");
         }
-    }
-}
-
-fn bodies_equivalent(a: &[u8], b: &[u8]) -> bool {
-    match (
-        serde_json::from_slice::<serde_json::Value>(a),
-        serde_json::from_slice::<serde_json::Value>(b),
-    ) {
-        (Ok(a), Ok(b)) => lrs_schema::statements_equivalent(&a, &b),
-        _ => false,
     }
 }
 
@@ -279,7 +269,6 @@ fn decode_batch(records: &[ConsumedRecord], stats: &IngestStats) -> DecodedBatch
     let mut rows = Vec::new();
     let mut ids = Vec::new();
     let mut marks: HashMap<PartitionId, Watermark> = HashMap::new();
-    let mut tenants: HashSet<String> = HashSet::new();
     for record in records {
         let mark = marks.entry(record.partition).or_insert(Watermark {
             partition: record.partition,
@@ -298,13 +287,7 @@ fn decode_batch(records: &[ConsumedRecord], stats: &IngestStats) -> DecodedBatch
             }
         };
         mark.stored = mark.stored.max(envelope.stored);
-        let tenant = match tenants.get(&envelope.tenant) {
-            Some(t) => t.clone(),
-            None => {
-                tenants.insert(envelope.tenant.clone());
-                envelope.tenant.clone()
-            }
-        };
+        let tenant = envelope.tenant;
         for statement in envelope.statements {
             ids.push((tenant.clone(), statement.id));
             rows.push(StatementRow {

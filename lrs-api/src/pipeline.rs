@@ -16,6 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use lrs_ingest::{AppliedBatch, IngestListener};
 use lrs_log::{Log, LogProducer};
+use lrs_schema::bodies_equivalent;
 use lrs_schema::envelope::{EnvelopeStatement, StatementEnvelope};
 use lrs_store::{Micros, StatementReader};
 use parking_lot::Mutex;
@@ -128,7 +129,7 @@ impl Pipeline {
                 let key = (tenant.to_owned(), prepared.statement.id);
                 match seq.in_flight.get(&key) {
                     None => kept.push(prepared),
-                    Some(body) if equivalent(body, &prepared.statement.body) => {}
+                    Some(body) if bodies_equivalent(body, &prepared.statement.body) => {}
                     Some(_) => return Err(ApiError::conflict(prepared.statement.id)),
                 }
             }
@@ -211,7 +212,7 @@ impl Pipeline {
         for prepared in statements {
             match existing.get(&prepared.statement.id) {
                 None => kept.push(prepared),
-                Some(body) if equivalent(body, &prepared.statement.body) => {}
+                Some(body) if bodies_equivalent(body, &prepared.statement.body) => {}
                 Some(_) => return Err(ApiError::conflict(prepared.statement.id)),
             }
         }
@@ -271,18 +272,5 @@ impl IngestListener for Pipeline {
             a.next_offset = a.next_offset.max(next_offset);
             a.stored = a.stored.max(stored);
         });
-    }
-}
-
-fn equivalent(a: &[u8], b: &[u8]) -> bool {
-    if a == b {
-        return true;
-    }
-    match (
-        serde_json::from_slice::<serde_json::Value>(a),
-        serde_json::from_slice::<serde_json::Value>(b),
-    ) {
-        (Ok(a), Ok(b)) => lrs_schema::statements_equivalent(&a, &b),
-        _ => false,
     }
 }

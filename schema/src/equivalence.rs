@@ -250,3 +250,18 @@ pub(crate) fn json_eq(x: &Value, y: &Value) -> bool {
         _ => x == y,
     }
 }
+
+/// [`statements_equivalent`] on two stored statement bodies (JSON bytes): identical bytes are
+/// equivalent without parsing; a body that does not parse is equivalent to nothing.
+pub fn bodies_equivalent(a: &[u8], b: &[u8]) -> bool {
+    if a == b {
+        return true;
+    }
+    match (
+        serde_json::from_slice::<Value>(a),
+        serde_json::from_slice::<Value>(b),
+    ) {
+        (Ok(a), Ok(b)) => statements_equivalent(&a, &b),
+        _ => false,
+    }
+}

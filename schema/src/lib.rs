@@ -46,7 +46,7 @@ pub use batch::parse_statements;
 pub use body::StatementBody;
 pub use context::{Context, ContextAgent, ContextGroup};
 pub use duration::Duration;
-pub use equivalence::statements_equivalent;
+pub use equivalence::{bodies_equivalent, statements_equivalent};
 pub use error::ValidationError;
 pub use extensions::Extensions;
 pub use finalize::finalize_statement;
