@@ -13,8 +13,9 @@ use actix_web::{HttpResponse, web};
 use lrs_auth::Authenticator;
 use lrs_query::StatementQueryService;
 use lrs_schema::XapiVersion;
-use lrs_store::StatementReader;
+use lrs_store::{DocumentStore, StatementReader};
 
+use crate::documents::DocumentService;
 use crate::extract::request_version;
 use crate::pipeline::Pipeline;
 use crate::routes;
@@ -54,6 +55,8 @@ pub struct AppState {
     pub pipeline: Arc<Pipeline>,
     pub reader: Arc<dyn StatementReader>,
     pub queries: StatementQueryService<dyn StatementReader>,
+    /// The State, Activity Profile and Agent Profile resources.
+    pub documents: DocumentService,
     /// Answered by `/ready`: false while starting or draining.
     pub ready: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -64,9 +67,11 @@ impl AppState {
         auth: Arc<Authenticator>,
         pipeline: Arc<Pipeline>,
         reader: Arc<dyn StatementReader>,
+        documents: Arc<dyn DocumentStore>,
     ) -> Self {
         AppState {
             queries: StatementQueryService::new(reader.clone(), config.max_page),
+            documents: DocumentService::new(documents),
             config,
             auth,
             pipeline,
@@ -91,6 +96,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, base_path: &str) {
                         .route(web::head().to(routes::statements::get)),
                 )
                 .service(web::resource("/about").route(web::get().to(routes::about::about)))
+                .configure(routes::documents::configure)
                 .default_service(web::to(routes::not_found)),
         );
 }

@@ -93,6 +93,17 @@ impl ApiError {
         }
     }
 
+    /// An error of `kind` naming the spec rule that decided it (a 409 or 412 of the document
+    /// resources, say).
+    pub fn with_rule(kind: ApiErrorKind, rule: &str, message: impl Into<String>) -> Self {
+        ApiError {
+            kind,
+            message: message.into(),
+            rule: Some(rule.to_owned()),
+            path: None,
+        }
+    }
+
     pub fn not_found(message: impl Into<String>) -> Self {
         ApiError::new(ApiErrorKind::NotFound, message)
     }

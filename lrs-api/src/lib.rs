@@ -5,6 +5,7 @@
 //! query service (reads) → map. [`error`] holds the only table from errors to HTTP statuses.
 
 pub mod app;
+pub mod documents;
 pub mod error;
 pub mod extract;
 pub mod pipeline;

@@ -92,6 +92,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         authenticator,
         pipeline.clone(),
         reader,
+        store.clone(),
     ));
     let ready = state.ready.clone();
     let base_path = config.server.base_path.clone();

@@ -8,6 +8,7 @@
 //!   travel in the log [`envelope`].
 //! * Duplicate ids are resolved with [`statements_equivalent`].
 //! * Queries come in as a [`StatementQuery`]; results go out through [`format_statement`].
+//! * Requests to the document resources (state, profiles) come in as [`DocumentParams`].
 
 pub mod envelope;
 
@@ -17,6 +18,7 @@ mod attachment;
 mod batch;
 mod body;
 mod context;
+mod document_params;
 mod duration;
 mod equivalence;
 mod error;
@@ -45,6 +47,7 @@ pub use attachment::Attachment;
 pub use batch::parse_statements;
 pub use body::StatementBody;
 pub use context::{Context, ContextAgent, ContextGroup};
+pub use document_params::{DocumentMethod, DocumentParams, DocumentResource};
 pub use duration::Duration;
 pub use equivalence::{bodies_equivalent, statements_equivalent};
 pub use error::ValidationError;

@@ -1,6 +1,7 @@
 //! Thin handlers: extract → authorize → call one service → map.
 
 pub mod about;
+pub mod documents;
 pub mod health;
 pub mod statements;
 

@@ -220,3 +220,103 @@ pub async fn document_scopes_kinds_and_tenants_are_isolated<S: SuiteStore>(store
         ["only-in-s2", "same-id"]
     );
 }
+
+/// The API's document changes are compare-and-set loops: read, decide, write `IfMatch` the etag
+/// read (or `IfAbsent`), and decide again when refused. Four writers interleaving such loops
+/// must apply every one of their increments.
+pub async fn compare_and_set_loops_never_lose_an_update<S: SuiteStore>(store: &S) {
+    let scope = state_scope("suite-cas", "s");
+    let counter = |n: i64| document(&format!("count-{n}"), n);
+    let increment_ten_times = || async {
+        let mut retries = 0;
+        for _ in 0..10 {
+            loop {
+                let current = store.get_document(&scope, "counter").await.unwrap();
+                let (next, expected) = match &current {
+                    Some(doc) => (doc.updated + 1, if_match(&doc.etag)),
+                    None => (1, Precondition::IfAbsent),
+                };
+                match store
+                    .put_document(&scope, "counter", counter(next), expected)
+                    .await
+                {
+                    Ok(()) => break,
+                    Err(e) => {
+                        assert_eq!(e.kind(), StoreErrorKind::PreconditionFailed);
+                        retries += 1;
+                    }
+                }
+            }
+        }
+        retries
+    };
+    let retries = tokio::join!(
+        increment_ten_times(),
+        increment_ten_times(),
+        increment_ten_times(),
+        increment_ten_times()
+    );
+    let stored = store.get_document(&scope, "counter").await.unwrap();
+    assert_eq!(stored, Some(counter(40)), "retries: {retries:?}");
+}
+
+pub async fn deleting_a_missing_document_reports_it_and_checks_preconditions<S: SuiteStore>(
+    store: &S,
+) {
+    let scope = state_scope("suite-missing", "s");
+    assert!(
+        !store
+            .delete_document(&scope, "none", Precondition::None)
+            .await
+            .unwrap()
+    );
+    let err = store
+        .delete_document(&scope, "none", if_match("0000"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::PreconditionFailed);
+    assert!(
+        !store
+            .delete_document(&scope, "none", Precondition::IfAbsent)
+            .await
+            .unwrap()
+    );
+    store.delete_documents(&scope).await.unwrap();
+    assert!(store.list_documents(&scope, None).await.unwrap().is_empty());
+}
+
+/// The API builds scopes and ids from IRIs, agent identifiers, registrations and client ids:
+/// any UTF-8, NUL and newlines included, must round-trip, and an id that is a prefix of
+/// another must stay apart from it.
+pub async fn document_ids_and_scopes_are_any_utf8<S: SuiteStore>(store: &S) {
+    let scope = state_scope(
+        "suite-utf8",
+        "https://drill.example.jp/単元/1\naccount::https://eportal.example.jp::生徒",
+    );
+    let ids = [
+        "\u{0}しおり",
+        "6f1b1e6c-0d4b-4c52-9a4e-3c7e0f1d2a3b\u{0}しおり",
+        "a",
+        "ab",
+        "a\nb",
+    ];
+    for (n, id) in ids.iter().enumerate() {
+        store
+            .put_document(&scope, id, document(id, n as i64), Precondition::IfAbsent)
+            .await
+            .unwrap();
+    }
+    for (n, id) in ids.iter().enumerate() {
+        assert_eq!(
+            store.get_document(&scope, id).await.unwrap(),
+            Some(document(id, n as i64)),
+            "{id:?}"
+        );
+    }
+    let mut expected: Vec<String> = ids.iter().map(|id| (*id).to_owned()).collect();
+    expected.sort();
+    assert_eq!(
+        sorted(store.list_documents(&scope, None).await.unwrap()),
+        expected
+    );
+}

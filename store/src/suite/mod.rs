@@ -49,6 +49,9 @@ macro_rules! store_suite {
             document_preconditions_are_checked,
             concurrent_creates_with_if_absent_let_exactly_one_win,
             document_scopes_kinds_and_tenants_are_isolated,
+            compare_and_set_loops_never_lose_an_update,
+            deleting_a_missing_document_reports_it_and_checks_preconditions,
+            document_ids_and_scopes_are_any_utf8,
             scans_agree_with_a_brute_force_filter_over_random_rows,
         );
     };
