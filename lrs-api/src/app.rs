@@ -13,7 +13,7 @@ use actix_web::{HttpResponse, web};
 use lrs_auth::Authenticator;
 use lrs_query::StatementQueryService;
 use lrs_schema::XapiVersion;
-use lrs_store::StatementReader;
+use lrs_store::{AttachmentStore, StatementReader};
 
 use crate::extract::request_version;
 use crate::pipeline::Pipeline;
@@ -54,6 +54,8 @@ pub struct AppState {
     pub pipeline: Arc<Pipeline>,
     pub reader: Arc<dyn StatementReader>,
     pub queries: StatementQueryService<dyn StatementReader>,
+    /// Attachment data, written before the statements that reference it are submitted.
+    pub attachments: Arc<dyn AttachmentStore>,
     /// Answered by `/ready`: false while starting or draining.
     pub ready: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -64,6 +66,7 @@ impl AppState {
         auth: Arc<Authenticator>,
         pipeline: Arc<Pipeline>,
         reader: Arc<dyn StatementReader>,
+        attachments: Arc<dyn AttachmentStore>,
     ) -> Self {
         AppState {
             queries: StatementQueryService::new(reader.clone(), config.max_page),
@@ -71,6 +74,7 @@ impl AppState {
             auth,
             pipeline,
             reader,
+            attachments,
             ready: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         }
     }

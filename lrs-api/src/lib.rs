@@ -5,11 +5,14 @@
 //! query service (reads) → map. [`error`] holds the only table from errors to HTTP statuses.
 
 pub mod app;
+mod attachments;
 pub mod error;
 pub mod extract;
+pub mod multipart;
 pub mod pipeline;
 mod prepare;
 mod routes;
+mod signature;
 
 pub use app::{ApiConfig, AppState, configure};
 pub use error::{ApiError, ApiErrorKind};
