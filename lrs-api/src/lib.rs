@@ -8,7 +8,7 @@ pub mod app;
 mod attachments;
 pub mod error;
 pub mod extract;
-pub mod multipart;
+mod multipart;
 pub mod pipeline;
 mod prepare;
 mod routes;
