@@ -13,7 +13,7 @@ use actix_web::{HttpResponse, web};
 use lrs_auth::Authenticator;
 use lrs_query::StatementQueryService;
 use lrs_schema::XapiVersion;
-use lrs_store::{DocumentStore, StatementReader};
+use lrs_store::{AttachmentStore, DocumentStore, StatementReader};
 
 use crate::documents::DocumentService;
 use crate::extract::request_version;
@@ -57,6 +57,8 @@ pub struct AppState {
     pub queries: StatementQueryService<dyn StatementReader>,
     /// The State, Activity Profile and Agent Profile resources.
     pub documents: DocumentService,
+    /// Attachment data, written before the statements that reference it are submitted.
+    pub attachments: Arc<dyn AttachmentStore>,
     /// Answered by `/ready`: false while starting or draining.
     pub ready: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -68,6 +70,7 @@ impl AppState {
         pipeline: Arc<Pipeline>,
         reader: Arc<dyn StatementReader>,
         documents: Arc<dyn DocumentStore>,
+        attachments: Arc<dyn AttachmentStore>,
     ) -> Self {
         AppState {
             queries: StatementQueryService::new(reader.clone(), config.max_page),
@@ -76,6 +79,7 @@ impl AppState {
             auth,
             pipeline,
             reader,
+            attachments,
             ready: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         }
     }

@@ -13,6 +13,8 @@ use lrs_store::{StoreError, StoreErrorKind};
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::multipart::MultipartError;
+
 /// What went wrong, as the client should learn it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApiErrorKind {
@@ -160,6 +162,12 @@ impl ResponseError for ApiError {
 impl From<ValidationError> for ApiError {
     fn from(err: ValidationError) -> Self {
         ApiError::bad_request(err.rule(), err.path(), err.message())
+    }
+}
+
+impl From<MultipartError> for ApiError {
+    fn from(err: MultipartError) -> Self {
+        ApiError::bad_request(err.rule(), "multipart", err.to_string())
     }
 }
 

@@ -6,11 +6,14 @@
 
 pub mod app;
 pub mod documents;
+mod attachments;
 pub mod error;
 pub mod extract;
+mod multipart;
 pub mod pipeline;
 mod prepare;
 mod routes;
+mod signature;
 
 pub use app::{ApiConfig, AppState, configure};
 pub use error::{ApiError, ApiErrorKind};

@@ -2,21 +2,23 @@
 
 use std::collections::HashSet;
 
+use bytes::Bytes;
 use lrs_auth::Principal;
 use lrs_schema::envelope::{EnvelopeStatement, IndexKeys};
 use lrs_schema::{
     Statement, XapiVersion, authority_terms, canonical_ifi, finalize_statement, format_timestamp,
     parse_statements,
 };
+use lrs_store::AttachmentBody;
 use uuid::Uuid;
 
+use crate::attachments::ReceivedParts;
 use crate::error::ApiError;
+use crate::multipart;
 use crate::pipeline::{PreparedStatement, now_micros};
 
 /// Bodies at least this large are validated on the blocking pool, not on an async worker.
 pub const BLOCKING_VALIDATION_BYTES: usize = 32 * 1024;
-
-const SIGNATURE_USAGE: &str = "http://adlnet.gov/expapi/attachments/signature";
 
 /// The authority's canonical identifier, as index keys use it.
 pub fn authority_term(principal: &Principal, version: XapiVersion) -> Result<String, ApiError> {
@@ -28,12 +30,61 @@ fn authority_related(principal: &Principal, version: XapiVersion) -> Result<Vec<
     authority_terms(&principal.authority, version).map_err(ApiError::from)
 }
 
-/// Validates a POST body (one statement or an array) or a PUT body (`put_id`: one statement).
+/// How a statement request's body is framed (xAPI Communication §1.5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatementContent {
+    /// `application/json`: the statements alone; attachments only by `fileUrl`.
+    Json,
+    /// `multipart/mixed`: the statements, then one part per attachment's data.
+    Multipart { boundary: String },
+}
+
+/// A request's statements and the attachment data to store before they are submitted.
+pub struct PreparedRequest {
+    pub statements: Vec<PreparedStatement>,
+    pub attachments: Vec<AttachmentBody>,
+}
+
+/// Validates a statement request of either framing (see [`prepare_statements`]).
+pub fn prepare_request(
+    body: &Bytes,
+    content: &StatementContent,
+    version: XapiVersion,
+    principal: &Principal,
+    put_id: Option<Uuid>,
+) -> Result<PreparedRequest, ApiError> {
+    match content {
+        StatementContent::Json => Ok(PreparedRequest {
+            statements: prepare_statements(
+                body,
+                version,
+                principal,
+                put_id,
+                &mut ReceivedParts::none(),
+            )?,
+            attachments: Vec::new(),
+        }),
+        StatementContent::Multipart { boundary } => {
+            let parts = multipart::parse(body, boundary)?;
+            let (json, mut received) = ReceivedParts::from_parts(parts)?;
+            let statements = prepare_statements(&json, version, principal, put_id, &mut received)?;
+            Ok(PreparedRequest {
+                statements,
+                attachments: received.finish()?,
+            })
+        }
+    }
+}
+
+/// Validates a POST body (one statement or an array) or a PUT body (`put_id`: one statement),
+/// matching the statements' Attachments with the request's attachment `parts` (none for an
+/// `application/json` request) and checking signatures as it goes.
 pub fn prepare_statements(
     body: &[u8],
     version: XapiVersion,
     principal: &Principal,
     put_id: Option<Uuid>,
+    parts: &mut ReceivedParts,
 ) -> Result<Vec<PreparedStatement>, ApiError> {
     if put_id.is_some() && body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(ApiError::bad_request(
@@ -73,7 +124,8 @@ pub fn prepare_statements(
                 format!("statement id {id} appears more than once in the batch"),
             ));
         }
-        reject_unsupported_attachments(&value, &path)?;
+        // Before finalizing: a signature is checked against the statement as it was sent.
+        parts.check_statement(&statement, &value, &path)?;
         let had_authority = value.get("authority").is_some();
         finalize_statement(&mut value, id, &principal.authority, version);
         // xAPI 1.0.3 Data §2.4.7: if no timestamp is given, the LRS SHOULD set it to `stored`;
@@ -105,31 +157,4 @@ pub fn prepare_statements(
         });
     }
     Ok(prepared)
-}
-
-/// Attachments with content (no `fileUrl`) need `multipart/mixed`, and signed statements need
-/// signature verification: both arrive with full conformance work; until then they are refused
-/// clearly instead of being stored half-checked.
-fn reject_unsupported_attachments(value: &serde_json::Value, path: &str) -> Result<(), ApiError> {
-    let Some(attachments) = value.get("attachments").and_then(|a| a.as_array()) else {
-        return Ok(());
-    };
-    for (i, attachment) in attachments.iter().enumerate() {
-        let at = format!("{path}.attachments[{i}]");
-        if attachment.get("usageType").and_then(|u| u.as_str()) == Some(SIGNATURE_USAGE) {
-            return Err(ApiError::bad_request(
-                "LRS limit: signed statements are not supported yet",
-                &at,
-                "signed statements (JWS signature attachments) are not supported by this LRS yet",
-            ));
-        }
-        if attachment.get("fileUrl").is_none() {
-            return Err(ApiError::bad_request(
-                "xAPI Data §2.4.11: an attachment without fileUrl MUST be sent as a multipart/mixed part",
-                &at,
-                "attachments without fileUrl are not supported by this LRS yet (multipart/mixed); send a fileUrl",
-            ));
-        }
-    }
-    Ok(())
 }

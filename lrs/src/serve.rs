@@ -14,7 +14,7 @@ use lrs_api::{ApiConfig, AppState, Pipeline, configure};
 use lrs_auth::{AuthConfig, Authenticator, JwtAlgorithm, JwtIssuer};
 use lrs_ingest::{Ingestor, IngestorConfig};
 use lrs_log::{EmbeddedLog, EmbeddedLogConfig, Log};
-use lrs_store::{EmbeddedStore, StatementReader};
+use lrs_store::{AttachmentStore, EmbeddedStore, StatementReader};
 use tokio::sync::watch;
 
 use crate::config::Config;
@@ -87,12 +87,14 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             .context("server.default_xapi_version")?,
     };
     let reader: Arc<dyn StatementReader> = store.clone();
+    let attachments: Arc<dyn AttachmentStore> = store.clone();
     let state = web::Data::new(AppState::new(
         api_config,
         authenticator,
         pipeline.clone(),
         reader,
         store.clone(),
+        attachments,
     ));
     let ready = state.ready.clone();
     let base_path = config.server.base_path.clone();

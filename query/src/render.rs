@@ -64,9 +64,87 @@ pub fn statement_result(statements: &[Vec<u8>], more: &str) -> Vec<u8> {
     out
 }
 
+/// An attachment the returned statements reference: what a `multipart/mixed` answer sends a
+/// part for (xAPI 1.0.3 Communication §2.1.3, `attachments=true`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentRef {
+    /// The `sha2` as the statement spells it (the part's X-Experience-API-Hash).
+    pub sha2: String,
+    /// The Attachment's `contentType` (the part's Content-Type).
+    pub content_type: String,
+}
+
+/// The distinct attachments (by case-insensitive `sha2`) of the statements and of their
+/// SubStatements, in order of first appearance. Only read for `attachments=true`.
+pub fn referenced_attachments(statements: &[StoredStatement]) -> Vec<AttachmentRef> {
+    let mut refs: Vec<AttachmentRef> = Vec::new();
+    for statement in statements {
+        let Ok(value) = serde_json::from_slice::<serde_json::Value>(&statement.body) else {
+            continue;
+        };
+        let nested = value
+            .get("object")
+            .filter(|o| o.get("objectType").and_then(|t| t.as_str()) == Some("SubStatement"));
+        let lists = [Some(&value), nested]
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.get("attachments").and_then(|a| a.as_array()));
+        for attachment in lists.flatten() {
+            let field = |name: &str| attachment.get(name).and_then(|v| v.as_str());
+            let Some(sha2) = field("sha2") else { continue };
+            if refs.iter().any(|r| r.sha2.eq_ignore_ascii_case(sha2)) {
+                continue;
+            }
+            refs.push(AttachmentRef {
+                sha2: sha2.to_owned(),
+                content_type: field("contentType").unwrap_or_default().to_owned(),
+            });
+        }
+    }
+    refs
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn stored(body: serde_json::Value) -> StoredStatement {
+        StoredStatement {
+            id: uuid::Uuid::nil(),
+            stored: 0,
+            keys: Default::default(),
+            inherited: None,
+            body: serde_json::to_vec(&body).unwrap().into(),
+            voided_by: None,
+        }
+    }
+
+    #[test]
+    fn referenced_attachments_are_distinct_by_hash_and_include_substatements() {
+        let attachment = |sha2: &str, content_type: &str| serde_json::json!({"sha2": sha2, "contentType": content_type, "length": 1});
+        let statements = [
+            stored(
+                serde_json::json!({"attachments": [attachment("AA", "text/plain"), attachment("bb", "image/png")]}),
+            ),
+            stored(serde_json::json!({"attachments": [attachment("aa", "text/csv")]})),
+            stored(
+                serde_json::json!({"object": {"objectType": "SubStatement", "attachments": [attachment("cc", "a/b")]}}),
+            ),
+            stored(
+                serde_json::json!({"object": {"objectType": "Activity", "attachments": [attachment("dd", "a/b")]}}),
+            ),
+            stored(serde_json::json!({"id": "no attachments"})),
+        ];
+        let refs = referenced_attachments(&statements);
+        let got: Vec<(&str, &str)> = refs
+            .iter()
+            .map(|r| (r.sha2.as_str(), r.content_type.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [("AA", "text/plain"), ("bb", "image/png"), ("cc", "a/b")]
+        );
+    }
 
     #[test]
     fn stored_is_spliced_into_a_non_empty_object() {

@@ -10,6 +10,10 @@
 //! Documents (state, activity and agent profiles) are read-modify-write with preconditions, so the
 //! API talks to the [`DocumentStore`] directly.
 //!
+//! Attachment data is content-addressed by its SHA-2 and written by the API, durably, before the
+//! statements that reference it enter the log ([`AttachmentStore`]), so an acknowledged
+//! statement never lacks its attachment data.
+//!
 //! Implementations: [`EmbeddedStore`] (fjall). Every implementation runs the shared [`suite`].
 
 use std::collections::HashMap;
@@ -255,4 +259,34 @@ pub trait DocumentStore: Send + Sync + 'static {
 
     /// Deletes every document of the scope.
     async fn delete_documents(&self, scope: &DocumentScope) -> Result<(), StoreError>;
+}
+
+/// An attachment's raw data, addressed by the SHA-2 of those bytes (xAPI 1.0.3 Data §2.4.11
+/// `sha2`; xAPI Communication §1.5.2 `X-Experience-API-Hash`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentBody {
+    /// Lower-case hex SHA-256, SHA-384 or SHA-512 of `body`.
+    pub sha2: String,
+    /// The content type the data was first stored with.
+    pub content_type: String,
+    pub body: Bytes,
+}
+
+/// Attachment data, per tenant, deduplicated by hash.
+#[async_trait]
+pub trait AttachmentStore: Send + Sync + 'static {
+    /// Stores the bodies; a body whose hash the tenant already has is kept as it is (same hash,
+    /// same bytes). Durable when it returns.
+    async fn put_attachments(
+        &self,
+        tenant: &str,
+        attachments: &[AttachmentBody],
+    ) -> Result<(), StoreError>;
+
+    /// Looks up bodies by lower-case hash; one entry per requested hash, in order.
+    async fn get_attachments(
+        &self,
+        tenant: &str,
+        sha2: &[String],
+    ) -> Result<Vec<Option<AttachmentBody>>, StoreError>;
 }

@@ -6,8 +6,9 @@ use std::path::Path;
 use bytes::Bytes;
 use lrs_schema::envelope::{IndexKeys, Key16};
 use lrs_store::{
-    AccessPath, Document, DocumentKind, DocumentScope, DocumentStore, EmbeddedStore, IndexScan,
-    Position, Precondition, StatementReader, StatementRow, StatementWriter, Watermark,
+    AccessPath, AttachmentBody, AttachmentStore, Document, DocumentKind, DocumentScope,
+    DocumentStore, EmbeddedStore, IndexScan, Position, Precondition, StatementReader, StatementRow,
+    StatementWriter, Watermark,
 };
 use tempfile::TempDir;
 use uuid::Uuid;
@@ -130,4 +131,29 @@ async fn clones_of_a_store_share_one_database() {
         .await
         .unwrap();
     assert!(got[0].is_some());
+}
+
+#[tokio::test]
+async fn attachment_data_is_read_back_after_the_store_is_reopened() {
+    let dir = tempfile::tempdir().unwrap();
+    let sha2 = "ab".repeat(32);
+    let data: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+    let attachment = AttachmentBody {
+        sha2: sha2.clone(),
+        content_type: "image/png".into(),
+        body: Bytes::from(data),
+    };
+    {
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        store
+            .put_attachments("board-131016", std::slice::from_ref(&attachment))
+            .await
+            .unwrap();
+    }
+    let store = EmbeddedStore::open(dir.path()).unwrap();
+    let got = store
+        .get_attachments("board-131016", &[sha2])
+        .await
+        .unwrap();
+    assert_eq!(got, vec![Some(attachment)]);
 }

@@ -9,17 +9,19 @@ use futures::StreamExt;
 use lrs_auth::Access;
 use lrs_query::{Cursor, render};
 use lrs_schema::{StatementQuery, format_timestamp, parse_accept_language};
+use lrs_store::StoredStatement;
 use uuid::Uuid;
 
 use crate::app::{AppState, no_content};
 use crate::error::{ApiError, ApiErrorKind};
 use crate::extract::{Authenticated, RequestVersion};
-use crate::pipeline::PreparedStatement;
-use crate::prepare::{BLOCKING_VALIDATION_BYTES, authority_term, prepare_statements};
+use crate::multipart;
+use crate::prepare::{
+    BLOCKING_VALIDATION_BYTES, PreparedRequest, StatementContent, authority_term, prepare_request,
+};
 
 const CONSISTENT_THROUGH: &str = "X-Experience-API-Consistent-Through";
 const CONSISTENT_THROUGH_LOWER: &str = "x-experience-api-consistent-through";
-const MULTIPART_BOUNDARY: &str = "xapi-lrs-boundary-7d1b3c";
 
 /// POST /statements: one statement or a batch; answers the ids in order.
 pub async fn post(
@@ -30,14 +32,15 @@ pub async fn post(
     auth: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Access::WriteStatements)?;
-    require_json(&req)?;
+    let content = statement_content(&req)?;
     let body = read_body(&req, payload, state.config.max_body_bytes).await?;
-    let prepared = prepare(body, version, &auth, None).await?;
+    let prepared = prepare(body, content, version, &auth, None).await?;
     let ids: Vec<String> = prepared
+        .statements
         .iter()
         .map(|p| p.statement.id.hyphenated().to_string())
         .collect();
-    state.pipeline.submit(auth.tenant(), prepared).await?;
+    submit(&state, &auth, prepared).await?;
     Ok(HttpResponse::Ok().json(ids))
 }
 
@@ -52,11 +55,33 @@ pub async fn put(
     auth.require(Access::WriteStatements)?;
     let params = query_pairs(&req)?;
     let id = put_statement_id(&params)?;
-    require_json(&req)?;
+    let content = statement_content(&req)?;
     let body = read_body(&req, payload, state.config.max_body_bytes).await?;
-    let prepared = prepare(body, version, &auth, Some(id)).await?;
-    state.pipeline.submit(auth.tenant(), prepared).await?;
+    let prepared = prepare(body, content, version, &auth, Some(id)).await?;
+    submit(&state, &auth, prepared).await?;
     Ok(no_content())
+}
+
+/// Writes the attachment data, durably, then submits the statements: an acknowledged statement
+/// never lacks its attachment data. (A request refused after this point, e.g. 409, leaves its
+/// data stored but unreferenced; being addressed by hash, it is reachable only through a
+/// statement that references it.)
+async fn submit(
+    state: &AppState,
+    auth: &Authenticated,
+    prepared: PreparedRequest,
+) -> Result<(), ApiError> {
+    if !prepared.attachments.is_empty() {
+        state
+            .attachments
+            .put_attachments(auth.tenant(), &prepared.attachments)
+            .await?;
+    }
+    state
+        .pipeline
+        .submit(auth.tenant(), prepared.statements)
+        .await?;
+    Ok(())
 }
 
 /// GET (and HEAD) /statements: by id, by voided id, or filtered with `more` paging.
@@ -105,7 +130,7 @@ async fn get_statements(
         .wait_for_acknowledged(state.config.read_your_writes_wait)
         .await;
     let consistent_through = state.pipeline.consistent_through();
-    let (body, last_modified) = match query.statement_id.or(query.voided_statement_id) {
+    let (body, last_modified, statements) = match query.statement_id.or(query.voided_statement_id) {
         Some(id) => {
             let voided = query.voided_statement_id.is_some();
             let statement = state
@@ -115,7 +140,7 @@ async fn get_statements(
                 .map_err(|e| ApiError::internal("statement lookup", &e))?
                 .ok_or_else(|| ApiError::not_found(format!("no statement {id}")))?;
             let body = render::statement_json(&statement, query.format, &languages);
-            (body, statement.stored)
+            (body, statement.stored, vec![statement])
         }
         None => {
             let page = state
@@ -143,6 +168,7 @@ async fn get_statements(
             (
                 render::statement_result(&rendered, &more),
                 newest.unwrap_or(consistent_through),
+                page.statements,
             )
         }
     };
@@ -151,32 +177,73 @@ async fn get_statements(
         .insert_header((CONSISTENT_THROUGH, format_timestamp(consistent_through)))
         .insert_header((header::LAST_MODIFIED, http_date(last_modified)));
     if query.attachments {
-        // Only fileUrl attachments are accepted so far, so no statement has parts to send: the
-        // multipart answer holds the statement part alone.
-        response.content_type(format!("multipart/mixed; boundary={MULTIPART_BOUNDARY}"));
-        return Ok(response.body(multipart_json(&body)));
+        let (boundary, multipart) =
+            with_attachments(state, auth.tenant(), &body, &statements).await?;
+        response.content_type(format!("multipart/mixed; boundary={boundary}"));
+        return Ok(response.body(multipart));
     }
     Ok(response.content_type("application/json").body(body))
 }
 
+/// xAPI 1.0.3 Communication §2.1.3 (`attachments=true`) and §1.5.2.s3.b1: the answer is
+/// `multipart/mixed`, the statement JSON first, then one part per distinct attachment hash the
+/// statements reference and the LRS holds data for (`fileUrl`-only attachments have none).
+async fn with_attachments(
+    state: &AppState,
+    tenant: &str,
+    json: &[u8],
+    statements: &[StoredStatement],
+) -> Result<(String, Vec<u8>), ApiError> {
+    let refs = render::referenced_attachments(statements);
+    let hashes: Vec<String> = refs.iter().map(|r| r.sha2.to_ascii_lowercase()).collect();
+    let bodies = if hashes.is_empty() {
+        Vec::new()
+    } else {
+        state.attachments.get_attachments(tenant, &hashes).await?
+    };
+    let mut parts = vec![multipart::OutgoingPart {
+        headers: vec![("Content-Type", "application/json")],
+        body: json,
+    }];
+    for (attachment, body) in refs.iter().zip(&bodies) {
+        let Some(body) = body else { continue };
+        // The statement's contentType names the part; one unfit for a header line (it is any
+        // JSON string) gives way to the type the data was stored with.
+        let content_type = [attachment.content_type.as_str(), body.content_type.as_str()]
+            .into_iter()
+            .find(|t| !t.is_empty() && !t.chars().any(char::is_control))
+            .unwrap_or("application/octet-stream");
+        parts.push(multipart::OutgoingPart {
+            headers: vec![
+                ("Content-Type", content_type),
+                ("Content-Transfer-Encoding", "binary"),
+                ("X-Experience-API-Hash", attachment.sha2.as_str()),
+            ],
+            body: &body.body,
+        });
+    }
+    Ok(multipart::write(&parts))
+}
+
 async fn prepare(
     body: web::Bytes,
+    content: StatementContent,
     version: RequestVersion,
     auth: &Authenticated,
     put_id: Option<Uuid>,
-) -> Result<Vec<PreparedStatement>, ApiError> {
+) -> Result<PreparedRequest, ApiError> {
     if body.len() < BLOCKING_VALIDATION_BYTES {
-        return prepare_statements(&body, version.0, &auth.0, put_id);
+        return prepare_request(&body, &content, version.0, &auth.0, put_id);
     }
     let principal = auth.0.clone();
-    web::block(move || prepare_statements(&body, version.0, &principal, put_id))
+    web::block(move || prepare_request(&body, &content, version.0, &principal, put_id))
         .await
         .map_err(|e| ApiError::internal("validation pool", &e))?
 }
 
-/// xAPI Communication §2.1.2: statements are sent as `application/json`
-/// (`multipart/mixed` is for attachments, not supported yet).
-fn require_json(req: &HttpRequest) -> Result<(), ApiError> {
+/// xAPI Communication §1.5: statements are sent as `application/json`, or as
+/// `multipart/mixed` when attachment data travels with them.
+fn statement_content(req: &HttpRequest) -> Result<StatementContent, ApiError> {
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -189,14 +256,12 @@ fn require_json(req: &HttpRequest) -> Result<(), ApiError> {
         .trim()
         .to_ascii_lowercase();
     match essence.as_str() {
-        "application/json" => Ok(()),
-        "multipart/mixed" => Err(ApiError::bad_request(
-            "LRS limit: multipart/mixed statement requests (attachments) are not supported yet",
-            "header:Content-Type",
-            "multipart/mixed requests are not supported by this LRS yet; send application/json with fileUrl attachments",
-        )),
+        "application/json" => Ok(StatementContent::Json),
+        "multipart/mixed" => Ok(StatementContent::Multipart {
+            boundary: multipart::boundary(content_type)?,
+        }),
         _ => Err(ApiError::bad_request(
-            "xAPI Communication §2.1.2: statements MUST be sent as application/json",
+            "xAPI Communication §1.5: statements MUST be sent as application/json, or as multipart/mixed with attachments",
             "header:Content-Type",
             format!("unsupported Content-Type {content_type:?}"),
         )),
@@ -314,14 +379,4 @@ fn put_statement_id(params: &[(String, String)]) -> Result<Uuid, ApiError> {
 fn http_date(micros: i64) -> HttpDate {
     let time = UNIX_EPOCH + Duration::from_micros(micros.max(0) as u64);
     HttpDate::from(time)
-}
-
-fn multipart_json(json: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(json.len() + 160);
-    out.extend_from_slice(
-        format!("--{MULTIPART_BOUNDARY}\r\nContent-Type: application/json\r\n\r\n").as_bytes(),
-    );
-    out.extend_from_slice(json);
-    out.extend_from_slice(format!("\r\n--{MULTIPART_BOUNDARY}--\r\n").as_bytes());
-    out
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod documents;
+pub mod attachments;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

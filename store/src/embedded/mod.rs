@@ -13,6 +13,7 @@
 //! | `voided` | tenant id, target id | voiding statement id |
 //! | `watermarks` | partition (`u32` big-endian) | `codec` watermark value v1 |
 //! | `documents` | tenant name (`u16` length-prefixed), kind, scope (`u32` length-prefixed), document id | `codec` document value v1 |
+//! | `attachments` | tenant name (`u16` length-prefixed), lower-case hex hash | attachment value v1 (`attachments.rs`); key-value separated |
 //!
 //! Tenant ids are assigned on a tenant's first statement write (durably, before the rows) and
 //! cached in memory; a read for a tenant that never wrote finds nothing and assigns nothing.
@@ -22,6 +23,7 @@
 //!
 //! Every fjall call blocks, so the async trait methods run them on tokio's blocking pool.
 
+mod attachments;
 mod documents;
 mod statements;
 
@@ -37,9 +39,9 @@ use fjall::{CompressionType, Database, Keyspace, KeyspaceCreateOptions, KvSepara
 use uuid::Uuid;
 
 use crate::{
-    Document, DocumentScope, DocumentStore, IndexScan, Micros, Position, Precondition,
-    StatementReader, StatementRow, StatementWriter, StoreError, StoreErrorKind, StoredStatement,
-    Watermark,
+    AttachmentBody, AttachmentStore, Document, DocumentScope, DocumentStore, IndexScan, Micros,
+    Position, Precondition, StatementReader, StatementRow, StatementWriter, StoreError,
+    StoreErrorKind, StoredStatement, Watermark,
 };
 use fjall::config::CompressionPolicy;
 use keys::{IndexTable, KEY_LAYOUT, TenantId};
@@ -66,6 +68,7 @@ pub(crate) struct Tables {
     documents: Keyspace,
     /// Serializes document writes so a precondition check and its write are atomic.
     document_writes: Mutex<()>,
+    attachments: Keyspace,
 }
 
 impl EmbeddedStore {
@@ -105,6 +108,13 @@ impl EmbeddedStore {
         let documents = db
             .keyspace("documents", KeyspaceCreateOptions::default)
             .map_err(unavailable)?;
+        // Attachment data is often large: values of 1 KiB and more go to (LZ4) blob files.
+        let attachments = db
+            .keyspace("attachments", || {
+                KeyspaceCreateOptions::default()
+                    .with_kv_separation(Some(KvSeparationOptions::default()))
+            })
+            .map_err(unavailable)?;
         check_layout(&db, &meta, &statements)?;
         let tenant_ids = load_tenants(&tenants)?;
         Ok(EmbeddedStore {
@@ -119,6 +129,7 @@ impl EmbeddedStore {
                 watermarks,
                 documents,
                 document_writes: Mutex::new(()),
+                attachments,
             }),
         })
     }
@@ -325,6 +336,32 @@ impl DocumentStore for EmbeddedStore {
     async fn delete_documents(&self, scope: &DocumentScope) -> Result<(), StoreError> {
         let scope = scope.clone();
         self.blocking(move |t| t.delete_documents(&scope)).await
+    }
+}
+
+#[async_trait]
+impl AttachmentStore for EmbeddedStore {
+    async fn put_attachments(
+        &self,
+        tenant: &str,
+        attachments: &[AttachmentBody],
+    ) -> Result<(), StoreError> {
+        if attachments.is_empty() {
+            return Ok(());
+        }
+        let (tenant, attachments) = (tenant.to_owned(), attachments.to_vec());
+        self.blocking(move |t| t.put_attachments(&tenant, &attachments))
+            .await
+    }
+
+    async fn get_attachments(
+        &self,
+        tenant: &str,
+        sha2: &[String],
+    ) -> Result<Vec<Option<AttachmentBody>>, StoreError> {
+        let (tenant, sha2) = (tenant.to_owned(), sha2.to_vec());
+        self.blocking(move |t| t.get_attachments(&tenant, &sha2))
+            .await
     }
 }
 

@@ -12,21 +12,26 @@
 //! Every function uses tenants of its own, so backends whose tests share one database do not see
 //! each other's rows. Watermarks are global, so only one function touches them.
 
+mod attachments;
 mod documents;
 mod fixtures;
 mod model;
 mod statements;
 
+pub use attachments::*;
 pub use documents::*;
 pub use fixtures::Rng;
 pub use model::*;
 pub use statements::*;
 
-use crate::{DocumentStore, StatementReader, StatementWriter};
+use crate::{AttachmentStore, DocumentStore, StatementReader, StatementWriter};
 
 /// Everything a store implements; what the suite functions take.
-pub trait SuiteStore: StatementWriter + StatementReader + DocumentStore {}
-impl<T: StatementWriter + StatementReader + DocumentStore + ?Sized> SuiteStore for T {}
+pub trait SuiteStore: StatementWriter + StatementReader + DocumentStore + AttachmentStore {}
+impl<T: StatementWriter + StatementReader + DocumentStore + AttachmentStore + ?Sized> SuiteStore
+    for T
+{
+}
 
 /// Generates one `#[tokio::test]` per suite function. `$fresh` is an async function returning
 /// `(store, guard)`; the guard (e.g. a temporary directory) lives until the test ends.
@@ -53,6 +58,10 @@ macro_rules! store_suite {
             deleting_a_missing_document_reports_it_and_checks_preconditions,
             document_ids_and_scopes_are_any_utf8,
             scans_agree_with_a_brute_force_filter_over_random_rows,
+            attachments_round_trip_byte_for_byte_in_request_order,
+            attachments_are_kept_once_per_hash_and_first_write_wins,
+            attachment_hashes_are_looked_up_case_insensitively,
+            tenants_never_see_each_others_attachments,
         );
     };
     (@tests $fresh:path; $($name:ident),* $(,)?) => {
