@@ -13,6 +13,7 @@
 //! | `voided` | tenant id, target id | voiding statement id |
 //! | `watermarks` | partition (`u32` big-endian) | `codec` watermark value v1 |
 //! | `documents` | tenant name (`u16` length-prefixed), kind, scope (`u32` length-prefixed), document id | `codec` document value v1 |
+//! | `activities` | tenant id (1 or 5 bytes), activity id (UTF-8) | version byte, canonical definition JSON (see `activities.rs`) |
 //!
 //! Tenant ids are assigned on a tenant's first statement write (durably, before the rows) and
 //! cached in memory; a read for a tenant that never wrote finds nothing and assigns nothing.
@@ -22,6 +23,7 @@
 //!
 //! Every fjall call blocks, so the async trait methods run them on tokio's blocking pool.
 
+mod activities;
 mod documents;
 mod statements;
 
@@ -37,12 +39,13 @@ use fjall::{CompressionType, Database, Keyspace, KeyspaceCreateOptions, KvSepara
 use uuid::Uuid;
 
 use crate::{
-    Document, DocumentScope, DocumentStore, IndexScan, Micros, Position, Precondition,
+    ActivityDefinitionRow, ActivityStore, Document, DocumentScope, DocumentStore, IndexScan, Micros, Position, Precondition,
     StatementReader, StatementRow, StatementWriter, StoreError, StoreErrorKind, StoredStatement,
     Watermark,
 };
 use fjall::config::CompressionPolicy;
 use keys::{IndexTable, KEY_LAYOUT, TenantId};
+use lrs_schema::DefinitionJson;
 
 /// The embedded (fjall) store. Cheap to clone: clones share one database.
 #[derive(Clone)]
@@ -66,6 +69,9 @@ pub(crate) struct Tables {
     documents: Keyspace,
     /// Serializes document writes so a precondition check and its write are atomic.
     document_writes: Mutex<()>,
+    activities: Keyspace,
+    /// Serializes activity definition merges (read, merge, write).
+    activity_writes: Mutex<()>,
 }
 
 impl EmbeddedStore {
@@ -105,6 +111,9 @@ impl EmbeddedStore {
         let documents = db
             .keyspace("documents", KeyspaceCreateOptions::default)
             .map_err(unavailable)?;
+        let activities = db
+            .keyspace("activities", KeyspaceCreateOptions::default)
+            .map_err(unavailable)?;
         check_layout(&db, &meta, &statements)?;
         let tenant_ids = load_tenants(&tenants)?;
         Ok(EmbeddedStore {
@@ -119,6 +128,8 @@ impl EmbeddedStore {
                 watermarks,
                 documents,
                 document_writes: Mutex::new(()),
+                activities,
+                activity_writes: Mutex::new(()),
             }),
         })
     }
@@ -325,6 +336,31 @@ impl DocumentStore for EmbeddedStore {
     async fn delete_documents(&self, scope: &DocumentScope) -> Result<(), StoreError> {
         let scope = scope.clone();
         self.blocking(move |t| t.delete_documents(&scope)).await
+    }
+}
+
+#[async_trait]
+impl ActivityStore for EmbeddedStore {
+    async fn merge_activity_definitions(
+        &self,
+        rows: &[ActivityDefinitionRow],
+    ) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let rows = rows.to_vec();
+        self.blocking(move |t| t.merge_activity_definitions(&rows))
+            .await
+    }
+
+    async fn get_activity_definition(
+        &self,
+        tenant: &str,
+        activity_id: &str,
+    ) -> Result<Option<DefinitionJson>, StoreError> {
+        let (tenant, activity_id) = (tenant.to_owned(), activity_id.to_owned());
+        self.blocking(move |t| t.get_activity_definition(&tenant, &activity_id))
+            .await
     }
 }
 

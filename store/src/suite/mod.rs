@@ -12,21 +12,26 @@
 //! Every function uses tenants of its own, so backends whose tests share one database do not see
 //! each other's rows. Watermarks are global, so only one function touches them.
 
+mod activities;
 mod documents;
 mod fixtures;
 mod model;
 mod statements;
 
+pub use activities::*;
 pub use documents::*;
 pub use fixtures::Rng;
 pub use model::*;
 pub use statements::*;
 
-use crate::{DocumentStore, StatementReader, StatementWriter};
+use crate::{ActivityStore, DocumentStore, StatementReader, StatementWriter};
 
 /// Everything a store implements; what the suite functions take.
-pub trait SuiteStore: StatementWriter + StatementReader + DocumentStore {}
-impl<T: StatementWriter + StatementReader + DocumentStore + ?Sized> SuiteStore for T {}
+pub trait SuiteStore: StatementWriter + StatementReader + DocumentStore + ActivityStore {}
+impl<T: StatementWriter + StatementReader + DocumentStore + ActivityStore + ?Sized> SuiteStore
+    for T
+{
+}
 
 /// Generates one `#[tokio::test]` per suite function. `$fresh` is an async function returning
 /// `(store, guard)`; the guard (e.g. a temporary directory) lives until the test ends.
@@ -50,6 +55,9 @@ macro_rules! store_suite {
             concurrent_creates_with_if_absent_let_exactly_one_win,
             document_scopes_kinds_and_tenants_are_isolated,
             scans_agree_with_a_brute_force_filter_over_random_rows,
+            activity_definitions_are_merged_per_language_in_order,
+            merging_the_same_definitions_again_changes_nothing,
+            activity_definitions_of_tenants_are_isolated,
         );
     };
     (@tests $fresh:path; $($name:ident),* $(,)?) => {
