@@ -13,8 +13,10 @@ use actix_web::{HttpResponse, web};
 use lrs_auth::Authenticator;
 use lrs_query::StatementQueryService;
 use lrs_schema::XapiVersion;
-use lrs_store::StatementReader;
+use lrs_store::{ActivityStore, StatementReader};
 
+use crate::alternate::alternate_request_syntax;
+use crate::cors::{CorsConfig, cors};
 use crate::extract::request_version;
 use crate::pipeline::Pipeline;
 use crate::routes;
@@ -33,6 +35,8 @@ pub struct ApiConfig {
     /// The version family answered when a request names none we support (its 400 still says
     /// which version this LRS speaks).
     pub default_version: XapiVersion,
+    /// Origins browsers may call the LRS from.
+    pub cors: CorsConfig,
 }
 
 impl Default for ApiConfig {
@@ -43,6 +47,7 @@ impl Default for ApiConfig {
             max_page: 500,
             read_your_writes_wait: Duration::from_secs(2),
             default_version: XapiVersion::V2_0_0,
+            cors: CorsConfig::default(),
         }
     }
 }
@@ -54,6 +59,8 @@ pub struct AppState {
     pub pipeline: Arc<Pipeline>,
     pub reader: Arc<dyn StatementReader>,
     pub queries: StatementQueryService<dyn StatementReader>,
+    /// Canonical Activity Definitions (the Activities Resource).
+    pub activities: Arc<dyn ActivityStore>,
     /// Answered by `/ready`: false while starting or draining.
     pub ready: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -64,6 +71,7 @@ impl AppState {
         auth: Arc<Authenticator>,
         pipeline: Arc<Pipeline>,
         reader: Arc<dyn StatementReader>,
+        activities: Arc<dyn ActivityStore>,
     ) -> Self {
         AppState {
             queries: StatementQueryService::new(reader.clone(), config.max_page),
@@ -71,6 +79,7 @@ impl AppState {
             auth,
             pipeline,
             reader,
+            activities,
             ready: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         }
     }
@@ -83,6 +92,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, base_path: &str) {
         .service(
             web::scope(base_path)
                 .wrap(from_fn(version_header))
+                .wrap(from_fn(alternate_request_syntax))
+                .wrap(from_fn(cors))
                 .service(
                     web::resource("/statements")
                         .route(web::put().to(routes::statements::put))
@@ -91,6 +102,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, base_path: &str) {
                         .route(web::head().to(routes::statements::get)),
                 )
                 .service(web::resource("/about").route(web::get().to(routes::about::about)))
+                .service(routes::agents::resource())
+                .service(routes::activities::resource())
                 .default_service(web::to(routes::not_found)),
         );
 }

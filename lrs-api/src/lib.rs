@@ -4,7 +4,9 @@
 //! principal, typed query or statements) → authorize → call the [`Pipeline`] (writes) or the
 //! query service (reads) → map. [`error`] holds the only table from errors to HTTP statuses.
 
+mod alternate;
 pub mod app;
+mod cors;
 pub mod error;
 pub mod extract;
 pub mod pipeline;
@@ -12,5 +14,6 @@ mod prepare;
 mod routes;
 
 pub use app::{ApiConfig, AppState, configure};
+pub use cors::CorsConfig;
 pub use error::{ApiError, ApiErrorKind};
 pub use pipeline::Pipeline;

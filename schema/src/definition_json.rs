@@ -56,6 +56,10 @@ impl DefinitionJson {
         &self.0
     }
 
+    pub fn into_map(self) -> Map<String, Value> {
+        self.0
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -355,7 +359,10 @@ mod tests {
             .into_iter()
             .map(|(id, _)| id)
             .collect();
-        assert_eq!(found, ["https://x.jp/inner", "https://x.jp/p", "https://x.jp/g"]);
+        assert_eq!(
+            found,
+            ["https://x.jp/inner", "https://x.jp/p", "https://x.jp/g"]
+        );
     }
 
     #[test]

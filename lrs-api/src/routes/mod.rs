@@ -1,7 +1,10 @@
 //! Thin handlers: extract → authorize → call one service → map.
 
 pub mod about;
+pub mod activities;
+pub mod agents;
 pub mod health;
+mod params;
 pub mod statements;
 
 use actix_web::HttpRequest;

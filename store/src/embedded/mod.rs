@@ -39,9 +39,9 @@ use fjall::{CompressionType, Database, Keyspace, KeyspaceCreateOptions, KvSepara
 use uuid::Uuid;
 
 use crate::{
-    ActivityDefinitionRow, ActivityStore, Document, DocumentScope, DocumentStore, IndexScan, Micros, Position, Precondition,
-    StatementReader, StatementRow, StatementWriter, StoreError, StoreErrorKind, StoredStatement,
-    Watermark,
+    ActivityDefinitionRow, ActivityStore, Document, DocumentScope, DocumentStore, IndexScan,
+    Micros, Position, Precondition, StatementReader, StatementRow, StatementWriter, StoreError,
+    StoreErrorKind, StoredStatement, Watermark,
 };
 use fjall::config::CompressionPolicy;
 use keys::{IndexTable, KEY_LAYOUT, TenantId};

@@ -22,12 +22,19 @@ const MEETING: &str = "http://www.example.com/meetings/occurances/34534";
 pub async fn activity_definitions_are_merged_per_language_in_order<S: SuiteStore>(store: &S) {
     let tenant = "suite-activities";
     assert_eq!(
-        store.get_activity_definition(tenant, MEETING).await.unwrap(),
+        store
+            .get_activity_definition(tenant, MEETING)
+            .await
+            .unwrap(),
         None
     );
     store
         .merge_activity_definitions(&[
-            row(tenant, MEETING, r#"{"name":{"en-US":"meeting"},"type":"http://t/1"}"#),
+            row(
+                tenant,
+                MEETING,
+                r#"{"name":{"en-US":"meeting"},"type":"http://t/1"}"#,
+            ),
             row(tenant, MEETING, r#"{"name":{"fr-FR":"réunion"}}"#),
         ])
         .await
@@ -41,7 +48,10 @@ pub async fn activity_definitions_are_merged_per_language_in_order<S: SuiteStore
         .await
         .unwrap();
     assert_eq!(
-        store.get_activity_definition(tenant, MEETING).await.unwrap(),
+        store
+            .get_activity_definition(tenant, MEETING)
+            .await
+            .unwrap(),
         Some(definition(
             r#"{"name":{"en-US":"weekly meeting","fr-FR":"réunion"},"type":"http://t/2"}"#
         ))
@@ -60,14 +70,24 @@ pub async fn merging_the_same_definitions_again_changes_nothing<S: SuiteStore>(s
     let tenant = "suite-activities-replay";
     let batch = [
         row(tenant, MEETING, r#"{"name":{"en-US":"one"}}"#),
-        row(tenant, "http://x.jp/b", r#"{"description":{"ja-JP":"説明"}}"#),
+        row(
+            tenant,
+            "http://x.jp/b",
+            r#"{"description":{"ja-JP":"説明"}}"#,
+        ),
         row(tenant, MEETING, r#"{"name":{"en-US":"two"}}"#),
     ];
     store.merge_activity_definitions(&batch).await.unwrap();
-    let first = store.get_activity_definition(tenant, MEETING).await.unwrap();
+    let first = store
+        .get_activity_definition(tenant, MEETING)
+        .await
+        .unwrap();
     store.merge_activity_definitions(&batch).await.unwrap();
     assert_eq!(
-        store.get_activity_definition(tenant, MEETING).await.unwrap(),
+        store
+            .get_activity_definition(tenant, MEETING)
+            .await
+            .unwrap(),
         first
     );
     assert_eq!(first, Some(definition(r#"{"name":{"en-US":"two"}}"#)));
