@@ -75,6 +75,30 @@ struct Translated {
 }
 
 async fn rewrite(req: &mut ServiceRequest, params: &[(String, String)]) -> Result<(), ApiError> {
+    let method = intended(req, params)?;
+    require_form(req)?;
+    let limit = req
+        .app_data::<web::Data<AppState>>()
+        .map_or(usize::MAX, |state| state.config.max_body_bytes);
+    let body = read_body(req.take_payload(), limit).await?;
+    let translated = translate(method, &body)?;
+    if translated
+        .headers
+        .iter()
+        .any(|(name, value)| *name == VERSION_HEADER && is_version_2(value))
+    {
+        return Err(ApiError::bad_request(
+            REMOVED_RULE,
+            "X-Experience-API-Version",
+            "xAPI 2.0 has no alternate request syntax",
+        ));
+    }
+    apply(req, translated)
+}
+
+/// The intended method, once the request line is a valid alternate-syntax one: an xAPI 1.0
+/// request (not 2.0), a POST, and `method` as the only query parameter.
+fn intended(req: &ServiceRequest, params: &[(String, String)]) -> Result<Method, ApiError> {
     if header_version(req) == Some(XapiVersion::V2_0_0) {
         return Err(ApiError::bad_request(
             REMOVED_RULE,
@@ -96,32 +120,14 @@ async fn rewrite(req: &mut ServiceRequest, params: &[(String, String)]) -> Resul
             format!("query parameter \"{other}\" next to \"method\"; send it as a form parameter"),
         ));
     }
-    if params.len() > 1 {
-        return Err(ApiError::bad_request(
+    match params {
+        [(_, method)] => intended_method(method),
+        _ => Err(ApiError::bad_request(
             ONLY_METHOD_RULE,
             "?method",
             "\"method\" is given twice",
-        ));
+        )),
     }
-    let method = intended_method(&params[0].1)?;
-    require_form(req)?;
-    let limit = req
-        .app_data::<web::Data<AppState>>()
-        .map_or(usize::MAX, |state| state.config.max_body_bytes);
-    let body = read_body(req.take_payload(), limit).await?;
-    let translated = translate(method, &body)?;
-    if translated
-        .headers
-        .iter()
-        .any(|(name, value)| *name == VERSION_HEADER && is_version_2(value))
-    {
-        return Err(ApiError::bad_request(
-            REMOVED_RULE,
-            "X-Experience-API-Version",
-            "xAPI 2.0 has no alternate request syntax",
-        ));
-    }
-    apply(req, translated)
 }
 
 fn intended_method(value: &str) -> Result<Method, ApiError> {
