@@ -15,7 +15,7 @@ use lrs_store::{
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::definitions::learned_definitions;
+use crate::definitions::DefinitionLearner;
 
 /// Settings of one ingest loop.
 #[derive(Debug, Clone)]
@@ -82,6 +82,7 @@ pub struct Ingestor<S> {
     /// `stored` of the last applied record per partition, so a batch of undecodable records
     /// never moves a watermark backwards.
     last_stored: HashMap<PartitionId, i64>,
+    definitions: Arc<DefinitionLearner>,
 }
 
 /// Pause between retries when the store fails; the batch is retried, never skipped.
@@ -100,6 +101,7 @@ impl<S: StatementWriter + StatementReader + ActivityStore> Ingestor<S> {
             config,
             stats: Arc::new(IngestStats::default()),
             last_stored: HashMap::new(),
+            definitions: Arc::default(),
         }
     }
 
@@ -188,10 +190,10 @@ impl<S: StatementWriter + StatementReader + ActivityStore> Ingestor<S> {
     /// duplicates teach nothing (their first copy already did).
     async fn learn_definitions(&self, rows: &[StatementRow]) -> Result<(), StoreError> {
         let learned = if rows.len() < INLINE_DEFINITION_ROWS {
-            learned_definitions(rows)
+            self.definitions.learn(rows)
         } else {
-            let rows = rows.to_vec();
-            tokio::task::spawn_blocking(move || learned_definitions(&rows))
+            let (learner, rows) = (self.definitions.clone(), rows.to_vec());
+            tokio::task::spawn_blocking(move || learner.learn(&rows))
                 .await
                 .map_err(|e| {
                     StoreError::new(
@@ -200,13 +202,13 @@ impl<S: StatementWriter + StatementReader + ActivityStore> Ingestor<S> {
                     )
                 })?
         };
-        if learned.is_empty() {
-            return Ok(());
+        if !learned.rows.is_empty() {
+            self.store.merge_activity_definitions(&learned.rows).await?;
+            self.stats
+                .activity_definitions
+                .fetch_add(learned.rows.len() as u64, Ordering::Relaxed);
         }
-        self.store.merge_activity_definitions(&learned).await?;
-        self.stats
-            .activity_definitions
-            .fetch_add(learned.len() as u64, Ordering::Relaxed);
+        self.definitions.merged(learned);
         Ok(())
     }
 

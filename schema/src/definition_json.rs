@@ -21,9 +21,9 @@
 //! one canonical definition per (tenant, activity id).
 
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::context::CONTEXT_ACTIVITY_KEYS;
 use crate::interaction::COMPONENT_LISTS;
 
 /// The definition keys that make up the interaction of an interaction activity.
@@ -154,110 +154,153 @@ fn merge_component_descriptions(known: &mut Value, later: &Value) {
     }
 }
 
+/// One Activity Definition found in a statement body, not parsed yet: its JSON text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FoundDefinition<'a> {
+    pub activity_id: &'a str,
+    pub json: &'a str,
+}
+
+impl FoundDefinition<'_> {
+    /// The definition, unless it is empty (or, which validation rules out, not an object).
+    pub fn parse(&self) -> Option<DefinitionJson> {
+        DefinitionJson::from_slice(self.json.as_bytes()).filter(|d| !d.is_empty())
+    }
+}
+
 /// The Activity Definitions a stored statement body carries, in document order: the object when
 /// it is an Activity, the context activities, and the same inside a SubStatement object.
 /// Activities without a definition are skipped; a body that does not parse carries none.
 ///
-/// Only the parts that can hold activities are decoded (everything else is skipped by the
-/// parser), and a body without the text `"definition"` is not parsed at all.
-pub fn statement_definitions(body: &[u8]) -> Vec<(String, DefinitionJson)> {
+/// Only the parts that can hold activities are decoded, definitions are returned as borrowed JSON
+/// text (callers parse the ones they need), and a body without the text `"definition"` is not
+/// parsed at all: ingest calls this for every statement it writes.
+pub fn statement_definitions(body: &[u8]) -> Vec<FoundDefinition<'_>> {
     const NEEDLE: &[u8] = b"\"definition\"";
     if !body.windows(NEEDLE.len()).any(|w| w == NEEDLE) {
         return Vec::new();
     }
-    let Ok(statement) = serde_json::from_slice::<StatementProbe>(body) else {
-        return Vec::new();
-    };
     let mut out = Vec::new();
-    statement.collect(&mut out);
+    if let Ok(statement) = serde_json::from_slice::<StatementProbe<'_>>(body) {
+        statement.collect(&mut out);
+    }
     out
 }
 
 /// The parts of a statement (or SubStatement) that may hold Activities.
 #[derive(Deserialize)]
-struct StatementProbe {
-    #[serde(default)]
-    object: Option<ObjectProbe>,
-    #[serde(default)]
-    context: Option<ContextProbe>,
+struct StatementProbe<'a> {
+    #[serde(borrow, default)]
+    object: Option<ObjectProbe<'a>>,
+    #[serde(borrow, default)]
+    context: Option<ContextProbe<'a>>,
 }
 
 #[derive(Deserialize)]
-struct ObjectProbe {
-    #[serde(default, rename = "objectType")]
-    object_type: Option<String>,
-    #[serde(default)]
-    id: Option<String>,
-    #[serde(default)]
-    definition: Option<Map<String, Value>>,
+struct ObjectProbe<'a> {
+    #[serde(borrow, default, rename = "objectType")]
+    object_type: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    definition: Option<&'a RawValue>,
     /// A SubStatement's own object and context.
-    #[serde(default)]
-    object: Option<Box<ObjectProbe>>,
-    #[serde(default)]
-    context: Option<ContextProbe>,
+    #[serde(borrow, default)]
+    object: Option<Box<ObjectProbe<'a>>>,
+    #[serde(borrow, default)]
+    context: Option<ContextProbe<'a>>,
 }
 
 #[derive(Deserialize)]
-struct ContextProbe {
-    #[serde(default, rename = "contextActivities")]
-    context_activities: Option<Map<String, Value>>,
+struct ContextProbe<'a> {
+    #[serde(borrow, default, rename = "contextActivities")]
+    context_activities: Option<ContextActivitiesProbe<'a>>,
 }
 
-impl StatementProbe {
-    fn collect(self, out: &mut Vec<(String, DefinitionJson)>) {
+/// Each list as raw JSON: xAPI 1.0.3 allows one Activity object or an array, 2.0 only arrays.
+#[derive(Deserialize)]
+struct ContextActivitiesProbe<'a> {
+    #[serde(borrow, default)]
+    parent: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    grouping: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    category: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    other: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct ActivityProbe<'a> {
+    #[serde(borrow, default)]
+    id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    definition: Option<&'a RawValue>,
+}
+
+/// The text of a JSON string, when it has no escapes (activity ids and `objectType` values are
+/// IRIs and keywords; an id written with escapes is skipped rather than copied).
+fn plain_str(raw: &RawValue) -> Option<&str> {
+    raw.get()
+        .strip_prefix('"')?
+        .strip_suffix('"')
+        .filter(|text| !text.contains('\\'))
+}
+
+fn push<'a>(
+    id: Option<&'a RawValue>,
+    definition: Option<&'a RawValue>,
+    out: &mut Vec<FoundDefinition<'a>>,
+) {
+    if let (Some(activity_id), Some(definition)) = (id.and_then(plain_str), definition) {
+        out.push(FoundDefinition {
+            activity_id,
+            json: definition.get(),
+        });
+    }
+}
+
+impl<'a> StatementProbe<'a> {
+    fn collect(self, out: &mut Vec<FoundDefinition<'a>>) {
         if let Some(object) = self.object {
             object.collect(out);
         }
-        if let Some(context) = self.context {
-            context.collect(out);
+        if let Some(activities) = self.context.and_then(|c| c.context_activities) {
+            activities.collect(out);
         }
     }
 }
 
-impl ObjectProbe {
-    fn collect(self, out: &mut Vec<(String, DefinitionJson)>) {
-        match self.object_type.as_deref() {
-            None | Some("Activity") => {
-                if let (Some(id), Some(definition)) = (self.id, self.definition)
-                    && !definition.is_empty()
-                {
-                    out.push((id, DefinitionJson(definition)));
-                }
+impl<'a> ObjectProbe<'a> {
+    fn collect(self, out: &mut Vec<FoundDefinition<'a>>) {
+        match self.object_type.map(plain_str) {
+            None | Some(Some("Activity")) => push(self.id, self.definition, out),
+            Some(Some("SubStatement")) => StatementProbe {
+                object: self.object.map(|o| *o),
+                context: self.context,
             }
-            Some("SubStatement") => {
-                let inner = StatementProbe {
-                    object: self.object.map(|o| *o),
-                    context: self.context,
-                };
-                inner.collect(out);
-            }
+            .collect(out),
             _ => {}
         }
     }
 }
 
-impl ContextProbe {
-    fn collect(self, out: &mut Vec<(String, DefinitionJson)>) {
-        let Some(mut activities) = self.context_activities else {
-            return;
-        };
-        for key in CONTEXT_ACTIVITY_KEYS {
-            // xAPI 1.0.3 allows one Activity object or an array; 2.0 only arrays.
-            let list = match activities.remove(key) {
-                Some(Value::Array(list)) => list,
-                Some(one @ Value::Object(_)) => vec![one],
-                _ => continue,
+impl<'a> ContextActivitiesProbe<'a> {
+    fn collect(self, out: &mut Vec<FoundDefinition<'a>>) {
+        for list in [self.parent, self.grouping, self.category, self.other]
+            .into_iter()
+            .flatten()
+        {
+            let text = list.get();
+            let activities: Vec<ActivityProbe<'a>> = if text.trim_start().starts_with('[') {
+                serde_json::from_str(text).unwrap_or_default()
+            } else {
+                serde_json::from_str(text)
+                    .map(|one| vec![one])
+                    .unwrap_or_default()
             };
-            for activity in list {
-                let Value::Object(mut activity) = activity else {
-                    continue;
-                };
-                if let (Some(Value::String(id)), Some(Value::Object(definition))) =
-                    (activity.remove("id"), activity.remove("definition"))
-                    && !definition.is_empty()
-                {
-                    out.push((id, DefinitionJson(definition)));
-                }
+            for activity in activities {
+                push(activity.id, activity.definition, out);
             }
         }
     }
@@ -355,22 +398,36 @@ mod tests {
                 "other": [{"id": "https://x.jp/empty", "definition": {}}]
             }}
         });
-        let found: Vec<String> = statement_definitions(body.to_string().as_bytes())
-            .into_iter()
-            .map(|(id, _)| id)
-            .collect();
+        let text = body.to_string();
+        let found = statement_definitions(text.as_bytes());
+        let ids: Vec<&str> = found.iter().map(|f| f.activity_id).collect();
         assert_eq!(
-            found,
-            ["https://x.jp/inner", "https://x.jp/p", "https://x.jp/g"]
+            ids,
+            [
+                "https://x.jp/inner",
+                "https://x.jp/p",
+                "https://x.jp/g",
+                "https://x.jp/empty"
+            ]
+        );
+        assert_eq!(
+            found[0].parse(),
+            Some(definition(json!({"name": {"ja-JP": "内"}})))
+        );
+        assert_eq!(
+            found[3].parse(),
+            None,
+            "an empty definition teaches nothing"
         );
     }
 
     #[test]
-    fn agents_statement_refs_and_bodies_without_definitions_carry_none() {
+    fn agents_statement_refs_escaped_ids_and_bodies_without_definitions_carry_none() {
         for body in [
             json!({"object": {"objectType": "Agent", "mbox": "mailto:a@example.jp"}}),
             json!({"object": {"objectType": "StatementRef", "id": "6f1c2a4e-8b3d-4e7a-9c10-2d5f7a8b9c01"}}),
             json!({"object": {"id": "https://x.jp/a"}}),
+            json!({"object": {"id": "https://x.jp/\\u0061", "definition": {"name": {"en": "a"}}}}),
         ] {
             assert!(statement_definitions(body.to_string().as_bytes()).is_empty());
         }
