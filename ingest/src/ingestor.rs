@@ -8,9 +8,14 @@ use std::time::Duration;
 use bytes::Bytes;
 use lrs_log::{ConsumedRecord, LogConsumer, LogError, PartitionId};
 use lrs_schema::envelope::{IndexKeys, StatementEnvelope};
-use lrs_store::{StatementReader, StatementRow, StatementWriter, StoreError, Watermark};
+use lrs_store::{
+    ActivityStore, StatementReader, StatementRow, StatementWriter, StoreError, StoreErrorKind,
+    Watermark,
+};
 use tokio::sync::watch;
 use uuid::Uuid;
+
+use crate::definitions::DefinitionLearner;
 
 /// Settings of one ingest loop.
 #[derive(Debug, Clone)]
@@ -54,6 +59,8 @@ pub struct IngestStats {
     pub conflicts: AtomicU64,
     pub undecodable_records: AtomicU64,
     pub batches: AtomicU64,
+    /// Activity Definitions handed to the store (one per activity per batch).
+    pub activity_definitions: AtomicU64,
 }
 
 /// Why the ingest loop stopped.
@@ -75,12 +82,17 @@ pub struct Ingestor<S> {
     /// `stored` of the last applied record per partition, so a batch of undecodable records
     /// never moves a watermark backwards.
     last_stored: HashMap<PartitionId, i64>,
+    definitions: Arc<DefinitionLearner>,
 }
 
 /// Pause between retries when the store fails; the batch is retried, never skipped.
 const STORE_RETRY_PAUSE: Duration = Duration::from_millis(200);
 
-impl<S: StatementWriter + StatementReader> Ingestor<S> {
+/// Batches with fewer statements have their definitions extracted on the ingest task itself;
+/// larger ones on the blocking pool, so a big batch never stalls a tokio worker.
+const INLINE_DEFINITION_ROWS: usize = 64;
+
+impl<S: StatementWriter + StatementReader + ActivityStore> Ingestor<S> {
     pub fn new(store: Arc<S>, consumer: Box<dyn LogConsumer>, config: IngestorConfig) -> Self {
         Ingestor {
             store,
@@ -89,6 +101,7 @@ impl<S: StatementWriter + StatementReader> Ingestor<S> {
             config,
             stats: Arc::new(IngestStats::default()),
             last_stored: HashMap::new(),
+            definitions: Arc::default(),
         }
     }
 
@@ -159,6 +172,7 @@ impl<S: StatementWriter + StatementReader> Ingestor<S> {
         let mut rows = self.first_wins(&batch.rows).await?;
         self.inherit_target_keys(&mut rows).await?;
         if !rows.is_empty() {
+            self.learn_definitions(&rows).await?;
             self.store.write_statements(&rows).await?;
         }
         self.store
@@ -167,6 +181,34 @@ impl<S: StatementWriter + StatementReader> Ingestor<S> {
         self.stats
             .statements_written
             .fetch_add(rows.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Merges the Activity Definitions of the rows about to be written into the canonical ones.
+    /// It runs before the rows are written: a crash in between replays the batch, the rows are
+    /// still new, and merging the same definitions again changes nothing. Rows dropped as
+    /// duplicates teach nothing (their first copy already did).
+    async fn learn_definitions(&self, rows: &[StatementRow]) -> Result<(), StoreError> {
+        let learned = if rows.len() < INLINE_DEFINITION_ROWS {
+            self.definitions.learn(rows)
+        } else {
+            let (learner, rows) = (self.definitions.clone(), rows.to_vec());
+            tokio::task::spawn_blocking(move || learner.learn(&rows))
+                .await
+                .map_err(|e| {
+                    StoreError::new(
+                        StoreErrorKind::Unavailable,
+                        format!("definition task failed: {e}"),
+                    )
+                })?
+        };
+        if !learned.rows.is_empty() {
+            self.store.merge_activity_definitions(&learned.rows).await?;
+            self.stats
+                .activity_definitions
+                .fetch_add(learned.rows.len() as u64, Ordering::Relaxed);
+        }
+        self.definitions.merged(learned);
         Ok(())
     }
 

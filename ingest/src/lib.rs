@@ -5,7 +5,10 @@
 //! id (a later non-equivalent one is reported, never written over it), writes the rest to the store
 //! with every access-path entry and voiding marker, records per-partition watermarks, and only then
 //! commits its log position. Replays after a crash are harmless: store writes are idempotent.
+//! Along the way it merges the Activity Definitions the written statements carry into the
+//! store's canonical definitions (the Activities Resource reads them).
 
+mod definitions;
 mod ingestor;
 
 pub use ingestor::{

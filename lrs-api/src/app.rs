@@ -13,8 +13,10 @@ use actix_web::{HttpResponse, web};
 use lrs_auth::Authenticator;
 use lrs_query::StatementQueryService;
 use lrs_schema::XapiVersion;
-use lrs_store::{AttachmentStore, DocumentStore, StatementReader};
+use lrs_store::{ActivityStore, AttachmentStore, DocumentStore, StatementReader};
 
+use crate::alternate::alternate_request_syntax;
+use crate::cors::{CorsConfig, cors};
 use crate::documents::DocumentService;
 use crate::extract::request_version;
 use crate::pipeline::Pipeline;
@@ -34,6 +36,8 @@ pub struct ApiConfig {
     /// The version family answered when a request names none we support (its 400 still says
     /// which version this LRS speaks).
     pub default_version: XapiVersion,
+    /// Origins browsers may call the LRS from.
+    pub cors: CorsConfig,
 }
 
 impl Default for ApiConfig {
@@ -44,6 +48,7 @@ impl Default for ApiConfig {
             max_page: 500,
             read_your_writes_wait: Duration::from_secs(2),
             default_version: XapiVersion::V2_0_0,
+            cors: CorsConfig::default(),
         }
     }
 }
@@ -59,6 +64,8 @@ pub struct AppState {
     pub documents: DocumentService,
     /// Attachment data, written before the statements that reference it are submitted.
     pub attachments: Arc<dyn AttachmentStore>,
+    /// Canonical Activity Definitions (the Activities Resource).
+    pub activities: Arc<dyn ActivityStore>,
     /// Answered by `/ready`: false while starting or draining.
     pub ready: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -71,6 +78,7 @@ impl AppState {
         reader: Arc<dyn StatementReader>,
         documents: Arc<dyn DocumentStore>,
         attachments: Arc<dyn AttachmentStore>,
+        activities: Arc<dyn ActivityStore>,
     ) -> Self {
         AppState {
             queries: StatementQueryService::new(reader.clone(), config.max_page),
@@ -80,6 +88,7 @@ impl AppState {
             pipeline,
             reader,
             attachments,
+            activities,
             ready: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         }
     }
@@ -92,6 +101,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, base_path: &str) {
         .service(
             web::scope(base_path)
                 .wrap(from_fn(version_header))
+                .wrap(from_fn(alternate_request_syntax))
+                .wrap(from_fn(cors))
                 .service(
                     web::resource("/statements")
                         .route(web::put().to(routes::statements::put))
@@ -101,6 +112,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, base_path: &str) {
                 )
                 .service(web::resource("/about").route(web::get().to(routes::about::about)))
                 .configure(routes::documents::configure)
+                .service(routes::agents::resource())
+                .service(routes::activities::resource())
                 .default_service(web::to(routes::not_found)),
         );
 }

@@ -4,9 +4,11 @@
 //! principal, typed query or statements) → authorize → call the [`Pipeline`] (writes) or the
 //! query service (reads) → map. [`error`] holds the only table from errors to HTTP statuses.
 
+mod alternate;
 pub mod app;
-pub mod documents;
 mod attachments;
+mod cors;
+pub mod documents;
 pub mod error;
 pub mod extract;
 mod multipart;
@@ -16,5 +18,6 @@ mod routes;
 mod signature;
 
 pub use app::{ApiConfig, AppState, configure};
+pub use cors::CorsConfig;
 pub use error::{ApiError, ApiErrorKind};
 pub use pipeline::Pipeline;

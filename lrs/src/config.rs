@@ -19,6 +19,7 @@ pub struct Config {
     pub query: QueryConfig,
     pub auth: AuthSection,
     pub logging: LoggingConfig,
+    pub cors: CorsSection,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -98,6 +99,19 @@ fn default_leeway() -> u64 {
     30
 }
 
+/// Cross-origin calls from browser-based learning tools.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct CorsSection {
+    /// Origins allowed to call the xAPI endpoint from a browser (`*` = any, empty = CORS off).
+    /// In the environment: a comma-separated list, e.g.
+    /// `LRS__CORS__ALLOWED_ORIGINS=https://a.example.jp,https://b.example.jp`.
+    #[serde(deserialize_with = "list_or_comma_separated")]
+    pub allowed_origins: Vec<String>,
+    /// How long browsers may cache a preflight answer.
+    pub max_age_seconds: u64,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct LoggingConfig {
@@ -118,6 +132,7 @@ impl Default for Config {
             query: QueryConfig::default(),
             auth: AuthSection::default(),
             logging: LoggingConfig::default(),
+            cors: CorsSection::default(),
         }
     }
 }
@@ -171,6 +186,37 @@ impl Default for AuthSection {
             jwt: Vec::new(),
         }
     }
+}
+
+impl Default for CorsSection {
+    fn default() -> Self {
+        CorsSection {
+            allowed_origins: vec!["*".into()],
+            max_age_seconds: 86_400,
+        }
+    }
+}
+
+/// A TOML array of strings, or one string of comma-separated items (how environment variables
+/// carry lists).
+fn list_or_comma_separated<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrText {
+        List(Vec<String>),
+        Text(String),
+    }
+    Ok(match ListOrText::deserialize(deserializer)? {
+        ListOrText::List(list) => list,
+        ListOrText::Text(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
 }
 
 impl Default for LoggingConfig {
@@ -329,6 +375,26 @@ mod tests {
         assert_eq!(config.server.max_body_bytes, 1000);
         assert_eq!(config.query.max_page, 70);
         assert_eq!(config.server.listen, "127.0.0.1:9200");
+    }
+
+    #[test]
+    fn cors_origins_come_from_a_toml_list_or_a_comma_separated_variable() {
+        let defaults = Config::load(None, &BTreeMap::new(), &CliOverrides::default()).unwrap();
+        assert_eq!(defaults.cors.allowed_origins, ["*"]);
+        let env = BTreeMap::from([(
+            "LRS__CORS__ALLOWED_ORIGINS".to_owned(),
+            "https://a.example.jp, https://b.example.jp".to_owned(),
+        )]);
+        let config = Config::load(None, &env, &CliOverrides::default()).unwrap();
+        assert_eq!(
+            config.cors.allowed_origins,
+            ["https://a.example.jp", "https://b.example.jp"]
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("lrs.toml");
+        std::fs::write(&file, "[cors]\nallowed_origins = []\n").unwrap();
+        let config = Config::load(Some(&file), &BTreeMap::new(), &CliOverrides::default()).unwrap();
+        assert!(config.cors.allowed_origins.is_empty());
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
-use lrs_api::{ApiConfig, AppState, Pipeline, configure};
+use lrs_api::{ApiConfig, AppState, CorsConfig, Pipeline, configure};
 use lrs_auth::{AuthConfig, Authenticator, JwtAlgorithm, JwtIssuer};
 use lrs_ingest::{Ingestor, IngestorConfig};
 use lrs_log::{EmbeddedLog, EmbeddedLogConfig, Log};
@@ -85,6 +85,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         read_your_writes_wait: config.read_your_writes_wait(),
         default_version: lrs_schema::XapiVersion::from_header(&config.server.default_xapi_version)
             .context("server.default_xapi_version")?,
+        cors: CorsConfig {
+            allowed_origins: config.cors.allowed_origins.clone(),
+            max_age_seconds: config.cors.max_age_seconds,
+        },
     };
     let reader: Arc<dyn StatementReader> = store.clone();
     let attachments: Arc<dyn AttachmentStore> = store.clone();
@@ -95,6 +99,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         reader,
         store.clone(),
         attachments,
+        store.clone(),
     ));
     let ready = state.ready.clone();
     let base_path = config.server.base_path.clone();

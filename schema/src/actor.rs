@@ -66,6 +66,12 @@ impl Agent {
         })
     }
 
+    /// Parses an Agent given as a request parameter (the Agents Resource's `agent`); errors name
+    /// the parameter, e.g. `?agent.mbox`.
+    pub fn from_param(value: &Value, param: &str) -> Result<Agent, ValidationError> {
+        Agent::parse(value, &JsonPath::root(param))
+    }
+
     pub fn name(&self) -> Option<&str> {
         self.name.as_deref()
     }

@@ -13,6 +13,8 @@
 //! Attachment data is content-addressed by its SHA-2 and written by the API, durably, before the
 //! statements that reference it enter the log ([`AttachmentStore`]), so an acknowledged
 //! statement never lacks its attachment data.
+//! Canonical Activity Definitions are merged by ingest from the statements it writes and read by
+//! the Activities Resource through the [`ActivityStore`].
 //!
 //! Implementations: [`EmbeddedStore`] (fjall). Every implementation runs the shared [`suite`].
 
@@ -20,6 +22,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use lrs_schema::DefinitionJson;
 use lrs_schema::envelope::{IndexKeys, Key16};
 use uuid::Uuid;
 
@@ -289,4 +292,34 @@ pub trait AttachmentStore: Send + Sync + 'static {
         tenant: &str,
         sha2: &[String],
     ) -> Result<Vec<Option<AttachmentBody>>, StoreError>;
+}
+
+/// One Activity Definition learned from a written statement, to merge into the activity's
+/// canonical definition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivityDefinitionRow {
+    pub tenant: String,
+    /// The activity id (an IRI), compared as a plain string (RFC 3987 §5.3.1).
+    pub activity_id: String,
+    pub definition: DefinitionJson,
+}
+
+/// Canonical Activity Definitions, one per (tenant, activity id): merged by ingest from the
+/// definitions statements carry, read by the Activities Resource (xAPI 1.0.3 Communication §2.5).
+#[async_trait]
+pub trait ActivityStore: Send + Sync + 'static {
+    /// Merges the rows, in order, into the stored definitions with [`DefinitionJson::merge`].
+    /// Durable when it returns. Merging the same rows again, in the same order, changes nothing
+    /// (ingest replays its last batch after a crash).
+    async fn merge_activity_definitions(
+        &self,
+        rows: &[ActivityDefinitionRow],
+    ) -> Result<(), StoreError>;
+
+    /// The canonical definition of an activity, if any statement of the tenant defined it.
+    async fn get_activity_definition(
+        &self,
+        tenant: &str,
+        activity_id: &str,
+    ) -> Result<Option<DefinitionJson>, StoreError>;
 }

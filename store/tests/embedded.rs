@@ -4,11 +4,12 @@
 use std::path::Path;
 
 use bytes::Bytes;
+use lrs_schema::DefinitionJson;
 use lrs_schema::envelope::{IndexKeys, Key16};
 use lrs_store::{
-    AccessPath, AttachmentBody, AttachmentStore, Document, DocumentKind, DocumentScope,
-    DocumentStore, EmbeddedStore, IndexScan, Position, Precondition, StatementReader, StatementRow,
-    StatementWriter, Watermark,
+    AccessPath, ActivityDefinitionRow, ActivityStore, AttachmentBody, AttachmentStore, Document,
+    DocumentKind, DocumentScope, DocumentStore, EmbeddedStore, IndexScan, Position, Precondition,
+    StatementReader, StatementRow, StatementWriter, Watermark,
 };
 use tempfile::TempDir;
 use uuid::Uuid;
@@ -156,4 +157,30 @@ async fn attachment_data_is_read_back_after_the_store_is_reopened() {
         .await
         .unwrap();
     assert_eq!(got, vec![Some(attachment)]);
+}
+
+#[tokio::test]
+async fn activity_definitions_survive_reopening_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let definition = DefinitionJson::from_slice(r#"{"name":{"ja-JP":"算数ドリル"}}"#.as_bytes())
+        .expect("a JSON object");
+    {
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        store
+            .merge_activity_definitions(&[ActivityDefinitionRow {
+                tenant: "board-131016".into(),
+                activity_id: "https://drill.example.jp/items/1".into(),
+                definition: definition.clone(),
+            }])
+            .await
+            .unwrap();
+    }
+    let store = EmbeddedStore::open(dir.path()).unwrap();
+    assert_eq!(
+        store
+            .get_activity_definition("board-131016", "https://drill.example.jp/items/1")
+            .await
+            .unwrap(),
+        Some(definition)
+    );
 }

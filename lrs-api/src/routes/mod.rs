@@ -1,8 +1,11 @@
 //! Thin handlers: extract → authorize → call one service → map.
 
 pub mod about;
+pub mod activities;
+pub mod agents;
 pub mod documents;
 pub mod health;
+mod params;
 pub mod statements;
 
 use actix_web::HttpRequest;

@@ -2,8 +2,8 @@
 
 #![allow(dead_code)]
 
-pub mod documents;
 pub mod attachments;
+pub mod documents;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -14,6 +14,7 @@
 //! | `watermarks` | partition (`u32` big-endian) | `codec` watermark value v1 |
 //! | `documents` | tenant name (`u16` length-prefixed), kind, scope (`u32` length-prefixed), document id | `codec` document value v1 |
 //! | `attachments` | tenant name (`u16` length-prefixed), lower-case hex hash | attachment value v1 (`attachments.rs`); key-value separated |
+//! | `activities` | tenant id (1 or 5 bytes), activity id (UTF-8) | version byte, canonical definition JSON (see `activities.rs`) |
 //!
 //! Tenant ids are assigned on a tenant's first statement write (durably, before the rows) and
 //! cached in memory; a read for a tenant that never wrote finds nothing and assigns nothing.
@@ -23,6 +24,7 @@
 //!
 //! Every fjall call blocks, so the async trait methods run them on tokio's blocking pool.
 
+mod activities;
 mod attachments;
 mod documents;
 mod statements;
@@ -39,12 +41,13 @@ use fjall::{CompressionType, Database, Keyspace, KeyspaceCreateOptions, KvSepara
 use uuid::Uuid;
 
 use crate::{
-    AttachmentBody, AttachmentStore, Document, DocumentScope, DocumentStore, IndexScan, Micros,
-    Position, Precondition, StatementReader, StatementRow, StatementWriter, StoreError,
-    StoreErrorKind, StoredStatement, Watermark,
+    ActivityDefinitionRow, ActivityStore, AttachmentBody, AttachmentStore, Document, DocumentScope,
+    DocumentStore, IndexScan, Micros, Position, Precondition, StatementReader, StatementRow,
+    StatementWriter, StoreError, StoreErrorKind, StoredStatement, Watermark,
 };
 use fjall::config::CompressionPolicy;
 use keys::{IndexTable, KEY_LAYOUT, TenantId};
+use lrs_schema::DefinitionJson;
 
 /// The embedded (fjall) store. Cheap to clone: clones share one database.
 #[derive(Clone)]
@@ -69,6 +72,9 @@ pub(crate) struct Tables {
     /// Serializes document writes so a precondition check and its write are atomic.
     document_writes: Mutex<()>,
     attachments: Keyspace,
+    activities: Keyspace,
+    /// Serializes activity definition merges (read, merge, write).
+    activity_writes: Mutex<()>,
 }
 
 impl EmbeddedStore {
@@ -115,6 +121,9 @@ impl EmbeddedStore {
                     .with_kv_separation(Some(KvSeparationOptions::default()))
             })
             .map_err(unavailable)?;
+        let activities = db
+            .keyspace("activities", KeyspaceCreateOptions::default)
+            .map_err(unavailable)?;
         check_layout(&db, &meta, &statements)?;
         let tenant_ids = load_tenants(&tenants)?;
         Ok(EmbeddedStore {
@@ -130,6 +139,8 @@ impl EmbeddedStore {
                 documents,
                 document_writes: Mutex::new(()),
                 attachments,
+                activities,
+                activity_writes: Mutex::new(()),
             }),
         })
     }
@@ -361,6 +372,31 @@ impl AttachmentStore for EmbeddedStore {
     ) -> Result<Vec<Option<AttachmentBody>>, StoreError> {
         let (tenant, sha2) = (tenant.to_owned(), sha2.to_vec());
         self.blocking(move |t| t.get_attachments(&tenant, &sha2))
+            .await
+    }
+}
+
+#[async_trait]
+impl ActivityStore for EmbeddedStore {
+    async fn merge_activity_definitions(
+        &self,
+        rows: &[ActivityDefinitionRow],
+    ) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let rows = rows.to_vec();
+        self.blocking(move |t| t.merge_activity_definitions(&rows))
+            .await
+    }
+
+    async fn get_activity_definition(
+        &self,
+        tenant: &str,
+        activity_id: &str,
+    ) -> Result<Option<DefinitionJson>, StoreError> {
+        let (tenant, activity_id) = (tenant.to_owned(), activity_id.to_owned());
+        self.blocking(move |t| t.get_activity_definition(&tenant, &activity_id))
             .await
     }
 }

@@ -12,24 +12,30 @@
 //! Every function uses tenants of its own, so backends whose tests share one database do not see
 //! each other's rows. Watermarks are global, so only one function touches them.
 
+mod activities;
 mod attachments;
 mod documents;
 mod fixtures;
 mod model;
 mod statements;
 
+pub use activities::*;
 pub use attachments::*;
 pub use documents::*;
 pub use fixtures::Rng;
 pub use model::*;
 pub use statements::*;
 
-use crate::{AttachmentStore, DocumentStore, StatementReader, StatementWriter};
+use crate::{ActivityStore, AttachmentStore, DocumentStore, StatementReader, StatementWriter};
 
 /// Everything a store implements; what the suite functions take.
-pub trait SuiteStore: StatementWriter + StatementReader + DocumentStore + AttachmentStore {}
-impl<T: StatementWriter + StatementReader + DocumentStore + AttachmentStore + ?Sized> SuiteStore
-    for T
+pub trait SuiteStore:
+    StatementWriter + StatementReader + DocumentStore + AttachmentStore + ActivityStore
+{
+}
+impl<
+    T: StatementWriter + StatementReader + DocumentStore + AttachmentStore + ActivityStore + ?Sized,
+> SuiteStore for T
 {
 }
 
@@ -62,6 +68,9 @@ macro_rules! store_suite {
             attachments_are_kept_once_per_hash_and_first_write_wins,
             attachment_hashes_are_looked_up_case_insensitively,
             tenants_never_see_each_others_attachments,
+            activity_definitions_are_merged_per_language_in_order,
+            merging_the_same_definitions_again_changes_nothing,
+            activity_definitions_of_tenants_are_isolated,
         );
     };
     (@tests $fresh:path; $($name:ident),* $(,)?) => {
