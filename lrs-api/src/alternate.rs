@@ -14,10 +14,10 @@ use actix_web::http::{Method, Uri};
 use actix_web::middleware::Next;
 use actix_web::web;
 use actix_web::{HttpMessage, ResponseError};
-use futures::StreamExt;
 use lrs_schema::XapiVersion;
 
 use crate::app::AppState;
+use crate::body::read_limited;
 use crate::error::{ApiError, ApiErrorKind};
 use crate::extract::VERSION_HEADER;
 
@@ -80,7 +80,8 @@ async fn rewrite(req: &mut ServiceRequest, params: &[(String, String)]) -> Resul
     let limit = req
         .app_data::<web::Data<AppState>>()
         .map_or(usize::MAX, |state| state.config.max_body_bytes);
-    let body = read_body(req.take_payload(), limit).await?;
+    let headers = req.headers().clone();
+    let body = read_limited(&headers, req.take_payload(), limit).await?;
     let translated = translate(method, &body)?;
     if translated
         .headers
@@ -260,27 +261,6 @@ fn lowercase(name: &'static str) -> &'static str {
         "If-None-Match" => "if-none-match",
         _ => "x-experience-api-version",
     }
-}
-
-async fn read_body(mut payload: Payload, limit: usize) -> Result<Vec<u8>, ApiError> {
-    let mut body = Vec::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| {
-            ApiError::bad_request(
-                "HTTP: the request body could not be read",
-                "$",
-                e.to_string(),
-            )
-        })?;
-        if body.len() + chunk.len() > limit {
-            return Err(ApiError::new(
-                ApiErrorKind::PayloadTooLarge,
-                format!("request body is larger than the limit of {limit} bytes"),
-            ));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 fn header_version(req: &ServiceRequest) -> Option<XapiVersion> {

@@ -7,6 +7,7 @@
 mod alternate;
 pub mod app;
 mod attachments;
+mod body;
 mod cors;
 pub mod documents;
 pub mod error;

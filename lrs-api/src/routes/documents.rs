@@ -8,12 +8,12 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use actix_web::http::header::{self, HttpDate};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
-use futures::StreamExt;
 use lrs_auth::Access;
 use lrs_schema::{DocumentMethod, DocumentParams, DocumentResource};
 use lrs_store::Micros;
 
 use crate::app::AppState;
+use crate::body::read_limited;
 use crate::documents::{
     Conditions, DocumentTarget, Failed, NewDocument, UnconditionalPut, etag_of,
 };
@@ -166,7 +166,7 @@ fn access(resource: DocumentResource, method: DocumentMethod) -> Access {
 
 async fn new_document(
     req: &HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
     limit: usize,
 ) -> Result<NewDocument, ApiError> {
     let content_type = req
@@ -181,24 +181,8 @@ async fn new_document(
                 "Content-Type is not text",
             )
         })?;
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| {
-            ApiError::bad_request(
-                "HTTP: the request body could not be read",
-                "$",
-                e.to_string(),
-            )
-        })?;
-        if body.len() + chunk.len() > limit {
-            return Err(ApiError::new(
-                ApiErrorKind::PayloadTooLarge,
-                format!("request body is larger than the limit of {limit} bytes"),
-            ));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(NewDocument::new(content_type, body.freeze()))
+    let body = read_limited(req.headers(), payload, limit).await?;
+    Ok(NewDocument::new(content_type, body))
 }
 
 /// 204, with the stored document's ETag so a client can send its next If-Match at once.

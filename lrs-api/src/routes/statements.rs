@@ -5,7 +5,6 @@ use std::time::{Duration, UNIX_EPOCH};
 use actix_web::ResponseError;
 use actix_web::http::header::{self, HeaderName, HeaderValue, HttpDate};
 use actix_web::{HttpRequest, HttpResponse, web};
-use futures::StreamExt;
 use lrs_auth::Access;
 use lrs_query::{Cursor, render};
 use lrs_schema::{StatementQuery, format_timestamp, parse_accept_language};
@@ -13,7 +12,8 @@ use lrs_store::StoredStatement;
 use uuid::Uuid;
 
 use crate::app::{AppState, no_content};
-use crate::error::{ApiError, ApiErrorKind};
+use crate::body::read_limited;
+use crate::error::ApiError;
 use crate::extract::{Authenticated, RequestVersion};
 use crate::multipart;
 use crate::prepare::{
@@ -33,7 +33,7 @@ pub async fn post(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Access::WriteStatements)?;
     let content = statement_content(&req)?;
-    let body = read_body(&req, payload, state.config.max_body_bytes).await?;
+    let body = read_limited(req.headers(), payload, state.config.max_body_bytes).await?;
     let prepared = prepare(body, content, version, &auth, None).await?;
     let ids: Vec<String> = prepared
         .statements
@@ -56,7 +56,7 @@ pub async fn put(
     let params = query_pairs(&req)?;
     let id = put_statement_id(&params)?;
     let content = statement_content(&req)?;
-    let body = read_body(&req, payload, state.config.max_body_bytes).await?;
+    let body = read_limited(req.headers(), payload, state.config.max_body_bytes).await?;
     let prepared = prepare(body, content, version, &auth, Some(id)).await?;
     submit(&state, &auth, prepared).await?;
     Ok(no_content())
@@ -268,49 +268,8 @@ fn statement_content(req: &HttpRequest) -> Result<StatementContent, ApiError> {
     }
 }
 
-/// Reads the body, refusing with 413 as soon as it passes `limit`.
-async fn read_body(
-    req: &HttpRequest,
-    mut payload: web::Payload,
-    limit: usize,
-) -> Result<web::Bytes, ApiError> {
-    // Reserve what Content-Length announces (capped by the limit) so large batches are not
-    // copied again and again while the buffer grows.
-    let announced = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(0);
-    if announced > limit {
-        return Err(too_large(limit));
-    }
-    let mut body = web::BytesMut::with_capacity(announced);
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| {
-            ApiError::bad_request(
-                "HTTP: the request body could not be read",
-                "$",
-                e.to_string(),
-            )
-        })?;
-        if body.len() + chunk.len() > limit {
-            return Err(too_large(limit));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
-}
-
 /// Decoded query-string pairs, in order.
 type QueryParams = Vec<(String, String)>;
-
-fn too_large(limit: usize) -> ApiError {
-    ApiError::new(
-        ApiErrorKind::PayloadTooLarge,
-        format!("request body is larger than the limit of {limit} bytes"),
-    )
-}
 
 fn query_pairs(req: &HttpRequest) -> Result<QueryParams, ApiError> {
     serde_urlencoded::from_str(req.query_string()).map_err(|e| {
