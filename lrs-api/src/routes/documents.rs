@@ -19,6 +19,7 @@ use crate::documents::{
 };
 use crate::error::{ApiError, ApiErrorKind};
 use crate::extract::{Authenticated, RequestVersion};
+use crate::routes::params::query_pairs;
 
 /// Registers the three resources in the xAPI scope.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -139,14 +140,7 @@ fn request(
         )
     })?;
     auth.require(access(resource, method))?;
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_str(req.query_string()).map_err(|e| {
-            ApiError::bad_request(
-                "RFC 3986: the query string must be form-urlencoded",
-                "?",
-                e.to_string(),
-            )
-        })?;
+    let pairs = query_pairs(req)?;
     let params = DocumentParams::from_params(resource, method, &pairs, version.0)?;
     let target = DocumentTarget::new(auth.tenant(), &params);
     Ok((params, target))

@@ -19,6 +19,7 @@ use crate::multipart;
 use crate::prepare::{
     BLOCKING_VALIDATION_BYTES, PreparedRequest, StatementContent, authority_term, prepare_request,
 };
+use crate::routes::params::{QueryParams, query_pairs};
 
 const CONSISTENT_THROUGH: &str = "X-Experience-API-Consistent-Through";
 const CONSISTENT_THROUGH_LOWER: &str = "x-experience-api-consistent-through";
@@ -266,19 +267,6 @@ fn statement_content(req: &HttpRequest) -> Result<StatementContent, ApiError> {
             format!("unsupported Content-Type {content_type:?}"),
         )),
     }
-}
-
-/// Decoded query-string pairs, in order.
-type QueryParams = Vec<(String, String)>;
-
-fn query_pairs(req: &HttpRequest) -> Result<QueryParams, ApiError> {
-    serde_urlencoded::from_str(req.query_string()).map_err(|e| {
-        ApiError::bad_request(
-            "RFC 3986: the query string must be form-urlencoded",
-            "?",
-            e.to_string(),
-        )
-    })
 }
 
 /// The query's parameters, or those remembered by a `more` cursor.
