@@ -81,7 +81,11 @@ impl AppState {
         activities: Arc<dyn ActivityStore>,
     ) -> Self {
         AppState {
-            queries: StatementQueryService::new(reader.clone(), config.max_page),
+            queries: StatementQueryService::new(
+                reader.clone(),
+                activities.clone(),
+                config.max_page,
+            ),
             documents: DocumentService::new(documents),
             config,
             auth,

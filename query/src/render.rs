@@ -3,8 +3,14 @@
 //! Stored bodies lack `stored` (it is carried once per request through the log); it is spliced in
 //! here. The exact format never re-parses the body.
 
-use lrs_schema::{StatementFormat, format_statement, format_timestamp};
+use std::collections::HashSet;
+
+use lrs_schema::{
+    CanonicalDefinitions, StatementFormat, canonical_statement, format_statement, format_timestamp,
+    statement_activity_ids,
+};
 use lrs_store::{Micros, StoredStatement};
+use serde_json::Value;
 
 /// The statement in `format`, with `stored` added, as JSON bytes.
 pub fn statement_json(
@@ -24,6 +30,55 @@ pub fn statement_json(
                 Err(_) => exact,
             }
         }
+    }
+}
+
+/// A page being rendered in the canonical format: each statement parsed once, so its activity
+/// ids can be collected for one batch lookup of their canonical definitions before it is
+/// rendered.
+pub struct CanonicalPage {
+    /// Each statement with `stored`, parsed; the exact bytes when the body does not parse.
+    statements: Vec<Result<Value, Vec<u8>>>,
+}
+
+impl CanonicalPage {
+    pub fn parse(statements: &[StoredStatement]) -> CanonicalPage {
+        let statements = statements
+            .iter()
+            .map(|s| {
+                let exact = with_stored(&s.body, s.stored);
+                serde_json::from_slice(&exact).map_err(|_| exact)
+            })
+            .collect();
+        CanonicalPage { statements }
+    }
+
+    /// Every activity id of the page, once each, in order of first appearance.
+    pub fn activity_ids(&self) -> Vec<String> {
+        let mut all = Vec::new();
+        for value in self.statements.iter().flatten() {
+            statement_activity_ids(value, &mut all);
+        }
+        let mut seen = HashSet::with_capacity(all.len());
+        all.into_iter()
+            .filter(|id| seen.insert(*id))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The statements as JSON bytes: Activities populated from `definitions`, then language
+    /// filtered (see [`canonical_statement`]).
+    pub fn render(self, definitions: &CanonicalDefinitions, languages: &[String]) -> Vec<Vec<u8>> {
+        self.statements
+            .into_iter()
+            .map(|statement| match statement {
+                Ok(mut value) => {
+                    canonical_statement(&mut value, definitions, languages);
+                    serde_json::to_vec(&value).expect("a JSON value always serializes")
+                }
+                Err(exact) => exact,
+            })
+            .collect()
     }
 }
 

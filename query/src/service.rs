@@ -2,13 +2,16 @@
 
 use std::sync::Arc;
 
-use lrs_schema::StatementQuery;
 use lrs_schema::envelope::Key16;
-use lrs_store::{IndexScan, Micros, Position, StatementReader, StoreError, StoredStatement};
+use lrs_schema::{CanonicalDefinitions, StatementFormat, StatementQuery};
+use lrs_store::{
+    ActivityStore, IndexScan, Micros, Position, StatementReader, StoreError, StoredStatement,
+};
 use uuid::Uuid;
 
 use crate::cursor::Cursor;
 use crate::planner::plan;
+use crate::render::{CanonicalPage, statement_json};
 
 /// Whose statements a reader may see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,16 +52,53 @@ const SCAN_CHUNK: usize = 256;
 /// Serves statement reads for every tenant.
 pub struct StatementQueryService<R: ?Sized> {
     reader: Arc<R>,
+    /// Canonical Activity Definitions, read for `format=canonical`.
+    activities: Arc<dyn ActivityStore>,
     max_limit: u32,
 }
 
 impl<R: StatementReader + ?Sized> StatementQueryService<R> {
     /// `max_limit` is the most statements one page holds (`limit=0` or absent asks for it).
-    pub fn new(reader: Arc<R>, max_limit: u32) -> Self {
+    pub fn new(reader: Arc<R>, activities: Arc<dyn ActivityStore>, max_limit: u32) -> Self {
         StatementQueryService {
             reader,
+            activities,
             max_limit: max_limit.max(1),
         }
+    }
+
+    /// The statements as JSON bytes in `format`, in order. `languages` is the parsed
+    /// Accept-Language list, best first.
+    ///
+    /// xAPI 1.0.3 Communication §2.1.3 `format` (2.0.0 §4.1.6.1): canonical populates Activities
+    /// with "the canonical definition of the Activity Objects … as determined by the LRS": the
+    /// definitions of the page's distinct activities are read in one batch. `exact` and `ids`
+    /// never touch the activity store.
+    pub async fn render(
+        &self,
+        tenant: &str,
+        statements: &[StoredStatement],
+        format: StatementFormat,
+        languages: &[String],
+    ) -> Result<Vec<Vec<u8>>, QueryError> {
+        if format != StatementFormat::Canonical {
+            return Ok(statements
+                .iter()
+                .map(|s| statement_json(s, format, languages))
+                .collect());
+        }
+        let page = CanonicalPage::parse(statements);
+        let ids = page.activity_ids();
+        let found = self
+            .activities
+            .get_activity_definitions(tenant, &ids)
+            .await?;
+        let definitions: CanonicalDefinitions = ids
+            .into_iter()
+            .zip(found)
+            .filter_map(|(id, definition)| Some((id, definition?)))
+            .collect();
+        Ok(page.render(&definitions, languages))
     }
 
     /// `statementId` (voided = false) or `voidedStatementId` (voided = true) lookup.

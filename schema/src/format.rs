@@ -1,7 +1,10 @@
 //! The `format` parameter of GET /statements: exact, ids, canonical.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
 
+use crate::DefinitionJson;
 use crate::context::CONTEXT_ACTIVITY_KEYS;
 use crate::ifi::IFI_KEYS;
 use crate::interaction::COMPONENT_LISTS;
@@ -36,17 +39,52 @@ impl StatementFormat {
 /// this means including the minimum information needed to identify each member." "If
 /// canonical, return Activity Objects and Verbs populated with the canonical definition …
 /// after applying the language filtering process" and Agents and Groups as in exact.
-/// Canonical here reduces every language map of Verbs, Activity Definitions (with their
-/// interaction components) and attachments to one language; the store may first substitute its
-/// canonical Activity Definitions.
+/// Canonical here only reduces every language map to one language, with no canonical
+/// definitions to substitute: readers holding them call [`canonical_statement`].
 pub fn format_statement(value: &Value, format: StatementFormat, languages: &[String]) -> Value {
     let mut out = value.clone();
     match format {
         StatementFormat::Exact => {}
         StatementFormat::Ids => ids_statement(&mut out),
-        StatementFormat::Canonical => canonical_statement(&mut out, languages),
+        StatementFormat::Canonical => canonical_statement(&mut out, &HashMap::new(), languages),
     }
     out
+}
+
+/// Canonical Activity Definitions by activity id, as the LRS holds them.
+pub type CanonicalDefinitions = HashMap<String, DefinitionJson>;
+
+/// Pushes the id of every Activity in a statement, in document order and possibly repeated: the
+/// object when it is an Activity, the context activities, and the same inside a SubStatement
+/// object. These are the activities [`canonical_statement`] populates.
+pub fn statement_activity_ids<'a>(statement: &'a Value, out: &mut Vec<&'a str>) {
+    let mut push = |activity: &'a Value| {
+        if let Some(id) = activity.get("id").and_then(Value::as_str) {
+            out.push(id);
+        }
+    };
+    let mut statements = vec![statement];
+    while let Some(statement) = statements.pop() {
+        if let Some(object) = statement.get("object") {
+            match object.get("objectType").and_then(Value::as_str) {
+                None | Some("Activity") => push(object),
+                Some("SubStatement") => statements.push(object),
+                _ => {}
+            }
+        }
+        if let Some(activities) = statement
+            .get("context")
+            .and_then(|c| c.get("contextActivities"))
+        {
+            for key in CONTEXT_ACTIVITY_KEYS {
+                match activities.get(key) {
+                    Some(Value::Array(items)) => items.iter().for_each(&mut push),
+                    Some(single) => push(single),
+                    None => {}
+                }
+            }
+        }
+    }
 }
 
 fn ids_statement(statement: &mut Value) {
@@ -147,7 +185,19 @@ fn actor_ids(actor: &Value) -> Value {
     Value::Object(out)
 }
 
-fn canonical_statement(statement: &mut Value, languages: &[String]) {
+/// The canonical format of one statement: every Activity (see [`statement_activity_ids`]) gets
+/// the LRS's canonical definition from `definitions` when it holds one (else keeps its own),
+/// then every language map of Verbs, Activity Definitions (with their interaction components)
+/// and attachments is reduced to one language. Agents and Groups are left as in exact.
+///
+/// xAPI 1.0.3 Communication §2.1.3 `format` (2.0.0 §4.1.6.1): "canonical: Return Activity
+/// Objects and Verbs populated with the canonical definition of the Activity Objects and Display
+/// of the Verbs as determined by the LRS, after applying the language filtering process".
+pub fn canonical_statement(
+    statement: &mut Value,
+    definitions: &CanonicalDefinitions,
+    languages: &[String],
+) {
     let Some(map) = statement.as_object_mut() else {
         return;
     };
@@ -156,8 +206,8 @@ fn canonical_statement(statement: &mut Value, languages: &[String]) {
     }
     if let Some(object) = map.get_mut("object") {
         match object.get("objectType").and_then(Value::as_str) {
-            None | Some("Activity") => canonical_activity(object, languages),
-            Some("SubStatement") => canonical_statement(object, languages),
+            None | Some("Activity") => canonical_activity(object, definitions, languages),
+            Some("SubStatement") => canonical_statement(object, definitions, languages),
             _ => {}
         }
     }
@@ -170,8 +220,8 @@ fn canonical_statement(statement: &mut Value, languages: &[String]) {
             match activities.get_mut(key) {
                 Some(Value::Array(items)) => items
                     .iter_mut()
-                    .for_each(|a| canonical_activity(a, languages)),
-                Some(single) => canonical_activity(single, languages),
+                    .for_each(|a| canonical_activity(a, definitions, languages)),
+                Some(single) => canonical_activity(single, definitions, languages),
                 None => {}
             }
         }
@@ -187,7 +237,21 @@ fn canonical_statement(statement: &mut Value, languages: &[String]) {
     }
 }
 
-fn canonical_activity(activity: &mut Value, languages: &[String]) {
+fn canonical_activity(
+    activity: &mut Value,
+    definitions: &CanonicalDefinitions,
+    languages: &[String],
+) {
+    let canonical = activity
+        .get("id")
+        .and_then(Value::as_str)
+        .and_then(|id| definitions.get(id));
+    if let (Some(canonical), Some(activity)) = (canonical, activity.as_object_mut()) {
+        activity.insert(
+            "definition".into(),
+            Value::Object(canonical.as_map().clone()),
+        );
+    }
     let Some(definition) = activity
         .get_mut("definition")
         .and_then(Value::as_object_mut)
@@ -310,6 +374,65 @@ fn parse_quality(q: &str) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn canonical_substitutes_the_lrs_definitions_everywhere_then_filters_languages() {
+        let mut statement = serde_json::json!({
+            "verb": {"id": "http://x.jp/v", "display": {"ja-JP": "した", "en-US": "did"}},
+            "object": {
+                "objectType": "SubStatement",
+                "object": {"id": "http://x.jp/inner"},
+                "context": {"contextActivities": {"parent": {"id": "http://x.jp/a"}}}
+            },
+            "context": {"contextActivities": {"grouping": [
+                {"id": "http://x.jp/a", "definition": {"name": {"ja-JP": "え"}}},
+                {"id": "http://x.jp/own", "definition": {"name": {"ja-JP": "自分", "en-US": "own"}}}
+            ]}}
+        });
+        let mut ids = Vec::new();
+        statement_activity_ids(&statement, &mut ids);
+        ids.sort_unstable();
+        assert_eq!(
+            ids,
+            [
+                "http://x.jp/a",
+                "http://x.jp/a",
+                "http://x.jp/inner",
+                "http://x.jp/own"
+            ]
+        );
+        let definition = |value: Value| match value {
+            Value::Object(map) => DefinitionJson::from_map(map),
+            _ => unreachable!(),
+        };
+        let definitions: CanonicalDefinitions = [
+            (
+                "http://x.jp/a".to_owned(),
+                definition(serde_json::json!({"name": {"ja-JP": "え", "en-US": "A"}})),
+            ),
+            (
+                "http://x.jp/inner".to_owned(),
+                definition(serde_json::json!({"type": "http://x.jp/t"})),
+            ),
+        ]
+        .into();
+        canonical_statement(&mut statement, &definitions, &["en-US".into()]);
+        assert_eq!(
+            statement,
+            serde_json::json!({
+                "verb": {"id": "http://x.jp/v", "display": {"en-US": "did"}},
+                "object": {
+                    "objectType": "SubStatement",
+                    "object": {"id": "http://x.jp/inner", "definition": {"type": "http://x.jp/t"}},
+                    "context": {"contextActivities": {"parent": {"id": "http://x.jp/a", "definition": {"name": {"en-US": "A"}}}}}
+                },
+                "context": {"contextActivities": {"grouping": [
+                    {"id": "http://x.jp/a", "definition": {"name": {"en-US": "A"}}},
+                    {"id": "http://x.jp/own", "definition": {"name": {"en-US": "own"}}}
+                ]}}
+            })
+        );
+    }
 
     #[test]
     fn accept_language_is_ordered_by_quality() {

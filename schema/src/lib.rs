@@ -55,7 +55,10 @@ pub use equivalence::{bodies_equivalent, statements_equivalent};
 pub use error::ValidationError;
 pub use extensions::Extensions;
 pub use finalize::finalize_statement;
-pub use format::{StatementFormat, format_statement, parse_accept_language};
+pub use format::{
+    CanonicalDefinitions, StatementFormat, canonical_statement, format_statement,
+    parse_accept_language, statement_activity_ids,
+};
 pub use ifi::{Account, Ifi, Mbox};
 pub use interaction::{Interaction, InteractionComponent, InteractionType};
 pub use iri::Iri;

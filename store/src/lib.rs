@@ -322,4 +322,19 @@ pub trait ActivityStore: Send + Sync + 'static {
         tenant: &str,
         activity_id: &str,
     ) -> Result<Option<DefinitionJson>, StoreError>;
+
+    /// The canonical definitions of several activities, in the order of `activity_ids` (`None`
+    /// where no statement of the tenant defined one). One call per page of statements read in
+    /// `format=canonical`; backends that can should answer it in one round trip.
+    async fn get_activity_definitions(
+        &self,
+        tenant: &str,
+        activity_ids: &[String],
+    ) -> Result<Vec<Option<DefinitionJson>>, StoreError> {
+        let mut out = Vec::with_capacity(activity_ids.len());
+        for activity_id in activity_ids {
+            out.push(self.get_activity_definition(tenant, activity_id).await?);
+        }
+        Ok(out)
+    }
 }

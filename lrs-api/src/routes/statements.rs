@@ -140,8 +140,12 @@ async fn get_statements(
                 .await
                 .map_err(|e| ApiError::internal("statement lookup", &e))?
                 .ok_or_else(|| ApiError::not_found(format!("no statement {id}")))?;
-            let body = render::statement_json(&statement, query.format, &languages);
-            (body, statement.stored, vec![statement])
+            let statements = vec![statement];
+            let body = render_statements(state, auth.tenant(), &statements, &query, &languages)
+                .await?
+                .pop()
+                .unwrap_or_default();
+            (body, statements[0].stored, statements)
         }
         None => {
             let page = state
@@ -160,11 +164,9 @@ async fn get_statements(
                 .more
                 .map(|c| format!("{}/statements?more={}", state.config.base_path, c.encode()))
                 .unwrap_or_default();
-            let rendered: Vec<Vec<u8>> = page
-                .statements
-                .iter()
-                .map(|s| render::statement_json(s, query.format, &languages))
-                .collect();
+            let rendered =
+                render_statements(state, auth.tenant(), &page.statements, &query, &languages)
+                    .await?;
             let newest = page.statements.iter().map(|s| s.stored).max();
             (
                 render::statement_result(&rendered, &more),
@@ -184,6 +186,21 @@ async fn get_statements(
         return Ok(response.body(multipart));
     }
     Ok(response.content_type("application/json").body(body))
+}
+
+/// The statements as JSON in the query's `format`.
+async fn render_statements(
+    state: &AppState,
+    tenant: &str,
+    statements: &[StoredStatement],
+    query: &StatementQuery,
+    languages: &[String],
+) -> Result<Vec<Vec<u8>>, ApiError> {
+    state
+        .queries
+        .render(tenant, statements, query.format, languages)
+        .await
+        .map_err(|e| ApiError::internal("statement rendering", &e))
 }
 
 /// xAPI 1.0.3 Communication §2.1.3 (`attachments=true`) and §1.5.2.s3.b1: the answer is

@@ -69,6 +69,21 @@ impl Tables {
         self.read_activity(&activity_key(tenant, activity_id))
     }
 
+    /// Several definitions in one blocking call: the tenant is resolved once.
+    pub(crate) fn get_activity_definitions(
+        &self,
+        tenant: &str,
+        activity_ids: &[String],
+    ) -> Result<Vec<Option<DefinitionJson>>, StoreError> {
+        let Some(tenant) = self.tenant_id(tenant) else {
+            return Ok(vec![None; activity_ids.len()]);
+        };
+        activity_ids
+            .iter()
+            .map(|id| self.read_activity(&activity_key(tenant, id)))
+            .collect()
+    }
+
     fn read_activity(&self, key: &[u8]) -> Result<Option<DefinitionJson>, StoreError> {
         match self.activities.get(key).map_err(unavailable)? {
             None => Ok(None),

@@ -399,6 +399,19 @@ impl ActivityStore for EmbeddedStore {
         self.blocking(move |t| t.get_activity_definition(&tenant, &activity_id))
             .await
     }
+
+    async fn get_activity_definitions(
+        &self,
+        tenant: &str,
+        activity_ids: &[String],
+    ) -> Result<Vec<Option<DefinitionJson>>, StoreError> {
+        if activity_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (tenant, activity_ids) = (tenant.to_owned(), activity_ids.to_vec());
+        self.blocking(move |t| t.get_activity_definitions(&tenant, &activity_ids))
+            .await
+    }
 }
 
 #[cfg(test)]

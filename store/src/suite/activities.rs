@@ -130,3 +130,46 @@ pub async fn activity_definitions_of_tenants_are_isolated<S: SuiteStore>(store: 
         None
     );
 }
+
+pub async fn a_batch_get_answers_each_activity_in_request_order<S: SuiteStore>(store: &S) {
+    let tenant = "suite-activities-batch";
+    store
+        .merge_activity_definitions(&[
+            row(tenant, MEETING, r#"{"name":{"en-US":"meeting"}}"#),
+            row(tenant, "http://x.jp/b", r#"{"name":{"ja-JP":"び"}}"#),
+        ])
+        .await
+        .unwrap();
+    let ids = [
+        "http://x.jp/b".to_owned(),
+        "http://x.jp/never".to_owned(),
+        MEETING.to_owned(),
+        "http://x.jp/b".to_owned(),
+    ];
+    let got = store.get_activity_definitions(tenant, &ids).await.unwrap();
+    let b = Some(definition(r#"{"name":{"ja-JP":"び"}}"#));
+    assert_eq!(
+        got,
+        [
+            b.clone(),
+            None,
+            Some(definition(r#"{"name":{"en-US":"meeting"}}"#)),
+            b
+        ]
+    );
+    assert!(
+        store
+            .get_activity_definitions(tenant, &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .get_activity_definitions("suite-activities-batch-unknown", &ids[..2])
+            .await
+            .unwrap(),
+        [None, None],
+        "a tenant that defined nothing"
+    );
+}

@@ -71,6 +71,7 @@ macro_rules! store_suite {
             activity_definitions_are_merged_per_language_in_order,
             merging_the_same_definitions_again_changes_nothing,
             activity_definitions_of_tenants_are_isolated,
+            a_batch_get_answers_each_activity_in_request_order,
         );
     };
     (@tests $fresh:path; $($name:ident),* $(,)?) => {
