@@ -5,7 +5,8 @@
 -- The PostgreSQL store (store/src/postgres/) only runs queries Scylla could run with these keys:
 -- equality on a whole partition key, slices of clustering columns, IN on partition keys.
 -- Types: text ↔ text, bigint ↔ bigint, int ↔ int, smallint ↔ tinyint, bytea ↔ blob,
--- uuid ↔ uuid. Clustering `id` columns are uuid here: PostgreSQL orders uuids bytewise, as Scylla
+-- uuid ↔ uuid. Document `scope` and `id` are UTF-8 in bytea: they may hold NUL, which Scylla's
+-- text allows and PostgreSQL's does not. Clustering `id` columns are uuid here: PostgreSQL orders uuids bytewise, as Scylla
 -- orders the blob. Every statement runs in the schema named by the connection's search_path.
 
 CREATE TABLE IF NOT EXISTS statements (
@@ -114,8 +115,8 @@ CREATE TABLE IF NOT EXISTS watermarks (
 CREATE TABLE IF NOT EXISTS documents (
   tenant text NOT NULL,
   kind smallint NOT NULL,
-  scope text NOT NULL,
-  id text NOT NULL,
+  scope bytea NOT NULL,
+  id bytea NOT NULL,
   content_type text NOT NULL,
   body bytea NOT NULL,
   etag text NOT NULL,

@@ -16,7 +16,7 @@
 //! Canonical Activity Definitions are merged by ingest from the statements it writes and read by
 //! the Activities Resource through the [`ActivityStore`].
 //!
-//! Implementations: [`EmbeddedStore`] (fjall). Every implementation runs the shared [`suite`].
+//! Implementations: [`EmbeddedStore`] (fjall), `PostgresStore` (feature `postgres`). Every implementation runs the shared [`suite`].
 
 use std::collections::HashMap;
 
@@ -28,10 +28,14 @@ use uuid::Uuid;
 
 mod embedded;
 mod error;
+#[cfg(feature = "postgres")]
+mod postgres;
 pub mod suite;
 
 pub use embedded::EmbeddedStore;
 pub use error::{StoreError, StoreErrorKind};
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
 
 /// Microseconds since the Unix epoch: the unit of `stored` everywhere in the store.
 pub type Micros = i64;

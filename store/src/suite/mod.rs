@@ -41,10 +41,19 @@ impl<
 
 /// Generates one `#[tokio::test]` per suite function. `$fresh` is an async function returning
 /// `(store, guard)`; the guard (e.g. a temporary directory) lives until the test ends.
+///
+/// `store_suite!(optional $fresh)` takes an `$fresh` returning `Option<(store, guard)>`: a test
+/// whose `$fresh` returns `None` (e.g. no database configured) passes without running.
 #[macro_export]
 macro_rules! store_suite {
     ($fresh:path) => {
-        $crate::store_suite!(@tests $fresh;
+        $crate::store_suite!(@list required $fresh);
+    };
+    (optional $fresh:path) => {
+        $crate::store_suite!(@list optional $fresh);
+    };
+    (@list $mode:ident $fresh:path) => {
+        $crate::store_suite!(@tests $mode $fresh;
             a_written_statement_reads_back_with_its_body_keys_and_stored,
             writing_the_same_rows_twice_changes_nothing,
             every_access_path_finds_exactly_its_statements_in_both_directions,
@@ -74,11 +83,22 @@ macro_rules! store_suite {
             a_batch_get_answers_each_activity_in_request_order,
         );
     };
-    (@tests $fresh:path; $($name:ident),* $(,)?) => {
+    (@tests required $fresh:path; $($name:ident),* $(,)?) => {
         $(
             #[tokio::test]
             async fn $name() {
                 let (store, _guard) = $fresh().await;
+                $crate::suite::$name(&store).await;
+            }
+        )*
+    };
+    (@tests optional $fresh:path; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                let Some((store, _guard)) = $fresh().await else {
+                    return;
+                };
                 $crate::suite::$name(&store).await;
             }
         )*
