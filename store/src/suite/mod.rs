@@ -73,6 +73,7 @@ macro_rules! store_suite {
             deleting_a_missing_document_reports_it_and_checks_preconditions,
             document_ids_and_scopes_are_any_utf8,
             scans_agree_with_a_brute_force_filter_over_random_rows,
+            scans_walk_statements_spread_over_many_days,
             attachments_round_trip_byte_for_byte_in_request_order,
             attachments_are_kept_once_per_hash_and_first_write_wins,
             attachment_hashes_are_looked_up_case_insensitively,
