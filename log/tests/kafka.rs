@@ -4,11 +4,13 @@
 //! `cargo test -p lrs-log --features kafka --test kafka`.
 #![cfg(feature = "kafka")]
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use lrs_log::suite::{self, LogLocation};
 use lrs_log::{KafkaLog, KafkaLogConfig, Log, LogErrorKind};
 
@@ -137,4 +139,51 @@ async fn reopening_with_another_partition_count_is_refused() {
         .err()
         .expect("refused");
     assert_eq!(err.kind(), LogErrorKind::Config, "{err}");
+}
+
+/// Kafka-only: a group with two members over time. What the first member fetched but did not
+/// commit is handed, after it leaves, to the member that stays (at-least-once through rebalances).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_a_departed_member_did_not_commit_go_to_the_member_that_stays() {
+    let Some(servers) =
+        broker("records_a_departed_member_did_not_commit_go_to_the_member_that_stays")
+    else {
+        return;
+    };
+    let log = KafkaLog::open(config(&servers, &fresh_topic(), 3))
+        .await
+        .expect("open");
+    let producer = log.producer();
+    let mut appended = BTreeMap::new();
+    for i in 0..30 {
+        let body = Bytes::from(format!("record {i}"));
+        let ack = producer
+            .append(format!("actor-{i}").as_bytes(), body.clone())
+            .await
+            .expect("append");
+        appended.insert((ack.partition, ack.offset), body);
+    }
+
+    let mut first = log.consumer("ingest").expect("consumer");
+    suite::consume(&log, &mut *first, appended.len()).await;
+    // The store wrote the first half of each partition; only that is committed.
+    let mut committed = BTreeMap::new();
+    for (partition, end) in log.end_offsets().expect("end offsets") {
+        let next = end / 2;
+        first.commit(partition, next).await.expect("commit");
+        committed.insert(partition, next);
+    }
+    let mut second = log.consumer("ingest").expect("consumer");
+    drop(first);
+
+    let expected: BTreeMap<_, _> = appended
+        .into_iter()
+        .filter(|((partition, offset), _)| *offset >= committed[partition])
+        .collect();
+    let records = suite::consume(&log, &mut *second, expected.len()).await;
+    let consumed: BTreeMap<_, _> = records
+        .into_iter()
+        .map(|record| ((record.partition, record.offset), record.payload))
+        .collect();
+    assert_eq!(consumed, expected);
 }
