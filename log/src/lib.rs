@@ -5,8 +5,8 @@
 //! writes them to the store, and only then commits its position (at-least-once delivery; the store
 //! makes replays harmless because its writes are idempotent).
 //!
-//! Implementations: [`EmbeddedLog`] (segment files with group commit, in one process) and, later,
-//! a Kafka log. Every implementation runs the shared suite in [`suite`].
+//! Implementations: [`EmbeddedLog`] (segment files with group commit, in one process) and
+//! `KafkaLog` (a Kafka topic through librdkafka, behind the cargo feature `kafka`). Every implementation runs the shared suite in [`suite`].
 
 use std::time::Duration;
 
@@ -16,10 +16,14 @@ use futures::future::BoxFuture;
 
 mod embedded;
 mod error;
+#[cfg(feature = "kafka")]
+mod kafka;
 pub mod suite;
 
 pub use embedded::{EmbeddedLog, EmbeddedLogConfig};
 pub use error::{LogError, LogErrorKind};
+#[cfg(feature = "kafka")]
+pub use kafka::{KafkaCompression, KafkaLog, KafkaLogConfig};
 
 /// Position of a record inside one partition. Offsets start at 0 and grow by one per record.
 pub type Offset = u64;

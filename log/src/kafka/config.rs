@@ -1,0 +1,100 @@
+//! Settings of the Kafka log.
+
+use std::time::Duration;
+
+use crate::{LogError, LogErrorKind};
+
+/// How the producer compresses record batches (librdkafka `compression.type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KafkaCompression {
+    None,
+    Lz4,
+}
+
+impl KafkaCompression {
+    pub(crate) fn as_librdkafka(self) -> &'static str {
+        match self {
+            KafkaCompression::None => "none",
+            KafkaCompression::Lz4 => "lz4",
+        }
+    }
+}
+
+/// Settings of the Kafka log. The producer always runs with `acks=all` and idempotence on, and
+/// consumers never auto-commit; those are not settings because the log's guarantees rest on them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KafkaLogConfig {
+    /// Comma-separated `host:port` list (librdkafka `bootstrap.servers`).
+    pub bootstrap_servers: String,
+    /// The topic holding the records.
+    pub topic: String,
+    /// Partition count of the topic: used when creating it, checked when it exists.
+    pub partitions: u32,
+    /// Replication factor used when creating the topic.
+    pub replication_factor: u16,
+    /// Create the topic at start-up when it does not exist. When false, a missing topic is a
+    /// configuration error.
+    pub create_topic: bool,
+    /// How long the producer waits to fill a batch (librdkafka `linger.ms`).
+    pub linger_ms: u32,
+    /// Largest batch in bytes (librdkafka `batch.size`).
+    pub batch_size: u32,
+    pub compression: KafkaCompression,
+    /// Records the producer buffers before `append` fails with `Backpressure`
+    /// (librdkafka `queue.buffering.max.messages`).
+    pub max_pending_records: u32,
+    /// Prefix of the Kafka consumer group id: `Log::consumer("ingest")` joins `<prefix>ingest`.
+    pub group_id_prefix: String,
+    /// Bound of metadata, watermark and commit requests.
+    pub request_timeout: Duration,
+    /// How long the producer retries a record before failing its append (`delivery.timeout.ms`).
+    pub delivery_timeout: Duration,
+    /// Consumer group session timeout (`session.timeout.ms`): how long a silent member keeps
+    /// its partitions.
+    pub session_timeout: Duration,
+}
+
+impl KafkaLogConfig {
+    /// Defaults: one partition, replication factor 1, topic created if missing, lz4, 5 ms linger,
+    /// 1 MiB batches, 100 000 buffered records, no group prefix.
+    pub fn new(bootstrap_servers: impl Into<String>, topic: impl Into<String>) -> KafkaLogConfig {
+        KafkaLogConfig {
+            bootstrap_servers: bootstrap_servers.into(),
+            topic: topic.into(),
+            partitions: 1,
+            replication_factor: 1,
+            create_topic: true,
+            linger_ms: 5,
+            batch_size: 1024 * 1024,
+            compression: KafkaCompression::Lz4,
+            max_pending_records: 100_000,
+            group_id_prefix: String::new(),
+            request_timeout: Duration::from_secs(10),
+            delivery_timeout: Duration::from_secs(30),
+            session_timeout: Duration::from_secs(10),
+        }
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), LogError> {
+        let problem = if self.bootstrap_servers.trim().is_empty() {
+            "bootstrap_servers must name at least one broker"
+        } else if self.topic.is_empty() {
+            "topic must not be empty"
+        } else if self.partitions == 0 || self.partitions > i32::MAX as u32 {
+            "partitions must be between 1 and 2^31-1"
+        } else if self.replication_factor == 0 {
+            "replication_factor must be at least 1"
+        } else if self.batch_size == 0 {
+            "batch_size must be positive"
+        } else if self.max_pending_records == 0 {
+            "max_pending_records must be positive"
+        } else {
+            return Ok(());
+        };
+        Err(LogError::new(LogErrorKind::Config, problem))
+    }
+
+    pub(crate) fn millis(duration: Duration) -> String {
+        duration.as_millis().to_string()
+    }
+}

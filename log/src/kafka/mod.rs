@@ -1,0 +1,123 @@
+//! The Kafka log: the log seam on a Kafka topic, through librdkafka (cargo feature `kafka`).
+//!
+//! - The producer runs with `acks=all` and idempotence (no duplicates or reordering on retries),
+//!   compression, linger and batch size from [`KafkaLogConfig`], and no transactions. An append's
+//!   future resolves once all in-sync replicas have the record.
+//! - The caller's `partition_key` picks the partition (CRC-32 modulo the partition count).
+//! - Consumers are members of a Kafka consumer group; positions are committed only explicitly.
+//! - At start-up the topic is verified (and created when allowed); a missing broker is
+//!   `Unavailable`, a missing topic or a partition-count mismatch is `Config`.
+
+mod config;
+mod consumer;
+mod errors;
+mod producer;
+mod topic;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::ClientConfig;
+use rdkafka::admin::AdminClient;
+use rdkafka::client::DefaultClientContext;
+use rdkafka::producer::{FutureProducer, Producer};
+
+pub use config::{KafkaCompression, KafkaLogConfig};
+use consumer::KafkaConsumer;
+use errors::log_error;
+use producer::KafkaProducer;
+
+use crate::{Log, LogConsumer, LogError, LogProducer, Offset, PartitionId};
+
+/// The log on a Kafka topic. Producers share one librdkafka producer; every consumer is a
+/// librdkafka consumer of its own.
+pub struct KafkaLog {
+    config: KafkaLogConfig,
+    producer: Arc<KafkaProducer>,
+    /// The client behind `end_offsets`.
+    client: FutureProducer,
+}
+
+impl KafkaLog {
+    /// Connects, verifies (or creates) the topic and starts the producer.
+    pub async fn open(config: KafkaLogConfig) -> Result<KafkaLog, LogError> {
+        config.validate()?;
+        let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+            .set("bootstrap.servers", &config.bootstrap_servers)
+            .set("allow.auto.create.topics", "false")
+            .create()
+            .map_err(|err| log_error("creating the Kafka admin client", &err))?;
+        topic::ensure_topic(&Arc::new(admin), &config).await?;
+        let client: FutureProducer = producer_config(&config)
+            .create()
+            .map_err(|err| log_error("creating the Kafka producer", &err))?;
+        let producer = KafkaProducer::new(client.clone(), config.topic.clone(), config.partitions);
+        Ok(KafkaLog {
+            config,
+            producer: Arc::new(producer),
+            client,
+        })
+    }
+
+    /// Waits until every enqueued record was acknowledged (or failed), up to `timeout`.
+    pub fn flush(&self, timeout: Duration) -> Result<(), LogError> {
+        self.client
+            .flush(timeout)
+            .map_err(|err| log_error("flushing the Kafka producer", &err))
+    }
+}
+
+fn producer_config(config: &KafkaLogConfig) -> ClientConfig {
+    let mut client = ClientConfig::new();
+    client
+        .set("bootstrap.servers", &config.bootstrap_servers)
+        // Durability: a record is acknowledged once every in-sync replica has it; idempotence
+        // keeps retries from duplicating or reordering records of a partition.
+        .set("acks", "all")
+        .set("enable.idempotence", "true")
+        .set("compression.type", config.compression.as_librdkafka())
+        .set("linger.ms", config.linger_ms.to_string())
+        .set("batch.size", config.batch_size.to_string())
+        .set(
+            "queue.buffering.max.messages",
+            config.max_pending_records.to_string(),
+        )
+        .set(
+            "delivery.timeout.ms",
+            KafkaLogConfig::millis(config.delivery_timeout),
+        )
+        .set(
+            "request.timeout.ms",
+            KafkaLogConfig::millis(config.request_timeout),
+        );
+    client
+}
+
+impl Log for KafkaLog {
+    fn producer(&self) -> Arc<dyn LogProducer> {
+        self.producer.clone()
+    }
+
+    /// Blocking: joining reads the group's committed positions from the brokers.
+    fn consumer(&self, group: &str) -> Result<Box<dyn LogConsumer>, LogError> {
+        Ok(Box::new(KafkaConsumer::join(&self.config, group)?))
+    }
+
+    /// The high watermark of each partition. Blocking (one request per partition).
+    fn end_offsets(&self) -> Result<Vec<(PartitionId, Offset)>, LogError> {
+        (0..self.config.partitions)
+            .map(|partition| {
+                let (_low, high) = self
+                    .client
+                    .client()
+                    .fetch_watermarks(
+                        &self.config.topic,
+                        partition as i32,
+                        self.config.request_timeout,
+                    )
+                    .map_err(|err| log_error("Kafka watermarks", &err))?;
+                Ok((partition, high.max(0) as Offset))
+            })
+            .collect()
+    }
+}

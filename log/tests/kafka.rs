@@ -1,0 +1,189 @@
+//! The shared suite against `KafkaLog`, each test on a fresh topic of the broker named by the
+//! environment variable `LRS_TEST_KAFKA` (e.g. `127.0.0.1:9092`, see `ci/kafka.sh`). Without it
+//! the broker tests print that they were skipped. Built only with the cargo feature `kafka`:
+//! `cargo test -p lrs-log --features kafka --test kafka`.
+#![cfg(feature = "kafka")]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use lrs_log::suite::{self, LogLocation};
+use lrs_log::{KafkaLog, KafkaLogConfig, Log, LogErrorKind};
+
+/// The broker under test, or `None` (after saying so) when the suite is skipped.
+fn broker(test: &str) -> Option<String> {
+    match std::env::var("LRS_TEST_KAFKA") {
+        Ok(servers) if !servers.trim().is_empty() => Some(servers),
+        _ => {
+            eprintln!("{test}: Kafka suite skipped (set LRS_TEST_KAFKA to a broker address)");
+            None
+        }
+    }
+}
+
+/// A topic name no other test (or earlier run) uses.
+fn fresh_topic() -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_nanos();
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("lrs-test-{}-{nanos}-{n}", std::process::id())
+}
+
+fn config(servers: &str, topic: &str, partitions: u32) -> KafkaLogConfig {
+    let mut config = KafkaLogConfig::new(servers, topic);
+    config.partitions = partitions;
+    config.group_id_prefix = format!("{topic}-");
+    config
+}
+
+/// A fresh topic; every open uses the same configuration.
+struct KafkaLocation {
+    config: KafkaLogConfig,
+}
+
+#[async_trait]
+impl LogLocation for KafkaLocation {
+    async fn open(&self) -> Arc<dyn Log> {
+        Arc::new(KafkaLog::open(self.config.clone()).await.expect("open"))
+    }
+}
+
+macro_rules! suite_tests {
+    ($partitions:expr, $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let Some(servers) = broker(stringify!($name)) else { return };
+                let location = KafkaLocation {
+                    config: config(&servers, &fresh_topic(), $partitions),
+                };
+                suite::$name(&location).await;
+            }
+        )*
+    };
+}
+
+mod one_partition {
+    use super::*;
+
+    suite_tests!(
+        1,
+        records_of_one_key_are_consumed_in_append_order,
+        an_acknowledged_record_is_durable_and_visible_at_once,
+        consumption_resumes_from_the_committed_offset_after_a_reopen,
+        uncommitted_records_are_redelivered_after_a_reopen,
+        concurrent_appenders_are_all_acknowledged_and_each_record_is_consumed_once,
+        end_offsets_are_the_next_durable_offset_of_each_partition,
+        consumer_groups_consume_independently,
+        a_waiting_poll_wakes_up_for_a_record_appended_meanwhile,
+    );
+}
+
+mod three_partitions {
+    use super::*;
+
+    suite_tests!(
+        3,
+        records_of_one_key_are_consumed_in_append_order,
+        an_acknowledged_record_is_durable_and_visible_at_once,
+        consumption_resumes_from_the_committed_offset_after_a_reopen,
+        uncommitted_records_are_redelivered_after_a_reopen,
+        concurrent_appenders_are_all_acknowledged_and_each_record_is_consumed_once,
+        end_offsets_are_the_next_durable_offset_of_each_partition,
+        consumer_groups_consume_independently,
+        a_waiting_poll_wakes_up_for_a_record_appended_meanwhile,
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_broker_is_unavailable_at_start_up() {
+    // Port 9 (discard) on loopback: nothing listens there.
+    let mut config = config("127.0.0.1:9", &fresh_topic(), 1);
+    config.request_timeout = Duration::from_secs(2);
+    let err = KafkaLog::open(config).await.err().expect("refused");
+    assert_eq!(err.kind(), LogErrorKind::Unavailable, "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_topic_is_a_configuration_error_when_creation_is_off() {
+    let Some(servers) = broker("a_missing_topic_is_a_configuration_error_when_creation_is_off")
+    else {
+        return;
+    };
+    let mut config = config(&servers, &fresh_topic(), 1);
+    config.create_topic = false;
+    let err = KafkaLog::open(config).await.err().expect("refused");
+    assert_eq!(err.kind(), LogErrorKind::Config, "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reopening_with_another_partition_count_is_refused() {
+    let Some(servers) = broker("reopening_with_another_partition_count_is_refused") else {
+        return;
+    };
+    let topic = fresh_topic();
+    drop(
+        KafkaLog::open(config(&servers, &topic, 2))
+            .await
+            .expect("open"),
+    );
+    let err = KafkaLog::open(config(&servers, &topic, 3))
+        .await
+        .err()
+        .expect("refused");
+    assert_eq!(err.kind(), LogErrorKind::Config, "{err}");
+}
+
+/// Kafka-only: a group with two members over time. What the first member fetched but did not
+/// commit is handed, after it leaves, to the member that stays (at-least-once through rebalances).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_a_departed_member_did_not_commit_go_to_the_member_that_stays() {
+    let Some(servers) =
+        broker("records_a_departed_member_did_not_commit_go_to_the_member_that_stays")
+    else {
+        return;
+    };
+    let log = KafkaLog::open(config(&servers, &fresh_topic(), 3))
+        .await
+        .expect("open");
+    let producer = log.producer();
+    let mut appended = BTreeMap::new();
+    for i in 0..30 {
+        let body = Bytes::from(format!("record {i}"));
+        let ack = producer
+            .append(format!("actor-{i}").as_bytes(), body.clone())
+            .await
+            .expect("append");
+        appended.insert((ack.partition, ack.offset), body);
+    }
+
+    let mut first = log.consumer("ingest").expect("consumer");
+    suite::consume(&log, &mut *first, appended.len()).await;
+    // The store wrote the first half of each partition; only that is committed.
+    let mut committed = BTreeMap::new();
+    for (partition, end) in log.end_offsets().expect("end offsets") {
+        let next = end / 2;
+        first.commit(partition, next).await.expect("commit");
+        committed.insert(partition, next);
+    }
+    let mut second = log.consumer("ingest").expect("consumer");
+    drop(first);
+
+    let expected: BTreeMap<_, _> = appended
+        .into_iter()
+        .filter(|((partition, offset), _)| *offset >= committed[partition])
+        .collect();
+    let records = suite::consume(&log, &mut *second, expected.len()).await;
+    let consumed: BTreeMap<_, _> = records
+        .into_iter()
+        .map(|record| ((record.partition, record.offset), record.payload))
+        .collect();
+    assert_eq!(consumed, expected);
+}
