@@ -5,11 +5,12 @@
 //! was dropped must show everything acknowledged before: that is how the suite checks durability
 //! and resumption without knowing about files or brokers.
 //!
+//! A backend's test file generates one `#[tokio::test]` per suite test, with 1 and with 3
+//! partitions, from a function giving a fresh location (or `None`, after saying why, to skip):
+//!
 //! ```ignore
-//! #[tokio::test]
-//! async fn appended_records_of_one_key_are_consumed_in_order() {
-//!     suite::records_of_one_key_are_consumed_in_append_order(&MyLocation::fresh()).await;
-//! }
+//! fn fresh(partitions: u32, test: &str) -> Option<MyLocation> { … }
+//! lrs_log::log_suite!(fresh);
 //! ```
 //!
 //! The tests assume that the location starts empty and that its partitions start at offset 0.
@@ -29,6 +30,46 @@ pub trait LogLocation: Send + Sync {
     /// Opens the log stored at this location. Called again once every handle of the previously
     /// opened log (log, producers, consumers) has been dropped.
     async fn open(&self) -> Arc<dyn Log>;
+}
+
+/// Generates the suite's tests in modules `one_partition` and `three_partitions`. `$fresh` is a
+/// `fn(partitions: u32, test: &str) -> Option<impl LogLocation>`; `None` skips the test (the
+/// function says why). The list of tests lives here once for every backend.
+#[macro_export]
+macro_rules! log_suite {
+    ($fresh:path) => {
+        mod one_partition {
+            use super::*;
+            $crate::log_suite!(@tests $fresh, 1);
+        }
+        mod three_partitions {
+            use super::*;
+            $crate::log_suite!(@tests $fresh, 3);
+        }
+    };
+    (@tests $fresh:path, $partitions:expr) => {
+        $crate::log_suite!(@each $fresh, $partitions;
+            records_of_one_key_are_consumed_in_append_order,
+            an_acknowledged_record_is_durable_and_visible_at_once,
+            consumption_resumes_from_the_committed_offset_after_a_reopen,
+            uncommitted_records_are_redelivered_after_a_reopen,
+            concurrent_appenders_are_all_acknowledged_and_each_record_is_consumed_once,
+            end_offsets_are_the_next_durable_offset_of_each_partition,
+            consumer_groups_consume_independently,
+            a_waiting_poll_wakes_up_for_a_record_appended_meanwhile,
+        );
+    };
+    (@each $fresh:path, $partitions:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let Some(location) = $fresh($partitions, stringify!($name)) else {
+                    return;
+                };
+                $crate::suite::$name(&location).await;
+            }
+        )*
+    };
 }
 
 /// How long a test waits for a record that should arrive. Generous: it bounds a hung test, it is

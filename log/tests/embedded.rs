@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use lrs_log::suite::{self, LogLocation};
+use lrs_log::suite::LogLocation;
 use lrs_log::{ConsumedRecord, EmbeddedLog, EmbeddedLogConfig, Log, LogErrorKind};
 
 /// A fresh temporary directory; every open uses the same configuration.
@@ -39,48 +39,12 @@ impl LogLocation for EmbeddedLocation {
     }
 }
 
-macro_rules! suite_tests {
-    ($partitions:expr, $($name:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                suite::$name(&EmbeddedLocation::fresh($partitions)).await;
-            }
-        )*
-    };
+/// A fresh temporary directory for one suite test.
+fn fresh(partitions: u32, _test: &str) -> Option<EmbeddedLocation> {
+    Some(EmbeddedLocation::fresh(partitions))
 }
 
-mod one_partition {
-    use super::*;
-
-    suite_tests!(
-        1,
-        records_of_one_key_are_consumed_in_append_order,
-        an_acknowledged_record_is_durable_and_visible_at_once,
-        consumption_resumes_from_the_committed_offset_after_a_reopen,
-        uncommitted_records_are_redelivered_after_a_reopen,
-        concurrent_appenders_are_all_acknowledged_and_each_record_is_consumed_once,
-        end_offsets_are_the_next_durable_offset_of_each_partition,
-        consumer_groups_consume_independently,
-        a_waiting_poll_wakes_up_for_a_record_appended_meanwhile,
-    );
-}
-
-mod three_partitions {
-    use super::*;
-
-    suite_tests!(
-        3,
-        records_of_one_key_are_consumed_in_append_order,
-        an_acknowledged_record_is_durable_and_visible_at_once,
-        consumption_resumes_from_the_committed_offset_after_a_reopen,
-        uncommitted_records_are_redelivered_after_a_reopen,
-        concurrent_appenders_are_all_acknowledged_and_each_record_is_consumed_once,
-        end_offsets_are_the_next_durable_offset_of_each_partition,
-        consumer_groups_consume_independently,
-        a_waiting_poll_wakes_up_for_a_record_appended_meanwhile,
-    );
-}
+lrs_log::log_suite!(fresh);
 
 fn config(dir: &Path) -> EmbeddedLogConfig {
     let mut config = EmbeddedLogConfig::new(dir);

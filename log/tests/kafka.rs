@@ -55,52 +55,15 @@ impl LogLocation for KafkaLocation {
     }
 }
 
-macro_rules! suite_tests {
-    ($partitions:expr, $($name:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let Some(servers) = broker(stringify!($name)) else { return };
-                let location = KafkaLocation {
-                    config: config(&servers, &fresh_topic(), $partitions),
-                };
-                suite::$name(&location).await;
-            }
-        )*
-    };
+/// A fresh topic on the broker for one suite test, or `None` when no broker is named.
+fn fresh(partitions: u32, test: &str) -> Option<KafkaLocation> {
+    let servers = broker(test)?;
+    Some(KafkaLocation {
+        config: config(&servers, &fresh_topic(), partitions),
+    })
 }
 
-mod one_partition {
-    use super::*;
-
-    suite_tests!(
-        1,
-        records_of_one_key_are_consumed_in_append_order,
-        an_acknowledged_record_is_durable_and_visible_at_once,
-        consumption_resumes_from_the_committed_offset_after_a_reopen,
-        uncommitted_records_are_redelivered_after_a_reopen,
-        concurrent_appenders_are_all_acknowledged_and_each_record_is_consumed_once,
-        end_offsets_are_the_next_durable_offset_of_each_partition,
-        consumer_groups_consume_independently,
-        a_waiting_poll_wakes_up_for_a_record_appended_meanwhile,
-    );
-}
-
-mod three_partitions {
-    use super::*;
-
-    suite_tests!(
-        3,
-        records_of_one_key_are_consumed_in_append_order,
-        an_acknowledged_record_is_durable_and_visible_at_once,
-        consumption_resumes_from_the_committed_offset_after_a_reopen,
-        uncommitted_records_are_redelivered_after_a_reopen,
-        concurrent_appenders_are_all_acknowledged_and_each_record_is_consumed_once,
-        end_offsets_are_the_next_durable_offset_of_each_partition,
-        consumer_groups_consume_independently,
-        a_waiting_poll_wakes_up_for_a_record_appended_meanwhile,
-    );
-}
+lrs_log::log_suite!(fresh);
 
 #[tokio::test]
 async fn an_unreachable_broker_is_unavailable_at_start_up() {
