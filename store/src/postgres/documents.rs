@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use bytes::Bytes;
 use deadpool_postgres::Object;
 use lrs_schema::DefinitionJson;
+use lrs_schema::envelope::Key16;
 
 use super::unavailable;
 use crate::{
@@ -269,18 +270,25 @@ pub(super) async fn get_attachments(
     Ok(hashes.iter().map(|h| found.get(h).cloned()).collect())
 }
 
-/// Read, merge and write in one transaction; existing rows are locked (`FOR UPDATE`) so
-/// concurrent merges of one activity serialize. (On Scylla ingest is the only writer of this
-/// table and merges without LWT.)
+/// Read, merge and write in one transaction. Each (tenant, activity) is first locked with a
+/// transaction-level advisory lock, in key order (no deadlock), so concurrent merges of one
+/// activity serialize even when its row does not exist yet (`FOR UPDATE` locks only existing
+/// rows). On Scylla ingest is the only writer of this table and merges without LWT.
 pub(super) async fn merge_activity_definitions(
     client: &mut Object,
     rows: &[ActivityDefinitionRow],
 ) -> Result<(), StoreError> {
     let tx = client.transaction().await.map_err(unavailable)?;
+    let mut locks: Vec<i64> = rows.iter().map(activity_lock).collect();
+    locks.sort_unstable();
+    locks.dedup();
+    let lock = tx
+        .prepare_cached("SELECT pg_advisory_xact_lock(k) FROM unnest($1::int8[]) AS k")
+        .await
+        .map_err(unavailable)?;
+    tx.execute(&lock, &[&locks]).await.map_err(unavailable)?;
     let select = tx
-        .prepare_cached(
-            "SELECT definition FROM activities WHERE tenant = $1 AND activity_id = $2 FOR UPDATE",
-        )
+        .prepare_cached("SELECT definition FROM activities WHERE tenant = $1 AND activity_id = $2")
         .await
         .map_err(unavailable)?;
     let mut order: Vec<(&str, &str)> = Vec::new();
@@ -344,6 +352,14 @@ pub(super) async fn get_activity_definitions(
         .iter()
         .map(|id| found.get(id).cloned())
         .collect())
+}
+
+/// The advisory lock key of one activity: 64 bits of a hash of (tenant, activity id).
+fn activity_lock(row: &ActivityDefinitionRow) -> i64 {
+    let key = Key16::of(&format!("{}\n{}", row.tenant, row.activity_id));
+    let mut head = [0u8; 8];
+    head.copy_from_slice(&key.0[..8]);
+    i64::from_be_bytes(head)
 }
 
 fn decode(json: &[u8]) -> Result<DefinitionJson, StoreError> {
