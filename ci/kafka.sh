@@ -22,11 +22,12 @@ if [ ! -x "$tansu" ]; then
 fi
 
 data="$(mktemp -d -t lrs-tansu.XXXXXX)"
-"$tansu" broker \
+# tansu reads the path of a sqlite:// URL relative to its working directory.
+(cd "$data" && exec "$tansu" broker \
   --listener-url "tcp://127.0.0.1:$port" \
   --advertised-listener-url "tcp://127.0.0.1:$port" \
-  --storage-engine "sqlite://$data/tansu.db" \
-  >"$data/tansu.log" 2>&1 &
+  --storage-engine "sqlite://tansu.db" \
+  >"$data/tansu.log" 2>&1) &
 pid=$!
 
 for _ in $(seq 1 100); do
