@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use lrs_log::{ConsumedRecord, LogConsumer, LogError, PartitionId};
+use lrs_log::{ConsumedRecord, LogConsumer, LogError, LogErrorKind, PartitionId};
 use lrs_schema::envelope::{IndexKeys, StatementEnvelope};
 use lrs_store::{
     ActivityStore, StatementReader, StatementRow, StatementWriter, StoreError, StoreErrorKind,
@@ -88,6 +88,9 @@ pub struct Ingestor<S> {
 /// Pause between retries when the store fails; the batch is retried, never skipped.
 const STORE_RETRY_PAUSE: Duration = Duration::from_millis(200);
 
+/// Pause between polls while the log is unavailable.
+const LOG_RETRY_PAUSE: Duration = Duration::from_millis(500);
+
 /// Batches with fewer statements have their definitions extracted on the ingest task itself;
 /// larger ones on the blocking pool, so a big batch never stalls a tokio worker.
 const INLINE_DEFINITION_ROWS: usize = 64;
@@ -121,9 +124,24 @@ impl<S: StatementWriter + StatementReader + ActivityStore> Ingestor<S> {
         }
         loop {
             let stopping = *shutdown.borrow();
-            let records = tokio::select! {
-                polled = self.consumer.poll(self.config.max_records_per_batch, self.config.poll_wait) => polled?,
+            let polled = tokio::select! {
+                polled = self.consumer.poll(self.config.max_records_per_batch, self.config.poll_wait) => polled,
                 _ = shutdown.changed(), if !stopping => continue,
+            };
+            let records = match polled {
+                Ok(records) => records,
+                // The broker is away (or the group is rebalancing): wait for it; the consumer
+                // reconnects by itself. Anything else (a closed log, a misconfiguration) stops us.
+                Err(err) if err.kind() == LogErrorKind::Unavailable => {
+                    if stopping {
+                        tracing::warn!(error = %err, "log unavailable while draining; stopping");
+                        return Ok(());
+                    }
+                    tracing::warn!(error = %err, "log unavailable; retrying");
+                    tokio::time::sleep(LOG_RETRY_PAUSE).await;
+                    continue;
+                }
+                Err(err) => return Err(err.into()),
             };
             if records.is_empty() {
                 if stopping {
@@ -153,9 +171,15 @@ impl<S: StatementWriter + StatementReader + ActivityStore> Ingestor<S> {
             }
         }
         for mark in &batch.applied.watermarks {
-            self.consumer
-                .commit(mark.partition, mark.next_offset)
-                .await?;
+            match self.consumer.commit(mark.partition, mark.next_offset).await {
+                Ok(()) => {}
+                // The store has the batch; an uncommitted position only means a replay after a
+                // restart (idempotent), and the next batch's commit covers this one.
+                Err(err) if err.kind() == LogErrorKind::Unavailable => {
+                    tracing::warn!(error = %err, partition = mark.partition, "commit failed; the next one covers it");
+                }
+                Err(err) => return Err(err.into()),
+            }
         }
         if let Some(listener) = &self.listener {
             listener.applied(&batch.applied);

@@ -18,6 +18,7 @@ use lrs_store::{ActivityStore, AttachmentStore, DocumentStore, StatementReader};
 use crate::alternate::alternate_request_syntax;
 use crate::cors::{CorsConfig, cors};
 use crate::documents::DocumentService;
+use crate::error::{ApiError, ApiErrorKind};
 use crate::extract::request_version;
 use crate::pipeline::Pipeline;
 use crate::routes;
@@ -38,6 +39,8 @@ pub struct ApiConfig {
     pub default_version: XapiVersion,
     /// Origins browsers may call the LRS from.
     pub cors: CorsConfig,
+    /// The query role: reads only; every write is answered 405.
+    pub read_only: bool,
 }
 
 impl Default for ApiConfig {
@@ -49,6 +52,7 @@ impl Default for ApiConfig {
             read_your_writes_wait: Duration::from_secs(2),
             default_version: XapiVersion::V2_0_0,
             cors: CorsConfig::default(),
+            read_only: false,
         }
     }
 }
@@ -104,6 +108,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, base_path: &str) {
         .route("/ready", web::get().to(routes::health::ready))
         .service(
             web::scope(base_path)
+                .wrap(from_fn(read_only_role))
                 .wrap(from_fn(version_header))
                 .wrap(from_fn(alternate_request_syntax))
                 .wrap(from_fn(cors))
@@ -153,6 +158,31 @@ async fn version_header(
         HeaderValue::from_static(version.as_str()),
     );
     Ok(response)
+}
+
+/// A query-role instance (`lrs serve --services query`) serves reads only: a write is answered
+/// 405 naming the api service, before anything is read or authenticated.
+async fn read_only_role(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let read_only = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|state| state.config.read_only);
+    let reading = [Method::GET, Method::HEAD, Method::OPTIONS].contains(req.method());
+    if read_only && !reading {
+        let err = ApiError::new(
+            ApiErrorKind::MethodNotAllowed,
+            format!(
+                "this instance runs the query role and serves reads only; send {} requests to the api service",
+                req.method()
+            ),
+        );
+        return Ok(req
+            .into_response(err.error_response())
+            .map_into_right_body());
+    }
+    Ok(next.call(req).await?.map_into_left_body())
 }
 
 pub(crate) fn no_content() -> HttpResponse {

@@ -25,6 +25,8 @@ pub enum ApiErrorKind {
     Conflict,
     PreconditionFailed,
     PayloadTooLarge,
+    /// A write sent to a read-only (query role) instance.
+    MethodNotAllowed,
     Unavailable,
     Internal,
 }
@@ -42,6 +44,9 @@ impl ApiErrorKind {
                 (StatusCode::PRECONDITION_FAILED, "precondition_failed")
             }
             ApiErrorKind::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiErrorKind::MethodNotAllowed => {
+                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+            }
             ApiErrorKind::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiErrorKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -142,6 +147,9 @@ impl ResponseError for ApiError {
             }
             ApiErrorKind::Unavailable => {
                 response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
+            }
+            ApiErrorKind::MethodNotAllowed => {
+                response.insert_header((header::ALLOW, "GET, HEAD, OPTIONS"));
             }
             _ => {}
         }

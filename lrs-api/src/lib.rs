@@ -21,4 +21,4 @@ mod signature;
 pub use app::{ApiConfig, AppState, configure};
 pub use cors::CorsConfig;
 pub use error::{ApiError, ApiErrorKind};
-pub use pipeline::Pipeline;
+pub use pipeline::{Pipeline, Progress};

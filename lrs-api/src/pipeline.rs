@@ -8,6 +8,15 @@
 //! In-flight ids are remembered from the append until ingest reports them applied, so a duplicate
 //! id arriving in that window is still answered 204/409 correctly in one process. Across processes
 //! (the distributed deployment) ingest keeps the first statement of an id and reports later ones.
+//!
+//! How the pipeline learns what ingest applied depends on the deployment ([`Progress`]):
+//! - **Local** (`lrs serve`, every role in one process on the embedded log): the in-process
+//!   ingestor tells it after every batch ([`IngestListener`]); Consistent-Through is exact.
+//! - **Polled** (separate processes, a Kafka log): a background task reads the log's end offsets
+//!   and then the per-partition watermarks ingest records in the store, every `interval`. Several
+//!   API instances stamp `stored` with their own clocks and an append may land in the log up to
+//!   the producer's delivery timeout after its stamp, so Consistent-Through is lowered by that
+//!   bound plus a clock-skew allowance (`margin`): lower than it could be, never untrue.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,7 +24,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use lrs_ingest::{AppliedBatch, IngestListener};
-use lrs_log::{Log, LogProducer};
+use lrs_log::{Log, LogProducer, PartitionId};
 use lrs_schema::bodies_equivalent;
 use lrs_schema::envelope::{EnvelopeStatement, StatementEnvelope};
 use lrs_store::{Micros, StatementReader};
@@ -42,10 +51,55 @@ pub struct SubmitOutcome {
     pub already_present: usize,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// How far ingest has applied the log, as last learned.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Applied {
+    /// Sum over partitions of the next offset to apply.
     next_offset: u64,
     stored: Micros,
+    /// Polled mode only: the snapshot behind these numbers.
+    snapshot: Option<Snapshot>,
+}
+
+/// One reading of the log's end offsets followed by the store's watermarks (polled mode).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Snapshot {
+    /// When the end offsets were read.
+    taken_at: Micros,
+    /// Per partition: (next offset ingest will apply, the log's end offset at `taken_at`).
+    partitions: Vec<(PartitionId, u64, u64)>,
+    /// The Consistent-Through this snapshot proves (already lowered by the margin).
+    through: Micros,
+}
+
+impl Snapshot {
+    fn lag_records(&self) -> u64 {
+        self.partitions
+            .iter()
+            .map(|(_, applied, end)| end.saturating_sub(*applied))
+            .sum()
+    }
+
+    /// Whether everything that was in the log when `earlier` was taken is applied now.
+    fn covers(&self, earlier: &Snapshot) -> bool {
+        earlier.partitions.iter().all(|(partition, _, end)| {
+            self.partitions
+                .iter()
+                .any(|(p, applied, _)| p == partition && applied >= end)
+        })
+    }
+}
+
+/// Where the pipeline learns how far ingest has applied the log (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// An ingestor in this process reports every applied batch.
+    Local,
+    /// Read from the log and the store every `interval`; Consistent-Through is lowered by `margin`.
+    Polled {
+        interval: Duration,
+        margin: Duration,
+    },
 }
 
 struct Sequencer {
@@ -69,6 +123,7 @@ pub struct Pipeline {
     /// Writes are refused (503) while ingest is this many records behind the log, so readers
     /// never fall arbitrarily far behind acknowledged writes.
     max_lag_records: u64,
+    progress: Progress,
 }
 
 pub fn now_micros() -> Micros {
@@ -87,10 +142,12 @@ impl Pipeline {
         initial_next_offset: u64,
         initial_stored: Micros,
         max_lag_records: u64,
+        progress: Progress,
     ) -> Arc<Pipeline> {
         let (applied_tx, applied_rx) = watch::channel(Applied {
             next_offset: initial_next_offset,
             stored: initial_stored,
+            snapshot: None,
         });
         Arc::new(Pipeline {
             producer: log.producer(),
@@ -105,7 +162,12 @@ impl Pipeline {
             applied_tx,
             applied_rx,
             max_lag_records: max_lag_records.max(1),
+            progress,
         })
+    }
+
+    fn polled(&self) -> bool {
+        matches!(self.progress, Progress::Polled { .. })
     }
 
     /// Appends one request's statements as one record and waits until it is durable.
@@ -142,10 +204,13 @@ impl Pipeline {
             }
             let stamp = now_micros().max(seq.last_stamp + 1);
             let ids: Vec<Uuid> = kept.iter().map(|p| p.statement.id).collect();
-            let bodies: Vec<Bytes> = kept
-                .iter()
-                .map(|p| Bytes::from(p.statement.body.clone()))
-                .collect();
+            let bodies: Vec<Bytes> = if self.polled() {
+                Vec::new()
+            } else {
+                kept.iter()
+                    .map(|p| Bytes::from(p.statement.body.clone()))
+                    .collect()
+            };
             let envelope = StatementEnvelope {
                 tenant: tenant.to_owned(),
                 stored: stamp,
@@ -156,13 +221,17 @@ impl Pipeline {
                 ApiError::bad_request("LRS limit: index keys per statement", "$", e.to_string())
             })?;
             seq.last_stamp = stamp;
-            for (id, body) in ids.iter().zip(bodies) {
-                seq.in_flight.insert((tenant.to_owned(), *id), body);
+            // Polled mode: no in-process ingestor would ever release them (ingest, wherever it
+            // runs, keeps the first statement of an id).
+            if !self.polled() {
+                for (id, body) in ids.iter().zip(bodies) {
+                    seq.in_flight.insert((tenant.to_owned(), *id), body);
+                }
             }
             seq.pending_appends += 1;
             let append = self
                 .producer
-                .append(tenant.as_bytes(), Bytes::from(payload));
+                .append(&partition_key(tenant, ids[0]), Bytes::from(payload));
             (stamp, ids, already_in_flight, append)
         };
         // Durability is awaited on a task of its own, which also does the bookkeeping: a client
@@ -220,33 +289,90 @@ impl Pipeline {
     }
 
     /// `X-Experience-API-Consistent-Through`: every statement stored at or before this instant is
-    /// visible to queries. When ingest has applied everything appended, that is "now" (any later
-    /// request is stamped after it); otherwise it is the `stored` of the last applied record.
+    /// visible to queries. Local: when ingest has applied everything appended, that is "now" (any
+    /// later request is stamped after it); otherwise it is the `stored` of the last applied
+    /// record. Polled: what the last snapshot proves. It never moves backwards.
     pub fn consistent_through(&self) -> Micros {
-        let end = self.log_end();
-        let mut seq = self.sequencer.lock();
-        let applied = *self.applied_rx.borrow();
-        let through = if seq.pending_appends == 0 && end.is_some_and(|e| applied.next_offset >= e) {
-            now_micros().max(seq.last_stamp)
-        } else {
-            applied.stored
+        let through = match self.progress {
+            Progress::Local => {
+                let end = self.log_end();
+                let seq = self.sequencer.lock();
+                let applied = self.applied_rx.borrow();
+                if seq.pending_appends == 0 && end.is_some_and(|e| applied.next_offset >= e) {
+                    now_micros().max(seq.last_stamp)
+                } else {
+                    applied.stored
+                }
+            }
+            Progress::Polled { .. } => self
+                .applied_rx
+                .borrow()
+                .snapshot
+                .as_ref()
+                .map_or(0, |s| s.through),
         };
+        let mut seq = self.sequencer.lock();
         seq.reported = seq.reported.max(through);
         seq.reported
+    }
+
+    /// The `stored` bound of a new query's first page (later pages keep it, so they are stable).
+    /// Local: Consistent-Through. Polled: now, since Consistent-Through lags by the margin and a
+    /// client must still read what it was just acknowledged.
+    pub fn query_cap(&self) -> Micros {
+        match self.progress {
+            Progress::Local => self.consistent_through(),
+            Progress::Polled { .. } => now_micros().max(self.consistent_through()),
+        }
     }
 
     /// Waits (at most `timeout`) until ingest has applied every record that was durable when the
     /// call began, so a client reads its own acknowledged writes.
     pub async fn wait_for_acknowledged(&self, timeout: Duration) {
-        let Some(target) = self.log_end() else { return };
         let mut rx = self.applied_rx.clone();
-        let _ = tokio::time::timeout(timeout, rx.wait_for(|a| a.next_offset >= target)).await;
+        match self.progress {
+            Progress::Local => {
+                let Some(target) = self.log_end() else { return };
+                let _ =
+                    tokio::time::timeout(timeout, rx.wait_for(|a| a.next_offset >= target)).await;
+            }
+            Progress::Polled { .. } => {
+                // The first snapshot taken after the call began knows every record acknowledged
+                // before it (by any instance); wait until a snapshot shows them applied.
+                let began = now_micros();
+                let _ = tokio::time::timeout(timeout, async {
+                    let target = {
+                        let Ok(a) = rx
+                            .wait_for(|a| a.snapshot.as_ref().is_some_and(|s| s.taken_at >= began))
+                            .await
+                        else {
+                            return;
+                        };
+                        a.snapshot.clone().unwrap_or_default()
+                    };
+                    let _ = rx
+                        .wait_for(|a| a.snapshot.as_ref().is_some_and(|s| s.covers(&target)))
+                        .await;
+                })
+                .await;
+            }
+        }
     }
 
     /// Records appended but not yet applied (the ingest lag, in records).
     pub fn lag_records(&self) -> u64 {
-        let applied = self.applied_rx.borrow().next_offset;
-        self.log_end().map_or(0, |e| e.saturating_sub(applied))
+        match self.progress {
+            Progress::Local => {
+                let applied = self.applied_rx.borrow().next_offset;
+                self.log_end().map_or(0, |e| e.saturating_sub(applied))
+            }
+            Progress::Polled { .. } => self
+                .applied_rx
+                .borrow()
+                .snapshot
+                .as_ref()
+                .map_or(0, Snapshot::lag_records),
+        }
     }
 
     fn log_end(&self) -> Option<u64> {
@@ -256,6 +382,79 @@ impl Pipeline {
             .ok()
             .map(|ends| ends.iter().map(|(_, o)| *o).sum())
     }
+
+    /// Polled mode: reads the log's end offsets and the store's watermarks every `interval` until
+    /// `shutdown` turns true. Does nothing in local mode.
+    pub async fn poll_progress(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let Progress::Polled { interval, margin } = self.progress else {
+            return;
+        };
+        let margin = margin.as_micros() as Micros;
+        let mut failures = 0u32;
+        loop {
+            match self.take_snapshot(margin).await {
+                Ok(applied) => {
+                    failures = 0;
+                    self.applied_tx.send_replace(applied);
+                }
+                Err(err) => {
+                    failures += 1;
+                    // Keep the last snapshot: Consistent-Through stays where it was (still true).
+                    if failures == 1 || failures.is_multiple_of(100) {
+                        tracing::warn!(error = %err, failures, "reading ingest progress failed");
+                    }
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+
+    async fn take_snapshot(&self, margin: Micros) -> Result<Applied, String> {
+        let taken_at = now_micros();
+        let log = self.log.clone();
+        // librdkafka's offset queries block; keep them off the async workers.
+        let ends = tokio::task::spawn_blocking(move || log.end_offsets())
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        let marks = self.reader.watermarks().await.map_err(|e| e.to_string())?;
+        let mut partitions = Vec::with_capacity(ends.len());
+        let mut bound = taken_at;
+        let mut stored = 0;
+        for (partition, end) in ends {
+            let mark = marks.iter().find(|m| m.partition == partition);
+            let applied = mark.map_or(0, |m| m.next_offset);
+            let mark_stored = mark.map_or(0, |m| m.stored);
+            stored = stored.max(mark_stored);
+            if applied < end {
+                bound = bound.min(mark_stored);
+            }
+            partitions.push((partition, applied, end));
+        }
+        Ok(Applied {
+            next_offset: partitions.iter().map(|(_, applied, _)| applied).sum(),
+            stored,
+            snapshot: Some(Snapshot {
+                taken_at,
+                partitions,
+                through: bound.saturating_sub(margin).max(0),
+            }),
+        })
+    }
+}
+
+/// Spreads one tenant's requests over the partitions (by the first statement's id), so a big
+/// board is not bound to one partition and one ingest instance; a retried request (same ids)
+/// lands where the first attempt did.
+fn partition_key(tenant: &str, first_id: Uuid) -> Vec<u8> {
+    let mut key = Vec::with_capacity(tenant.len() + 17);
+    key.extend_from_slice(tenant.as_bytes());
+    key.push(0);
+    key.extend_from_slice(first_id.as_bytes());
+    key
 }
 
 impl IngestListener for Pipeline {

@@ -155,7 +155,7 @@ async fn get_statements(
                     &query,
                     &params,
                     scope,
-                    consistent_through,
+                    state.pipeline.query_cap(),
                     cursor.as_ref(),
                 )
                 .await
