@@ -5,6 +5,7 @@
 //! into the template, so the LRS never sees a duplicate and the driver spends little CPU.
 
 mod generator;
+mod lag;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -72,6 +73,13 @@ struct PostArgs {
     /// Also write the report as JSON to this file.
     #[arg(long)]
     json: Option<std::path::PathBuf>,
+    /// Measure visibility lag: while the load runs, post one probe statement at a time and time
+    /// until this endpoint (e.g. a query instance; default: --endpoint) returns it.
+    #[arg(long)]
+    lag_probe: bool,
+    /// The read endpoint of the lag probe.
+    #[arg(long)]
+    read_endpoint: Option<String>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -217,6 +225,26 @@ async fn post(args: PostArgs) -> anyhow::Result<()> {
         }));
     }
 
+    let probe = args.lag_probe.then(|| {
+        let endpoint = args.endpoint.trim_end_matches('/').to_owned();
+        tokio::spawn(lag::run(
+            lag::Probe {
+                client: client.clone(),
+                read_endpoint: args
+                    .read_endpoint
+                    .as_deref()
+                    .map_or(endpoint.clone(), |e| e.trim_end_matches('/').to_owned()),
+                write_endpoint: endpoint,
+                key: args.key.clone(),
+                secret: args.secret.clone(),
+                xapi_version: args.xapi_version.clone(),
+                every: Duration::from_millis(50),
+            },
+            measuring.clone(),
+            stop.clone(),
+        ))
+    });
+
     tokio::time::sleep(Duration::from_secs(args.warmup)).await;
     measuring.store(true, Ordering::Relaxed);
     let started = Instant::now();
@@ -240,9 +268,22 @@ async fn post(args: PostArgs) -> anyhow::Result<()> {
         histogram.add(task.await?)?;
     }
 
+    let lag = match probe {
+        Some(task) => {
+            let (lag, lost) = task.await?;
+            Some(json!({
+                "samples": lag.len(),
+                "never_seen": lost,
+                "p50": lag.value_at_quantile(0.50) as f64 / 1000.0,
+                "p99": lag.value_at_quantile(0.99) as f64 / 1000.0,
+                "max": lag.max() as f64 / 1000.0,
+            }))
+        }
+        None => None,
+    };
     let statements = counters.statements.load(Ordering::Relaxed);
     let requests = counters.requests.load(Ordering::Relaxed);
-    let report = json!({
+    let mut report = json!({
         "endpoint": args.endpoint,
         "connections": args.connections,
         "batch": args.batch,
@@ -266,6 +307,17 @@ async fn post(args: PostArgs) -> anyhow::Result<()> {
         report["latency_ms"]["p99"].as_f64().unwrap(),
         report["errors"]
     );
+    if let Some(lag) = lag {
+        println!(
+            "visibility lag (acknowledged → readable): p50 {:.1} ms  p99 {:.1} ms  max {:.1} ms  over {} probes ({} never seen)",
+            lag["p50"].as_f64().unwrap(),
+            lag["p99"].as_f64().unwrap(),
+            lag["max"].as_f64().unwrap(),
+            lag["samples"],
+            lag["never_seen"]
+        );
+        report["visibility_lag_ms"] = lag;
+    }
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_vec_pretty(&report)?)?;
     }

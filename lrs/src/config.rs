@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub server: ServerConfig,
@@ -37,6 +37,10 @@ pub struct ServerConfig {
     pub shutdown_timeout_seconds: u64,
     /// `X-Experience-API-Version` answered to requests without a supported one: `2.0.0` or `1.0.3`.
     pub default_xapi_version: String,
+    /// The roles this process runs: `api`, `ingest`, `query` (default: all three). In the
+    /// environment: `LRS__SERVER__SERVICES=api,query`.
+    #[serde(deserialize_with = "list_or_comma_separated")]
+    pub services: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -44,6 +48,9 @@ pub struct ServerConfig {
 pub struct StorageConfig {
     /// Holds the log, the store and `credentials.json`.
     pub data_dir: PathBuf,
+    /// The store: `file://` (embedded, under `data_dir/store`), `postgres://user:pw@host/db`
+    /// or `scylla://host:9042,host2:9042/keyspace` (cargo features `postgres`, `scylla`).
+    pub uri: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -55,6 +62,15 @@ pub struct LogConfig {
     pub segment_bytes: u64,
     /// Writes get 503 + Retry-After while ingest is this many log records (requests) behind.
     pub max_ingest_lag_records: u64,
+    /// The log: `file://` (embedded, under `data_dir/log`) or
+    /// `kafka://host:9092,host2:9092/topic?partitions=12` (cargo feature `kafka`; docs/kafka.md).
+    pub uri: String,
+    /// Distributed mode: how often api and query instances read the log's end offsets and the
+    /// ingest watermarks in the store.
+    pub progress_poll_ms: u64,
+    /// Distributed mode: the most two instances' clocks may disagree. Consistent-Through is
+    /// lowered by this plus the producer's delivery timeout, so it is never untrue.
+    pub max_clock_skew_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -121,22 +137,6 @@ pub struct LoggingConfig {
     pub level: String,
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            server: ServerConfig::default(),
-            storage: StorageConfig {
-                data_dir: PathBuf::from("./lrs-data"),
-            },
-            log: LogConfig::default(),
-            query: QueryConfig::default(),
-            auth: AuthSection::default(),
-            logging: LoggingConfig::default(),
-            cors: CorsSection::default(),
-        }
-    }
-}
-
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
@@ -146,6 +146,7 @@ impl Default for ServerConfig {
             workers: 0,
             shutdown_timeout_seconds: 30,
             default_xapi_version: "2.0.0".into(),
+            services: vec!["api".into(), "ingest".into(), "query".into()],
         }
     }
 }
@@ -154,6 +155,7 @@ impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
             data_dir: PathBuf::from("./lrs-data"),
+            uri: "file://".into(),
         }
     }
 }
@@ -164,6 +166,9 @@ impl Default for LogConfig {
             max_pending_bytes: 64 * 1024 * 1024,
             segment_bytes: 256 * 1024 * 1024,
             max_ingest_lag_records: 50_000,
+            uri: "file://".into(),
+            progress_poll_ms: 50,
+            max_clock_skew_ms: 1_000,
         }
     }
 }
@@ -233,6 +238,7 @@ impl Default for LoggingConfig {
 pub struct CliOverrides {
     pub listen: Option<String>,
     pub data_dir: Option<PathBuf>,
+    pub services: Option<Vec<String>>,
 }
 
 const ENV_PREFIX: &str = "LRS__";
@@ -267,6 +273,9 @@ impl Config {
         if let Some(dir) = &cli.data_dir {
             config.storage.data_dir = dir.clone();
         }
+        if let Some(services) = &cli.services {
+            config.server.services = services.clone();
+        }
         config.validate()?;
         Ok(config)
     }
@@ -284,6 +293,7 @@ impl Config {
         if !["1.0.3", "2.0.0"].contains(&self.server.default_xapi_version.as_str()) {
             bail!("server.default_xapi_version must be `1.0.3` or `2.0.0`");
         }
+        crate::roles::Roles::parse(&self.server.services)?;
         if !["text", "json"].contains(&self.logging.format.as_str()) {
             bail!("logging.format must be `text` or `json`");
         }
@@ -370,6 +380,7 @@ mod tests {
         let cli = CliOverrides {
             listen: Some("127.0.0.1:9200".into()),
             data_dir: None,
+            services: None,
         };
         let config = Config::load(Some(&file), &env, &cli).unwrap();
         assert_eq!(config.server.max_body_bytes, 1000);
@@ -409,6 +420,7 @@ mod tests {
         let cli = CliOverrides {
             listen: Some("localhost".into()),
             data_dir: None,
+            services: None,
         };
         assert!(Config::load(None, &BTreeMap::new(), &cli).is_err());
     }

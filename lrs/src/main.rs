@@ -5,6 +5,9 @@
 
 mod config;
 mod credentials;
+#[cfg(feature = "kafka")]
+mod kafka_uri;
+mod roles;
 mod serve;
 
 use std::collections::BTreeMap;
@@ -32,7 +35,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Runs the LRS (every role, embedded storage).
+    /// Runs the LRS: every role on embedded storage, or the roles and backends configured.
     Serve {
         /// Configuration file (TOML); see README "Configuration".
         #[arg(long)]
@@ -43,6 +46,9 @@ enum Command {
         /// Data directory (log, store, credentials).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Roles to run, comma-separated: api, ingest, query (default: all three).
+        #[arg(long, value_delimiter = ',')]
+        services: Option<Vec<String>>,
     },
     /// Manages HTTP Basic credentials (key/secret pairs bound to a tenant and scopes).
     Credentials {
@@ -58,9 +64,15 @@ fn main() -> anyhow::Result<()> {
             config,
             listen,
             data_dir,
+            services,
         } => {
             let env: BTreeMap<String, String> = std::env::vars().collect();
-            let config = Config::load(config.as_deref(), &env, &CliOverrides { listen, data_dir })?;
+            let cli = CliOverrides {
+                listen,
+                data_dir,
+                services,
+            };
+            let config = Config::load(config.as_deref(), &env, &cli)?;
             serve::run(config)
         }
         Command::Credentials { command } => credentials::run(command),

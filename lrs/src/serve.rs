@@ -1,23 +1,31 @@
-//! `lrs serve`: every role in one process on the embedded backends.
+//! `lrs serve`: the roles of `server.services` (default: all of them, in one process on the
+//! embedded backends) on the log and store their URIs name.
 //!
 //! Start-up: open the log and the store, resume ingest from the store's watermark, start the HTTP
-//! server. Shutdown (SIGINT/SIGTERM): stop accepting, let in-flight requests finish (their appends
-//! become durable), drain ingest until the log is fully applied, then close the log.
+//! server (the xAPI surface for api/query; only `/health` and `/ready` for ingest alone).
+//! Shutdown (SIGINT/SIGTERM): stop accepting, let in-flight requests finish (their appends become
+//! durable), drain ingest until the log is fully applied, then close the log. If ingest fails,
+//! the process shuts down the same way and exits non-zero (so an orchestrator restarts it).
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use actix_web::{App, HttpServer, web};
+use actix_web::dev::ServerHandle;
+use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::Context;
-use lrs_api::{ApiConfig, AppState, CorsConfig, Pipeline, configure};
+use lrs_api::{ApiConfig, AppState, CorsConfig, Pipeline, Progress, configure};
 use lrs_auth::{AuthConfig, Authenticator, JwtAlgorithm, JwtIssuer};
 use lrs_ingest::{Ingestor, IngestorConfig};
 use lrs_log::{EmbeddedLog, EmbeddedLogConfig, Log};
-use lrs_store::{AttachmentStore, EmbeddedStore, StatementReader};
+use lrs_store::{
+    ActivityStore, AttachmentStore, DocumentStore, EmbeddedStore, StatementReader, StatementWriter,
+};
+use serde_json::json;
 use tokio::sync::watch;
 
 use crate::config::Config;
+use crate::roles::{LogUri, Roles, StoreUri, check_deployment};
 
 /// The consumer group ingest uses in the log.
 const INGEST_GROUP: &str = "ingest";
@@ -46,38 +54,255 @@ fn init_tracing(config: &Config) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    let roles = Roles::parse(&config.server.services)?;
+    let log_uri = LogUri::parse(&config.log.uri)?;
+    let store_uri = StoreUri::parse(&config.storage.uri)?;
+    check_deployment(roles, &log_uri, &store_uri)?;
     let data_dir = config.storage.data_dir.clone();
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("creating data directory {}", data_dir.display()))?;
 
-    let mut log_config = EmbeddedLogConfig::new(data_dir.join("log"));
-    log_config.max_pending_bytes = config.log.max_pending_bytes;
-    log_config.segment_bytes = config.log.segment_bytes;
-    let log = Arc::new(EmbeddedLog::open(log_config).context("opening the log")?);
-    let store =
-        Arc::new(EmbeddedStore::open(&data_dir.join("store")).context("opening the store")?);
+    let log = OpenedLog::open(&config, &log_uri).await?;
+    match store_uri {
+        StoreUri::Embedded => {
+            let store =
+                EmbeddedStore::open(&data_dir.join("store")).context("opening the store")?;
+            run_roles(config, roles, log, Arc::new(store)).await
+        }
+        #[cfg(feature = "postgres")]
+        StoreUri::Postgres(url) => {
+            let store = lrs_store::PostgresStore::connect(&url)
+                .await
+                .context("connecting to the PostgreSQL store")?;
+            run_roles(config, roles, log, Arc::new(store)).await
+        }
+        #[cfg(not(feature = "postgres"))]
+        StoreUri::Postgres(_) => anyhow::bail!(
+            "storage.uri names PostgreSQL, but this build has no PostgreSQL store; build with \
+             `--features postgres` (or `distributed`)"
+        ),
+        StoreUri::Scylla(_) => anyhow::bail!(
+            "storage.uri names ScyllaDB, but this build has no ScyllaDB store; build with \
+             `--features scylla` (or `distributed`)"
+        ),
+    }
+}
 
+/// Every store trait the roles use.
+pub trait Store:
+    StatementWriter + StatementReader + DocumentStore + AttachmentStore + ActivityStore
+{
+}
+
+impl<S> Store for S where
+    S: StatementWriter + StatementReader + DocumentStore + AttachmentStore + ActivityStore
+{
+}
+
+/// The opened log, kept concrete for shutdown.
+enum OpenedLog {
+    Embedded(Arc<EmbeddedLog>),
+    #[cfg(feature = "kafka")]
+    Kafka(Arc<lrs_log::KafkaLog>, Duration),
+}
+
+impl OpenedLog {
+    async fn open(config: &Config, uri: &LogUri) -> anyhow::Result<OpenedLog> {
+        match uri {
+            LogUri::Embedded => {
+                let mut log_config = EmbeddedLogConfig::new(config.storage.data_dir.join("log"));
+                log_config.max_pending_bytes = config.log.max_pending_bytes;
+                log_config.segment_bytes = config.log.segment_bytes;
+                let log = EmbeddedLog::open(log_config).context("opening the log")?;
+                Ok(OpenedLog::Embedded(Arc::new(log)))
+            }
+            #[cfg(feature = "kafka")]
+            LogUri::Kafka(uri) => {
+                let kafka = crate::kafka_uri::parse(uri)?;
+                let delivery_timeout = kafka.delivery_timeout;
+                let log = lrs_log::KafkaLog::open(kafka)
+                    .await
+                    .context("opening the Kafka log")?;
+                Ok(OpenedLog::Kafka(Arc::new(log), delivery_timeout))
+            }
+            #[cfg(not(feature = "kafka"))]
+            LogUri::Kafka(_) => anyhow::bail!(
+                "log.uri names Kafka, but this build has no Kafka log; build with \
+                 `--features kafka` (or `distributed`)"
+            ),
+        }
+    }
+
+    fn as_dyn(&self) -> Arc<dyn Log> {
+        match self {
+            OpenedLog::Embedded(log) => log.clone(),
+            #[cfg(feature = "kafka")]
+            OpenedLog::Kafka(log, _) => log.clone(),
+        }
+    }
+
+    /// Local: an ingestor in this process tells the pipeline; else the pipeline polls. With
+    /// Kafka, Consistent-Through is lowered by the delivery timeout plus the clock-skew allowance.
+    #[cfg_attr(not(feature = "kafka"), allow(unused_variables))]
+    fn progress(&self, config: &Config) -> Progress {
+        match self {
+            OpenedLog::Embedded(_) => Progress::Local,
+            #[cfg(feature = "kafka")]
+            OpenedLog::Kafka(_, delivery_timeout) => Progress::Polled {
+                interval: Duration::from_millis(config.log.progress_poll_ms.max(1)),
+                margin: *delivery_timeout + Duration::from_millis(config.log.max_clock_skew_ms),
+            },
+        }
+    }
+
+    fn close(&self) {
+        match self {
+            OpenedLog::Embedded(log) => log.close(),
+            #[cfg(feature = "kafka")]
+            OpenedLog::Kafka(log, _) => {
+                if let Err(err) = log.flush(Duration::from_secs(10)) {
+                    tracing::warn!(error = %err, "flushing the Kafka producer at shutdown");
+                }
+            }
+        }
+    }
+}
+
+async fn run_roles<S: Store>(
+    config: Config,
+    roles: Roles,
+    log: OpenedLog,
+    store: Arc<S>,
+) -> anyhow::Result<()> {
+    let dyn_log = log.as_dyn();
+    let progress = log.progress(&config);
     let marks = store.watermarks().await.context("reading watermarks")?;
     let next_offset = marks.iter().map(|m| m.next_offset).sum();
     let stored = marks.iter().map(|m| m.stored).max().unwrap_or(0);
-    let dyn_log: Arc<dyn Log> = log.clone();
-    let pipeline = Pipeline::new(
-        dyn_log.clone(),
-        store.clone(),
-        next_offset,
-        stored,
-        config.log.max_ingest_lag_records,
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+
+    let pipeline = roles.http().then(|| {
+        let pipeline = Pipeline::new(
+            dyn_log.clone(),
+            store.clone(),
+            next_offset,
+            stored,
+            config.log.max_ingest_lag_records,
+            progress,
+        );
+        tokio::spawn(pipeline.clone().poll_progress(shutdown_rx.clone()));
+        pipeline
+    });
+
+    let mut ingest = None;
+    if roles.ingest {
+        let consumer = dyn_log
+            .consumer(INGEST_GROUP)
+            .context("joining the ingest group")?;
+        let mut ingestor = Ingestor::new(store.clone(), consumer, IngestorConfig::default());
+        if let (Some(pipeline), Progress::Local) = (&pipeline, progress) {
+            ingestor = ingestor.with_listener(pipeline.clone());
+        }
+        ingest = Some(tokio::spawn(ingestor.run(shutdown_rx.clone())));
+    }
+
+    let ready = Arc::new(AtomicBool::new(false));
+    let (handle, server_task) = match &pipeline {
+        Some(pipeline) => start_xapi_server(&config, roles, pipeline.clone(), store, &ready)?,
+        None => start_probe_server(&config, &ready)?,
+    };
+    ready.store(true, Ordering::Relaxed);
+    tracing::info!(
+        data_dir = %config.storage.data_dir.display(),
+        roles = %roles.names(),
+        log = %config.log.uri,
+        store = %redact(&config.storage.uri),
+        "lrs ready"
     );
 
-    let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let consumer = dyn_log
-        .consumer(INGEST_GROUP)
-        .context("joining the ingest group")?;
-    let ingestor = Ingestor::new(store.clone(), consumer, IngestorConfig::default())
-        .with_listener(pipeline.clone());
-    let ingest = tokio::spawn(ingestor.run(shutdown_rx));
+    let failure = tokio::select! {
+        _ = wait_for_signal() => None,
+        ended = async {
+            match ingest.as_mut() {
+                Some(task) => task.await,
+                None => std::future::pending().await,
+            }
+        } => {
+            ingest = None;
+            Some(match ended {
+                Ok(Ok(())) => anyhow::anyhow!("ingest stopped unexpectedly"),
+                Ok(Err(err)) => anyhow::anyhow!("ingest failed: {err}"),
+                Err(err) => anyhow::anyhow!("ingest task failed: {err}"),
+            })
+        }
+    };
+    tracing::info!("shutting down: finishing in-flight requests");
+    ready.store(false, Ordering::Relaxed);
+    handle.stop(true).await;
+    let _ = server_task.await;
+    let _ = shutdown_tx.send(true);
+    if let Some(ingest) = ingest {
+        tracing::info!("draining ingest");
+        match tokio::time::timeout(Duration::from_secs(60), ingest).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(err))) => tracing::error!(error = %err, "ingest stopped with an error"),
+            Ok(Err(err)) => tracing::error!(error = %err, "ingest task failed"),
+            Err(_) => {
+                tracing::warn!("ingest did not drain in 60 s; the rest is applied at next start")
+            }
+        }
+    }
+    log.close();
+    match failure {
+        Some(err) => {
+            tracing::error!(error = %err, "stopped");
+            Err(err)
+        }
+        None => {
+            tracing::info!("stopped");
+            Ok(())
+        }
+    }
+}
 
-    let authenticator = Arc::new(Authenticator::new(&data_dir, auth_config(&config)?)?);
+type ServerTask = tokio::task::JoinHandle<std::io::Result<()>>;
+
+/// Applies the server settings to an `HttpServer`, binds it, prints the address and starts it.
+/// (A macro: the xAPI app and the probe app are different types.)
+macro_rules! bind_and_run {
+    ($config:expr, $server:expr) => {{
+        let config: &Config = $config;
+        let mut server = $server
+            .disable_signals()
+            .shutdown_timeout(config.server.shutdown_timeout_seconds);
+        if config.server.workers > 0 {
+            server = server.workers(config.server.workers);
+        }
+        let server = server
+            .bind(&config.server.listen)
+            .with_context(|| format!("listening on {}", config.server.listen))?;
+        for addr in server.addrs() {
+            // Scripts and tests read this line to find the port when listening on port 0.
+            println!("lrs listening on http://{addr}{}", config.server.base_path);
+        }
+        let server = server.run();
+        let handle = server.handle();
+        Ok((handle, tokio::spawn(server)))
+    }};
+}
+
+/// The xAPI surface (api role; read-only for the query role alone) plus `/health` and `/ready`.
+fn start_xapi_server<S: Store>(
+    config: &Config,
+    roles: Roles,
+    pipeline: Arc<Pipeline>,
+    store: Arc<S>,
+    ready: &Arc<AtomicBool>,
+) -> anyhow::Result<(ServerHandle, ServerTask)> {
+    let authenticator = Arc::new(Authenticator::new(
+        &config.storage.data_dir,
+        auth_config(config)?,
+    )?);
     let api_config = ApiConfig {
         base_path: config.server.base_path.clone(),
         max_body_bytes: config.server.max_body_bytes,
@@ -89,59 +314,72 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             allowed_origins: config.cors.allowed_origins.clone(),
             max_age_seconds: config.cors.max_age_seconds,
         },
+        read_only: !roles.api,
     };
     let reader: Arc<dyn StatementReader> = store.clone();
     let attachments: Arc<dyn AttachmentStore> = store.clone();
-    let state = web::Data::new(AppState::new(
+    let mut state = AppState::new(
         api_config,
         authenticator,
-        pipeline.clone(),
+        pipeline,
         reader,
         store.clone(),
         attachments,
-        store.clone(),
-    ));
-    let ready = state.ready.clone();
+        store,
+    );
+    state.ready = ready.clone();
+    let state = web::Data::new(state);
     let base_path = config.server.base_path.clone();
-    let mut server = HttpServer::new(move || {
+    let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
             .configure(|cfg| configure(cfg, &base_path))
-    })
-    .disable_signals()
-    .shutdown_timeout(config.server.shutdown_timeout_seconds);
-    if config.server.workers > 0 {
-        server = server.workers(config.server.workers);
-    }
-    let server = server
-        .bind(&config.server.listen)
-        .with_context(|| format!("listening on {}", config.server.listen))?;
-    for addr in server.addrs() {
-        // Scripts and tests read this line to find the port when listening on port 0.
-        println!("lrs listening on http://{addr}{}", config.server.base_path);
-    }
-    let server = server.run();
-    let handle = server.handle();
-    let server_task = tokio::spawn(server);
-    ready.store(true, Ordering::Relaxed);
-    tracing::info!(data_dir = %data_dir.display(), "lrs ready");
+    });
+    bind_and_run!(config, server)
+}
 
-    wait_for_signal().await;
-    tracing::info!("shutting down: finishing in-flight requests");
-    ready.store(false, Ordering::Relaxed);
-    handle.stop(true).await;
-    let _ = server_task.await;
-    tracing::info!("draining ingest");
-    let _ = shutdown_tx.send(true);
-    match tokio::time::timeout(Duration::from_secs(60), ingest).await {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(err))) => tracing::error!(error = %err, "ingest stopped with an error"),
-        Ok(Err(err)) => tracing::error!(error = %err, "ingest task failed"),
-        Err(_) => tracing::warn!("ingest did not drain in 60 s; the rest is applied at next start"),
+/// The ingest role alone serves only `/health` and `/ready` (for probes).
+fn start_probe_server(
+    config: &Config,
+    ready: &Arc<AtomicBool>,
+) -> anyhow::Result<(ServerHandle, ServerTask)> {
+    let ready = ready.clone();
+    let server = HttpServer::new(move || {
+        let ready = ready.clone();
+        App::new()
+            .route(
+                "/health",
+                web::get().to(|| async { HttpResponse::Ok().json(json!({"status": "ok"})) }),
+            )
+            .route(
+                "/ready",
+                web::get().to(move || {
+                    let ready = ready.load(Ordering::Relaxed);
+                    async move {
+                        if ready {
+                            HttpResponse::Ok().json(json!({"ready": true}))
+                        } else {
+                            HttpResponse::ServiceUnavailable()
+                                .insert_header(("Retry-After", "1"))
+                                .json(json!({"ready": false}))
+                        }
+                    }
+                }),
+            )
+    });
+    bind_and_run!(config, server)
+}
+
+/// A backend URI without its password, for logs.
+fn redact(uri: &str) -> String {
+    match (uri.find("://"), uri.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &uri[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}://{user}:***@{}", &uri[..scheme], &uri[at + 1..])
+        }
+        _ => uri.to_owned(),
     }
-    log.close();
-    tracing::info!("stopped");
-    Ok(())
 }
 
 fn auth_config(config: &Config) -> anyhow::Result<AuthConfig> {

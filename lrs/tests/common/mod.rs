@@ -48,11 +48,17 @@ pub fn create_credential(data_dir: &Path, tenant: &str, scopes: &str) -> (String
 
 /// Starts `lrs serve` on an existing data directory; returns the child and its endpoint.
 pub fn spawn_server(data_dir: &Path, extra: &[&str]) -> (Child, String) {
+    spawn_server_env(data_dir, extra, &[])
+}
+
+/// Like [`spawn_server`], with extra environment variables (e.g. `LRS__LOG__URI`).
+pub fn spawn_server_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> (Child, String) {
     let mut child = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .args(extra)
         .env("LRS__LOGGING__LEVEL", "warn")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

@@ -1,0 +1,520 @@
+//! The distributed deployment end to end: api, ingest and query as three `lrs serve` processes
+//! over a real Kafka-protocol broker (tansu, sqlite storage) and PostgreSQL.
+//!
+//! Needs the cargo features `kafka` and `postgres` and two environment variables (`.ci/run` sets
+//! both): `LRS_TEST_POSTGRES` (a connection string, see `ci/postgres.sh`) and `LRS_TEST_TANSU`
+//! (the tansu binary, see `ci/kafka.sh`). Each test starts its own broker (it stops and restarts
+//! it) and uses its own PostgreSQL schema. Without them the tests say they were skipped, except
+//! under `CI`, where that is a failure.
+#![cfg(all(feature = "kafka", feature = "postgres"))]
+
+mod common;
+
+use std::collections::HashSet;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures::StreamExt;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use common::{create_credential, spawn_server_env};
+
+/// What the tests need, or `None` after saying why they are skipped.
+fn infrastructure(test: &str) -> Option<(PathBuf, String)> {
+    let tansu = std::env::var("LRS_TEST_TANSU")
+        .ok()
+        .filter(|s| !s.is_empty());
+    let postgres = std::env::var("LRS_TEST_POSTGRES")
+        .ok()
+        .filter(|s| !s.is_empty());
+    match (tansu, postgres) {
+        (Some(tansu), Some(postgres)) => Some((PathBuf::from(tansu), postgres)),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("{test}: LRS_TEST_TANSU and LRS_TEST_POSTGRES must be set under CI")
+        }
+        _ => {
+            eprintln!(
+                "{test}: distributed tests skipped (set LRS_TEST_TANSU to a tansu binary and \
+                 LRS_TEST_POSTGRES to a PostgreSQL connection string)"
+            );
+            None
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+fn unique(prefix: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_nanos();
+    format!("{prefix}_{}_{nanos}", std::process::id())
+}
+
+/// A tansu broker with sqlite storage in a directory of its own, on a fixed loopback port, so
+/// it can be stopped and started again with its data.
+struct Broker {
+    bin: PathBuf,
+    dir: tempfile::TempDir,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Broker {
+    fn start(bin: &Path) -> Broker {
+        let mut broker = Broker {
+            bin: bin.to_owned(),
+            dir: tempfile::tempdir().expect("broker dir"),
+            port: free_port(),
+            child: None,
+        };
+        broker.run();
+        broker
+    }
+
+    fn run(&mut self) {
+        let listener = format!("tcp://127.0.0.1:{}", self.port);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("tansu.log"))
+            .expect("broker log");
+        let child = Command::new(&self.bin)
+            .current_dir(self.dir.path())
+            .args(["broker", "--listener-url", &listener])
+            .args(["--advertised-listener-url", &listener])
+            .args(["--storage-engine", "sqlite://tansu.db"])
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("starting tansu");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "tansu did not listen in 20 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Stops the broker (SIGTERM, as an operator or orchestrator would; SIGKILL after 10 s).
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn uri(&self, topic: &str, partitions: u32) -> String {
+        format!(
+            "kafka://127.0.0.1:{}/{topic}?partitions={partitions}&delivery_timeout_ms=3000",
+            self.port
+        )
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A fresh PostgreSQL schema; returns a `postgres://` URI whose connections use it.
+async fn fresh_schema(connection: &str) -> String {
+    let config: tokio_postgres::Config = connection.parse().expect("LRS_TEST_POSTGRES");
+    let (client, driver) = config
+        .connect(tokio_postgres::NoTls)
+        .await
+        .expect("connecting to PostgreSQL");
+    tokio::spawn(driver);
+    let schema = unique("e2e");
+    client
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .await
+        .expect("creating a schema");
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+        _ => "127.0.0.1".to_owned(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let user = config.get_user().unwrap_or("postgres");
+    let password = config
+        .get_password()
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .unwrap_or_default();
+    let db = config.get_dbname().unwrap_or(user);
+    format!("postgres://{user}:{password}@{host}:{port}/{db}?options=-csearch_path%3D{schema}")
+}
+
+/// One `lrs serve --services <role>` process.
+struct Role {
+    role: &'static str,
+    child: Child,
+    base: String,
+}
+
+/// The three roles sharing a data directory (for `credentials.json`), a topic and a schema.
+struct Deployment {
+    dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+    api: Role,
+    /// Behind a lock: the kill test replaces it while posts are in flight.
+    ingest: Mutex<Role>,
+    query: Role,
+    key: String,
+    secret: String,
+    client: reqwest::Client,
+}
+
+impl Deployment {
+    async fn start(broker: &Broker, postgres: &str, partitions: u32) -> Deployment {
+        let dir = tempfile::tempdir().expect("data dir");
+        let (key, secret) = create_credential(dir.path(), "board-e2e", "all");
+        let env = vec![
+            (
+                "LRS__LOG__URI".to_owned(),
+                broker.uri(&unique("lrs_e2e"), partitions),
+            ),
+            ("LRS__STORAGE__URI".to_owned(), fresh_schema(postgres).await),
+        ];
+        // One after the other: the first creates the topic, the others find it.
+        let api = spawn_role(dir.path(), &env, "api");
+        let ingest = spawn_role(dir.path(), &env, "ingest");
+        let query = spawn_role(dir.path(), &env, "query");
+        Deployment {
+            dir,
+            env,
+            api,
+            ingest: Mutex::new(ingest),
+            query,
+            key,
+            secret,
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .expect("client"),
+        }
+    }
+
+    fn request(&self, role: &Role, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", role.base))
+            .basic_auth(&self.key, Some(&self.secret))
+            .header("X-Experience-API-Version", "2.0.0")
+    }
+
+    async fn post(&self, statements: &Value) -> reqwest::Response {
+        self.request(&self.api, reqwest::Method::POST, "/statements")
+            .json(statements)
+            .send()
+            .await
+            .expect("POST /statements")
+    }
+
+    /// Waits until the query instance reports no ingest lag.
+    async fn wait_until_applied(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        let ready = self.query.base.replace("/xapi", "/ready");
+        loop {
+            let lag = match self.client.get(&ready).send().await {
+                Ok(response) => response
+                    .json::<Value>()
+                    .await
+                    .ok()
+                    .and_then(|v| v["ingest_lag_records"].as_u64()),
+                Err(_) => None,
+            };
+            if lag == Some(0) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "ingest still {lag:?} records behind after {timeout:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Every statement id the query instance returns, following `more`.
+    async fn all_ids(&self) -> Vec<Uuid> {
+        let mut ids = Vec::new();
+        let mut next = "/statements?limit=500&format=ids".to_owned();
+        loop {
+            let response = self
+                .request(&self.query, reqwest::Method::GET, &next)
+                .send()
+                .await
+                .expect("GET /statements");
+            assert_eq!(response.status(), 200, "GET {next}");
+            assert!(
+                response
+                    .headers()
+                    .contains_key("X-Experience-API-Consistent-Through")
+            );
+            let page: Value = response.json().await.expect("a statement result");
+            for statement in page["statements"].as_array().expect("statements") {
+                ids.push(statement["id"].as_str().unwrap().parse().unwrap());
+            }
+            match page["more"].as_str() {
+                Some(more) if !more.is_empty() => {
+                    next = more.strip_prefix("/xapi").expect("more path").to_owned();
+                }
+                _ => return ids,
+            }
+        }
+    }
+}
+
+fn spawn_role(dir: &Path, env: &[(String, String)], role: &'static str) -> Role {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (child, base) = spawn_server_env(dir, &["--services", role], &env);
+    Role { role, child, base }
+}
+
+impl Role {
+    fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Role {
+    fn drop(&mut self) {
+        self.kill9();
+        eprintln!("stopped the {} role", self.role);
+    }
+}
+
+/// A batch of statements with client-chosen ids (so a retry is recognised as the same).
+fn batch(seed: usize, size: usize) -> (Vec<Uuid>, Value) {
+    let mut ids = Vec::with_capacity(size);
+    let statements: Vec<Value> = (0..size)
+        .map(|i| {
+            let id = Uuid::new_v4();
+            ids.push(id);
+            let learner = (seed * size + i) % 997;
+            json!({
+                "id": id,
+                "actor": {"objectType": "Agent", "name": format!("生徒 {learner}"),
+                          "account": {"homePage": "https://portal.example.jp", "name": format!("s{learner:05}")}},
+                "verb": {"id": "http://adlnet.gov/expapi/verbs/answered", "display": {"ja-JP": "回答した"}},
+                "object": {"objectType": "Activity", "id": format!("https://drill.example.jp/q/{}", i % 50),
+                           "definition": {"name": {"ja-JP": format!("計算ドリル 問{}", i % 50)}}},
+                "result": {"success": i % 3 != 0, "duration": "PT12S"},
+                "timestamp": "2026-11-30T09:00:00+09:00"
+            })
+        })
+        .collect();
+    (ids, Value::Array(statements))
+}
+
+/// POSTs `batches` batches of `size`, `parallel` at a time, retrying 503s; returns the ids of
+/// every acknowledged statement. `posted` counts acknowledged batches as they happen.
+async fn post_all(
+    deployment: &Deployment,
+    batches: usize,
+    size: usize,
+    parallel: usize,
+    posted: Arc<AtomicUsize>,
+) -> Vec<Uuid> {
+    let acked: Vec<Vec<Uuid>> = futures::stream::iter(0..batches)
+        .map(|seed| {
+            let posted = posted.clone();
+            async move {
+                let (ids, body) = batch(seed, size);
+                loop {
+                    let response = deployment.post(&body).await;
+                    match response.status().as_u16() {
+                        200 => {
+                            posted.fetch_add(1, Ordering::Relaxed);
+                            return ids;
+                        }
+                        503 => tokio::time::sleep(Duration::from_millis(200)).await,
+                        status => panic!("POST answered {status}: {:?}", response.text().await),
+                    }
+                }
+            }
+        })
+        .buffer_unordered(parallel)
+        .collect()
+        .await;
+    acked.into_iter().flatten().collect()
+}
+
+fn assert_exactly_once(acked: &[Uuid], returned: &[Uuid]) {
+    let unique: HashSet<&Uuid> = returned.iter().collect();
+    assert_eq!(
+        unique.len(),
+        returned.len(),
+        "{} statements were returned more than once",
+        returned.len() - unique.len()
+    );
+    let missing = acked.iter().filter(|id| !unique.contains(id)).count();
+    assert_eq!(
+        missing,
+        0,
+        "{missing} of {} acknowledged statements are missing",
+        acked.len()
+    );
+}
+
+/// The issue's end-to-end run: 100 000 statements through three processes; ingest is killed
+/// (SIGKILL) and restarted mid-stream; every acknowledged statement is then returned by the
+/// query instance exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statements_posted_to_api_are_queryable_from_query_once_each_despite_an_ingest_kill() {
+    let test = "statements_posted_to_api_are_queryable_from_query_once_each_despite_an_ingest_kill";
+    let Some((tansu, postgres)) = infrastructure(test) else {
+        return;
+    };
+    let broker = Broker::start(&tansu);
+    let deployment = Deployment::start(&broker, &postgres, 4).await;
+
+    let posted = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let (acked, ()) = tokio::join!(
+        post_all(&deployment, 1_000, 100, 8, posted.clone()),
+        async {
+            while posted.load(Ordering::Relaxed) < 300 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            deployment.ingest.lock().unwrap().kill9();
+            eprintln!(
+                "killed ingest after {} batches",
+                posted.load(Ordering::Relaxed)
+            );
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let restarted = spawn_role(deployment.dir.path(), &deployment.env, "ingest");
+            *deployment.ingest.lock().unwrap() = restarted;
+            eprintln!("restarted ingest");
+        }
+    );
+    let posting = started.elapsed();
+    assert_eq!(acked.len(), 100_000);
+    deployment
+        .wait_until_applied(Duration::from_secs(300))
+        .await;
+    let applied = started.elapsed();
+    let returned = deployment.all_ids().await;
+    eprintln!(
+        "posted 100000 statements in {posting:?}, all applied after {applied:?}, {} returned",
+        returned.len()
+    );
+    assert_exactly_once(&acked, &returned);
+    assert_eq!(
+        returned.len(),
+        acked.len(),
+        "no statement the test did not post"
+    );
+}
+
+/// Broker outage: while it is down the api answers 503 with Retry-After (bounded: the producer's
+/// delivery timeout), nothing acknowledged before or during it is lost, and service resumes by
+/// itself when the broker is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_outage_is_a_503_with_retry_after_and_service_resumes_when_it_returns() {
+    let test = "a_broker_outage_is_a_503_with_retry_after_and_service_resumes_when_it_returns";
+    let Some((tansu, postgres)) = infrastructure(test) else {
+        return;
+    };
+    let mut broker = Broker::start(&tansu);
+    let deployment = Deployment::start(&broker, &postgres, 2).await;
+    let mut acked = post_all(&deployment, 20, 50, 4, Arc::default()).await;
+
+    broker.stop();
+    let mut unavailable = 0;
+    for seed in 0..4 {
+        let (ids, body) = batch(1_000 + seed, 10);
+        let asked = Instant::now();
+        let response = deployment.post(&body).await;
+        let waited = asked.elapsed();
+        match response.status().as_u16() {
+            503 => {
+                unavailable += 1;
+                assert!(
+                    response.headers().contains_key("Retry-After"),
+                    "a 503 says when to retry"
+                );
+                assert!(
+                    waited < Duration::from_secs(15),
+                    "answered within the delivery timeout, not {waited:?}"
+                );
+            }
+            // Acknowledged before the producer noticed the outage: it must not be lost.
+            200 => acked.extend(ids),
+            status => panic!("POST during the outage answered {status}"),
+        }
+    }
+    assert!(unavailable > 0, "the api noticed the broker was gone");
+    // The query side still answers (from the store), with a Consistent-Through.
+    let response = deployment
+        .request(
+            &deployment.query,
+            reqwest::Method::GET,
+            "/statements?limit=1",
+        )
+        .send()
+        .await
+        .expect("GET during the outage");
+    assert_eq!(response.status(), 200);
+
+    broker.run();
+    let resumed = Instant::now();
+    let after = post_all(&deployment, 10, 50, 2, Arc::default()).await;
+    eprintln!(
+        "writes resumed {:?} after the broker returned",
+        resumed.elapsed()
+    );
+    acked.extend(after);
+    deployment
+        .wait_until_applied(Duration::from_secs(120))
+        .await;
+    let returned = deployment.all_ids().await;
+    assert_exactly_once(&acked, &returned);
+}
+
+/// The query role serves reads only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_query_role_answers_writes_with_405() {
+    let test = "the_query_role_answers_writes_with_405";
+    let Some((tansu, postgres)) = infrastructure(test) else {
+        return;
+    };
+    let broker = Broker::start(&tansu);
+    let deployment = Deployment::start(&broker, &postgres, 1).await;
+    let (_, body) = batch(0, 1);
+    let response = deployment
+        .request(&deployment.query, reqwest::Method::POST, "/statements")
+        .json(&body)
+        .send()
+        .await
+        .expect("POST to query");
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.headers()["Allow"], "GET, HEAD, OPTIONS");
+    let body: Value = response.json().await.expect("an error body");
+    assert!(
+        body["message"].as_str().unwrap().contains("api service"),
+        "{body}"
+    );
+}
