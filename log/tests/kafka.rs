@@ -4,9 +4,12 @@
 //! `cargo test -p lrs-log --features kafka --test kafka`.
 #![cfg(feature = "kafka")]
 
+mod tansu;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::task::Poll;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -229,4 +232,194 @@ async fn a_member_leaving_in_the_middle_of_a_rebalance_hands_its_partitions_over
         .filter(|((partition, offset), _)| *offset >= committed[partition])
         .collect();
     consume_all(&mut *second, &expected).await;
+}
+
+/// Kafka-only, on a broker of its own that the test kills and restarts: while the broker is down
+/// an append fails within the delivery timeout (and its record never shows up later), appends
+/// beyond the producer's buffer fail at once with `Backpressure`, and once the broker is back the
+/// same log appends again. Every record acknowledged before the outage is still there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appends_fail_in_bounded_time_while_the_broker_is_down_and_succeed_after_it_restarts() {
+    const BUFFER: u32 = 100;
+    let Some(mut broker) = tansu::Tansu::start(
+        "appends_fail_in_bounded_time_while_the_broker_is_down_and_succeed_after_it_restarts",
+    ) else {
+        return;
+    };
+    let mut config = config(&broker.servers(), &fresh_topic(), 3);
+    config.delivery_timeout = Duration::from_secs(3);
+    config.request_timeout = Duration::from_secs(2);
+    config.max_pending_records = BUFFER;
+    let log = KafkaLog::open(config.clone()).await.expect("open");
+    let producer = log.producer();
+    let mut acknowledged = BTreeMap::new();
+    for i in 0..20 {
+        let body = Bytes::from(format!("before {i}"));
+        let ack = producer
+            .append(format!("actor-{i}").as_bytes(), body.clone())
+            .await
+            .expect("append");
+        acknowledged.insert((ack.partition, ack.offset), body);
+    }
+
+    broker.kill();
+    let started = Instant::now();
+    let mut waiting = Vec::new();
+    let mut refused = 0;
+    for i in 0..BUFFER + 50 {
+        let mut append = producer.append(
+            format!("actor-{i}").as_bytes(),
+            Bytes::from(format!("outage {i}")),
+        );
+        match futures::poll!(&mut append) {
+            Poll::Ready(Err(err)) if err.kind() == LogErrorKind::Backpressure => refused += 1,
+            Poll::Ready(result) => panic!("an append during the outage ended at once: {result:?}"),
+            Poll::Pending => waiting.push(append),
+        }
+    }
+    assert_eq!(
+        refused, 50,
+        "appends beyond the buffer are refused at once, the others wait"
+    );
+    for append in waiting {
+        let err = append.await.expect_err("no broker, no acknowledgement");
+        assert_eq!(err.kind(), LogErrorKind::Unavailable, "{err}");
+    }
+    let waited = started.elapsed();
+    assert!(
+        waited < config.delivery_timeout + Duration::from_secs(2),
+        "appends failed only after {waited:?} (delivery timeout {:?})",
+        config.delivery_timeout
+    );
+
+    broker.restart();
+    // The producer reconnects by itself; appends made meanwhile may still fail.
+    let deadline = Instant::now() + REBALANCE_PATIENCE;
+    let mut probes = 0;
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "appends still fail after the restart"
+        );
+        probes += 1;
+        let body = Bytes::from(format!("probe {probes}"));
+        if let Ok(ack) = producer.append(b"actor-0", body.clone()).await {
+            acknowledged.insert((ack.partition, ack.offset), body);
+            break;
+        }
+    }
+    for i in 0..20 {
+        let body = Bytes::from(format!("after {i}"));
+        let ack = producer
+            .append(format!("actor-{i}").as_bytes(), body.clone())
+            .await
+            .expect("append after the restart");
+        acknowledged.insert((ack.partition, ack.offset), body);
+    }
+
+    // Everything the log holds: every acknowledged record, and no record whose append failed
+    // during the outage (a probe that failed while the producer reconnected may have landed).
+    let total: u64 = log
+        .end_offsets()
+        .expect("end offsets")
+        .iter()
+        .map(|(_, end)| end)
+        .sum();
+    let mut consumer = log.consumer("after-the-outage").expect("consumer");
+    let records = suite::consume(&log, &mut *consumer, total as usize).await;
+    let mut consumed: BTreeMap<_, _> = records
+        .into_iter()
+        .map(|record| ((record.partition, record.offset), record.payload))
+        .collect();
+    consumed.retain(|position, payload| {
+        acknowledged.contains_key(position) || !payload.starts_with(b"probe ")
+    });
+    assert_eq!(consumed, acknowledged);
+}
+
+/// Kafka-only, on a broker of its own that the test freezes (SIGSTOP) and thaws: appends in
+/// flight to a broker that stopped answering fail within the delivery timeout, and appends
+/// succeed again once it answers. A failed append was not acknowledged; as with any Kafka client
+/// whose request timed out, its record may still have been written (at-least-once), so only the
+/// acknowledged records are checked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appends_fail_in_bounded_time_while_the_broker_hangs_and_succeed_once_it_answers() {
+    let Some(broker) = tansu::Tansu::start(
+        "appends_fail_in_bounded_time_while_the_broker_hangs_and_succeed_once_it_answers",
+    ) else {
+        return;
+    };
+    let mut config = config(&broker.servers(), &fresh_topic(), 3);
+    config.delivery_timeout = Duration::from_secs(3);
+    config.request_timeout = Duration::from_secs(2);
+    let log = KafkaLog::open(config.clone()).await.expect("open");
+    let producer = log.producer();
+    let mut acknowledged = BTreeMap::new();
+    for i in 0..20 {
+        let body = Bytes::from(format!("before {i}"));
+        let ack = producer
+            .append(b"actor-1", body.clone())
+            .await
+            .expect("append");
+        acknowledged.insert((ack.partition, ack.offset), body);
+    }
+
+    broker.freeze();
+    let started = Instant::now();
+    let frozen: Vec<_> = (0..20)
+        .map(|i| producer.append(b"actor-1", Bytes::from(format!("frozen {i}"))))
+        .collect();
+    for result in futures::future::join_all(frozen).await {
+        let err = result.expect_err("a frozen broker acknowledges nothing");
+        assert_eq!(err.kind(), LogErrorKind::Unavailable, "{err}");
+    }
+    let waited = started.elapsed();
+    assert!(
+        waited < config.delivery_timeout + Duration::from_secs(2),
+        "appends failed only after {waited:?} (delivery timeout {:?})",
+        config.delivery_timeout
+    );
+
+    broker.thaw();
+    let deadline = Instant::now() + REBALANCE_PATIENCE;
+    let mut probes = 0;
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "appends still fail after the thaw"
+        );
+        probes += 1;
+        let body = Bytes::from(format!("probe {probes}"));
+        if let Ok(ack) = producer.append(b"actor-1", body.clone()).await {
+            acknowledged.insert((ack.partition, ack.offset), body);
+            break;
+        }
+    }
+    for i in 0..20 {
+        let body = Bytes::from(format!("after {i}"));
+        let ack = producer
+            .append(b"actor-1", body.clone())
+            .await
+            .expect("append after the thaw");
+        acknowledged.insert((ack.partition, ack.offset), body);
+    }
+
+    // Every acknowledged record is there once; anything else is a record whose append failed.
+    let total: u64 = log
+        .end_offsets()
+        .expect("end offsets")
+        .iter()
+        .map(|(_, end)| end)
+        .sum();
+    let mut consumer = log.consumer("after-the-thaw").expect("consumer");
+    let records = suite::consume(&log, &mut *consumer, total as usize).await;
+    let mut consumed: BTreeMap<_, _> = records
+        .into_iter()
+        .map(|record| ((record.partition, record.offset), record.payload))
+        .collect();
+    consumed.retain(|position, payload| {
+        acknowledged.contains_key(position)
+            || !(payload.starts_with(b"frozen ") || payload.starts_with(b"probe "))
+    });
+    assert_eq!(consumed, acknowledged);
 }
