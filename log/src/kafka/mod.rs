@@ -15,6 +15,7 @@ mod consumer;
 mod errors;
 mod producer;
 mod topic;
+mod uri;
 
 use std::sync::Arc;
 use std::time::Duration;
