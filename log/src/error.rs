@@ -35,6 +35,11 @@ impl LogError {
         self.kind
     }
 
+    /// What went wrong, without the kind.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     pub fn io(context: &str, err: std::io::Error) -> Self {
         LogError::new(LogErrorKind::Unavailable, format!("{context}: {err}"))
     }

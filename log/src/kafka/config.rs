@@ -40,14 +40,20 @@ pub struct KafkaLogConfig {
     /// Largest batch in bytes (librdkafka `batch.size`).
     pub batch_size: u32,
     pub compression: KafkaCompression,
-    /// Records the producer buffers before `append` fails with `Backpressure`
-    /// (librdkafka `queue.buffering.max.messages`).
+    /// Records the producer buffers (waiting to be sent or acknowledged) before `append` fails
+    /// at once with `Backpressure` (librdkafka `queue.buffering.max.messages`).
     pub max_pending_records: u32,
+    /// Bytes of record payloads the producer buffers before `append` fails at once with
+    /// `Backpressure` (librdkafka `queue.buffering.max.kbytes`, rounded up to KiB). With
+    /// `max_pending_records` it bounds the memory the producer holds while brokers are down or slow.
+    pub max_pending_bytes: u64,
     /// Prefix of the Kafka consumer group id: `Log::consumer("ingest")` joins `<prefix>ingest`.
     pub group_id_prefix: String,
     /// Bound of metadata, watermark and commit requests.
     pub request_timeout: Duration,
-    /// How long the producer retries a record before failing its append (`delivery.timeout.ms`).
+    /// How long an append may wait, buffered and retried while brokers are down or slow, before
+    /// it fails with `Unavailable` (`delivery.timeout.ms`). It bounds the wait of the HTTP request
+    /// behind the append, so it stays below what HTTP clients tolerate.
     pub delivery_timeout: Duration,
     /// Consumer group session timeout (`session.timeout.ms`): how long a silent member keeps
     /// its partitions.
@@ -56,7 +62,8 @@ pub struct KafkaLogConfig {
 
 impl KafkaLogConfig {
     /// Defaults: one partition, replication factor 1, topic created if missing, lz4, 5 ms linger,
-    /// 1 MiB batches, 100 000 buffered records, no group prefix.
+    /// 1 MiB batches, at most 100 000 records and 256 MiB buffered, no group prefix, 5 s
+    /// requests, 10 s delivery timeout, 10 s session timeout.
     pub fn new(bootstrap_servers: impl Into<String>, topic: impl Into<String>) -> KafkaLogConfig {
         KafkaLogConfig {
             bootstrap_servers: bootstrap_servers.into(),
@@ -68,9 +75,10 @@ impl KafkaLogConfig {
             batch_size: 1024 * 1024,
             compression: KafkaCompression::Lz4,
             max_pending_records: 100_000,
+            max_pending_bytes: 256 * 1024 * 1024,
             group_id_prefix: String::new(),
-            request_timeout: Duration::from_secs(10),
-            delivery_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(5),
+            delivery_timeout: Duration::from_secs(10),
             session_timeout: Duration::from_secs(10),
         }
     }
@@ -88,10 +96,21 @@ impl KafkaLogConfig {
             "batch_size must be positive"
         } else if self.max_pending_records == 0 {
             "max_pending_records must be positive"
+        } else if self.max_pending_bytes == 0 || self.max_pending_kbytes() > i32::MAX as u64 {
+            "max_pending_bytes must be between 1 and 2^31-1 KiB"
+        } else if self.delivery_timeout <= Duration::from_millis(u64::from(self.linger_ms)) {
+            "delivery_timeout must be longer than linger_ms"
+        } else if self.request_timeout.is_zero() || self.session_timeout.is_zero() {
+            "request_timeout and session_timeout must be positive"
         } else {
             return Ok(());
         };
         Err(LogError::new(LogErrorKind::Config, problem))
+    }
+
+    /// `max_pending_bytes` in librdkafka's unit (KiB, rounded up).
+    pub(crate) fn max_pending_kbytes(&self) -> u64 {
+        self.max_pending_bytes.div_ceil(1024)
     }
 
     pub(crate) fn millis(duration: Duration) -> String {

@@ -54,8 +54,13 @@ impl ConsumerContext for MemberContext {
                 let committed =
                     committed_positions(consumer, &self.topic, &partitions, self.timeout);
                 let mut member = self.member.lock();
-                if let Ok(committed) = committed {
-                    member.committed.extend(committed);
+                match committed {
+                    Ok(committed) => member.committed.extend(committed),
+                    // Fetching still starts at the committed offsets (librdkafka reads them
+                    // itself); only `committed()` may lag until the next commit.
+                    Err(err) => {
+                        tracing::warn!(%err, "reading committed Kafka offsets after an assignment")
+                    }
                 }
                 member.assigned = Some(partitions.into_iter().collect());
             }

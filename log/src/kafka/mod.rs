@@ -2,7 +2,9 @@
 //!
 //! - The producer runs with `acks=all` and idempotence (no duplicates or reordering on retries),
 //!   compression, linger and batch size from [`KafkaLogConfig`], and no transactions. An append's
-//!   future resolves once all in-sync replicas have the record.
+//!   future resolves once all in-sync replicas have the record, or fails within the delivery
+//!   timeout; a full buffer fails it at once (`Backpressure`). After a timeout the producer is
+//!   replaced by a fresh one (see `producer.rs`), so appends recover when the brokers do.
 //! - The caller's `partition_key` picks the partition (CRC-32 modulo the partition count).
 //! - Consumers are members of a Kafka consumer group; positions are committed only explicitly.
 //! - At start-up the topic is verified (and created when allowed); a missing broker is
@@ -13,6 +15,7 @@ mod consumer;
 mod errors;
 mod producer;
 mod topic;
+mod uri;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,7 +23,7 @@ use std::time::Duration;
 use rdkafka::ClientConfig;
 use rdkafka::admin::AdminClient;
 use rdkafka::client::DefaultClientContext;
-use rdkafka::producer::{FutureProducer, Producer};
+use rdkafka::producer::Producer;
 
 pub use config::{KafkaCompression, KafkaLogConfig};
 use consumer::KafkaConsumer;
@@ -34,8 +37,6 @@ use crate::{Log, LogConsumer, LogError, LogProducer, Offset, PartitionId};
 pub struct KafkaLog {
     config: KafkaLogConfig,
     producer: Arc<KafkaProducer>,
-    /// The client behind `end_offsets`.
-    client: FutureProducer,
 }
 
 impl KafkaLog {
@@ -48,20 +49,22 @@ impl KafkaLog {
             .create()
             .map_err(|err| log_error("creating the Kafka admin client", &err))?;
         topic::ensure_topic(&Arc::new(admin), &config).await?;
-        let client: FutureProducer = producer_config(&config)
-            .create()
-            .map_err(|err| log_error("creating the Kafka producer", &err))?;
-        let producer = KafkaProducer::new(client.clone(), config.topic.clone(), config.partitions);
+        let producer = KafkaProducer::new(
+            producer_config(&config),
+            config.delivery_timeout,
+            config.topic.clone(),
+            config.partitions,
+        )?;
         Ok(KafkaLog {
             config,
             producer: Arc::new(producer),
-            client,
         })
     }
 
     /// Waits until every enqueued record was acknowledged (or failed), up to `timeout`.
     pub fn flush(&self, timeout: Duration) -> Result<(), LogError> {
-        self.client
+        self.producer
+            .current()
             .flush(timeout)
             .map_err(|err| log_error("flushing the Kafka producer", &err))
     }
@@ -78,10 +81,17 @@ fn producer_config(config: &KafkaLogConfig) -> ClientConfig {
         .set("compression.type", config.compression.as_librdkafka())
         .set("linger.ms", config.linger_ms.to_string())
         .set("batch.size", config.batch_size.to_string())
+        // Bounded buffer: beyond either limit `send` fails at once (QueueFull → Backpressure)
+        // instead of holding more memory while the brokers are down or slow.
         .set(
             "queue.buffering.max.messages",
             config.max_pending_records.to_string(),
         )
+        .set(
+            "queue.buffering.max.kbytes",
+            config.max_pending_kbytes().to_string(),
+        )
+        // Every append resolves (acknowledged or failed) within the delivery timeout.
         .set(
             "delivery.timeout.ms",
             KafkaLogConfig::millis(config.delivery_timeout),
@@ -89,7 +99,10 @@ fn producer_config(config: &KafkaLogConfig) -> ClientConfig {
         .set(
             "request.timeout.ms",
             KafkaLogConfig::millis(config.request_timeout),
-        );
+        )
+        // Reconnect to a restarted broker within a second (librdkafka's default backs off up to
+        // 10 s, longer than the delivery timeout).
+        .set("reconnect.backoff.max.ms", "1000");
     client
 }
 
@@ -108,7 +121,8 @@ impl Log for KafkaLog {
         (0..self.config.partitions)
             .map(|partition| {
                 let (_low, high) = self
-                    .client
+                    .producer
+                    .current()
                     .client()
                     .fetch_watermarks(
                         &self.config.topic,
