@@ -5,8 +5,6 @@
 
 mod config;
 mod credentials;
-#[cfg(feature = "kafka")]
-mod kafka_uri;
 mod roles;
 mod serve;
 

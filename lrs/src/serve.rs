@@ -118,7 +118,7 @@ impl OpenedLog {
             }
             #[cfg(feature = "kafka")]
             LogUri::Kafka(uri) => {
-                let kafka = crate::kafka_uri::parse(uri)?;
+                let kafka = lrs_log::KafkaLogConfig::from_uri(uri)?;
                 let delivery_timeout = kafka.delivery_timeout;
                 let log = lrs_log::KafkaLog::open(kafka)
                     .await
