@@ -9,7 +9,8 @@
 #   1. helm lint --strict (warnings fail), against Kubernetes v1.30;
 #   2. helm template (offline render, release "ci" in namespace "lrs");
 #   3. checks of the rendered objects (see check_rendered below);
-# and then the chart's own guards: values that must be refused are refused.
+# and then the chart's guards (values.schema.json and the checks in _helpers.tpl): values that
+# must be refused are refused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -327,7 +328,9 @@ run_case("all-on", os.path.join(chart_dir, "ci", "all-on-values.yaml"), {
 })
 
 print("== helm-lint: values the chart must refuse")
-refused("guards", {"log": {"uri": "file://"}}, "log.uri must be a kafka:// URI")
+refused("guards", {"log": {"uri": "file://"}}, "'/log/uri': 'file://' does not match pattern")
+refused("guards", {"apii": {"replicas": 3}}, "additional properties 'apii' not allowed")
+refused("guards", {"api": {"replicas": "two"}}, "'/api/replicas': got string, want integer")
 refused("guards", {"storage": {"uri": "file://"}}, "storage.uri must be a postgres:// or scylla:// URI")
 refused("guards", {"log": {"uri": "kafka://k:9092/t?partitions=2"}, "ingest": {"replicas": 3}},
         "exceeds the topic's partitions")
