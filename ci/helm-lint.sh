@@ -8,7 +8,10 @@
 # What runs, for the default values and for helm/lrs/ci/all-on-values.yaml (every option on):
 #   1. helm lint --strict (warnings fail), against Kubernetes v1.30;
 #   2. helm template (offline render, release "ci" in namespace "lrs");
-#   3. checks of the rendered objects (see check_rendered below);
+#   3. every rendered object validated, strictly (unknown fields fail), against the Kubernetes
+#      OpenAPI schemas of the oldest and newest versions kubernetes-validate ships (PyPI);
+#      the ServiceMonitor is a CRD, not in those schemas, and is checked by step 4 only;
+#   4. checks of the rendered objects (see check_rendered below);
 # and then the chart's guards (values.schema.json and the checks in _helpers.tpl): values that
 # must be refused are refused.
 set -euo pipefail
@@ -16,6 +19,7 @@ cd "$(dirname "$0")/.."
 
 HELM_PYTHON_SDK_VERSION=0.2.2
 PYYAML_VERSION=6.0.4
+KUBERNETES_VALIDATE_VERSION=1.37.0
 
 cache=${LRS_CI_CACHE:-/var/cache/lrs-ci}
 if ! mkdir -p "$cache" 2>/dev/null || [ ! -w "$cache" ]; then
@@ -34,7 +38,7 @@ if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
     exit 1
   fi
 fi
-want="helm-python-sdk==$HELM_PYTHON_SDK_VERSION pyyaml==$PYYAML_VERSION"
+want="helm-python-sdk==$HELM_PYTHON_SDK_VERSION pyyaml==$PYYAML_VERSION kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
 if [ ! -x "$venv/bin/python" ] || [ "$(cat "$venv/.lrs-requirements" 2>/dev/null)" != "$want" ]; then
   rm -rf "$venv"
   python3 -m venv "$venv"
@@ -60,11 +64,15 @@ import sys
 import tomllib
 
 import helm_python as helm
+import kubernetes_validate
 import yaml
 
 chart_dir, out_dir = sys.argv[1], sys.argv[2]
 KUBE_VERSION = "v1.30.0"
 ROLES = ("api", "ingest", "query")
+# The oldest Kubernetes version kubernetes-validate has schemas for, and the newest.
+KUBE_SCHEMA_VERSIONS = ("1.25.0", kubernetes_validate.latest_version())
+CRD_KINDS = {"ServiceMonitor"}
 CONFIG_SECTIONS = {"server", "storage", "log", "query", "auth", "logging", "cors"}
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 failures = []
@@ -103,6 +111,24 @@ def objects_of(manifests):
             if doc is not None:
                 objects.append((path, doc))
     return objects
+
+
+def validate_schemas(case, objects):
+    checked = 0
+    for path, obj in objects:
+        if obj.get("kind") in CRD_KINDS:
+            continue
+        for version in KUBE_SCHEMA_VERSIONS:
+            try:
+                kubernetes_validate.validate(obj, version, strict=True)
+            except kubernetes_validate.ValidationError as e:
+                first = str(e).splitlines()[0]
+                fail(case, f"{path}: {obj.get('kind')} {obj['metadata'].get('name')} "
+                           f"is not valid Kubernetes {version}: {first}")
+            except kubernetes_validate.SchemaNotFoundError:
+                fail(case, f"{path}: no Kubernetes {version} schema for {obj.get('apiVersion')} {obj.get('kind')}")
+        checked += 1
+    print(f"   kubernetes schemas (strict, {' and '.join(KUBE_SCHEMA_VERSIONS)}): {checked} objects")
 
 
 def env_of(container):
@@ -301,7 +327,9 @@ def run_case(case, values_file, expect):
     notes = [p for p in manifests if p.endswith("NOTES.txt")]
     if not notes or not manifests[notes[0]].strip():
         fail(case, "NOTES.txt renders empty")
-    check_rendered(case, objects_of(manifests), expect)
+    objects = objects_of(manifests)
+    validate_schemas(case, objects)
+    check_rendered(case, objects, expect)
 
 
 def refused(case, values, why):
