@@ -12,8 +12,8 @@
 #      OpenAPI schemas of the oldest and newest versions kubernetes-validate ships (PyPI);
 #      the ServiceMonitor is a CRD, not in those schemas, and is checked by step 4 only;
 #   4. checks of the rendered objects (see check_rendered below);
-# and then the chart's guards (values.schema.json and the checks in _helpers.tpl): values that
-# must be refused are refused.
+# then the chart's guards (values.schema.json and the checks in _helpers.tpl): values that
+# must be refused are refused; and last, deploy/compose.yaml parses and runs the three roles.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -364,6 +364,18 @@ refused("guards", {"log": {"uri": "kafka://k:9092/t?partitions=2"}, "ingest": {"
         "exceeds the topic's partitions")
 refused("guards", {"jwt": {"issuers": [{"issuer": "i", "audience": "a", "keyFile": "k.pem"}]}},
         "jwt.issuers needs the public keys")
+
+print("== helm-lint: deploy/compose.yaml (no container engine here: parsed, not run)")
+with open("deploy/compose.yaml") as f:
+    compose = yaml.safe_load(f)
+services = compose.get("services", {})
+for role in ROLES:
+    command = services.get(f"lrs-{role}", {}).get("command", [])
+    if command[-2:] != ["--services", role]:
+        fail("compose", f"service lrs-{role} does not run `serve --services {role}`")
+    if not services.get(f"lrs-{role}", {}).get("healthcheck"):
+        fail("compose", f"service lrs-{role} has no healthcheck")
+print(f"   {len(services)} services: {', '.join(services)}")
 
 if failures:
     print(f"== helm-lint: {len(failures)} failed")
