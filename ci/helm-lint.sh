@@ -29,9 +29,9 @@ fi
 venv=$cache/helm-venv
 
 echo "== helm-lint: Python virtualenv at $venv"
-if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+if ! { command -v python3 >/dev/null && python3 -c 'import venv, ensurepip' 2>/dev/null; }; then
   if [ "$(id -u)" -eq 0 ]; then
-    echo "   installing python3-venv (Debian)"
+    echo "   installing python3-venv (Debian; brings python3)"
     apt-get update -qq && apt-get install -y -qq python3-venv
   else
     echo "helm-lint: python3-venv is missing; install it (apt-get install python3-venv)" >&2
