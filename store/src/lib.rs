@@ -28,6 +28,7 @@ use uuid::Uuid;
 
 mod embedded;
 mod error;
+mod layout;
 #[cfg(feature = "postgres")]
 mod postgres;
 pub mod suite;
