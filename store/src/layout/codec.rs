@@ -29,7 +29,7 @@ const FLAG_REFERS: u8 = 4;
 
 /// Version byte of the wide-column `keys` blob (used by the PostgreSQL and ScyllaDB stores). Version 1 (a big-endian layout of the first
 /// PostgreSQL store, never released) is not read.
-#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+#[cfg_attr(not(any(feature = "postgres", feature = "scylla")), allow(dead_code))]
 const KEYS_BLOB_V2: u8 = 2;
 
 pub(crate) fn corrupt(message: String) -> StoreError {
@@ -119,7 +119,7 @@ pub(crate) fn decode_keys(r: &mut Reader<'_>) -> Result<IndexKeys, StoreError> {
     })
 }
 
-#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+#[cfg_attr(not(any(feature = "postgres", feature = "scylla")), allow(dead_code))]
 /// The wide-column `keys` (and `inherited`) blob: [`KEYS_BLOB_V2`], then the index keys layout.
 pub(crate) fn encode_keys_blob(keys: &IndexKeys) -> Result<Vec<u8>, StoreError> {
     let mut out = Vec::with_capacity(
@@ -134,7 +134,7 @@ pub(crate) fn encode_keys_blob(keys: &IndexKeys) -> Result<Vec<u8>, StoreError> 
     Ok(out)
 }
 
-#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+#[cfg_attr(not(any(feature = "postgres", feature = "scylla")), allow(dead_code))]
 pub(crate) fn decode_keys_blob(bytes: &[u8]) -> Result<IndexKeys, StoreError> {
     let mut r = Reader::new(bytes, "keys");
     let version = r.u8()?;

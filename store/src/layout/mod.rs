@@ -6,7 +6,7 @@
 
 pub(crate) mod codec;
 // Used by the PostgreSQL and ScyllaDB stores; tested in every build.
-#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+#[cfg_attr(not(any(feature = "postgres", feature = "scylla")), allow(dead_code))]
 pub(crate) mod wide;
 
 use lrs_schema::envelope::{IndexKeys, Key16};
