@@ -16,7 +16,8 @@
 //! Canonical Activity Definitions are merged by ingest from the statements it writes and read by
 //! the Activities Resource through the [`ActivityStore`].
 //!
-//! Implementations: [`EmbeddedStore`] (fjall), `PostgresStore` (feature `postgres`). Every implementation runs the shared [`suite`].
+//! Implementations: [`EmbeddedStore`] (fjall), `PostgresStore` (feature `postgres`),
+//! `ScyllaStore` (feature `scylla`). Every implementation runs the shared [`suite`].
 
 use std::collections::HashMap;
 
@@ -28,14 +29,21 @@ use uuid::Uuid;
 
 mod embedded;
 mod error;
+mod layout;
 #[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(feature = "scylla")]
+mod scylla;
 pub mod suite;
 
 pub use embedded::EmbeddedStore;
 pub use error::{StoreError, StoreErrorKind};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
+#[cfg(feature = "scylla")]
+pub use scylla::{
+    DEFAULT_CONCURRENCY, DEFAULT_REPLICATION, ScyllaConfig, ScyllaStore, ScyllaUriError,
+};
 
 /// Microseconds since the Unix epoch: the unit of `stored` everywhere in the store.
 pub type Micros = i64;

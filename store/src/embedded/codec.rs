@@ -8,17 +8,7 @@
 //! ```text
 //! u8   version (= 2)
 //! i64  stored, microseconds since the Unix epoch
-//! keys:
-//!   u8   flags (bit 0: has voids target; bit 1: has registration; bit 2: refers to a statement)
-//!   [16] voided target id            (if bit 0)
-//!   [16] registration                (if bit 1)
-//!   [16] StatementRef target id      (if bit 2)
-//!   [16] verb key
-//!   [16] authority key
-//!   u16  n, n × [16]  direct agent keys
-//!   u16  n, n × [16]  related agent keys
-//!   u16  n, n × [16]  direct activity keys
-//!   u16  n, n × [16]  related activity keys
+//! keys     index keys, the shared layout of `layout/codec.rs`
 //! u8   1 if the keys inherited from the StatementRef target follow (same `keys` layout), else 0
 //! u32  uncompressed body length, then the LZ4 block of the body (to the end of the value)
 //! ```
@@ -29,18 +19,16 @@
 //! `watermarks` value, version 1: `u8` version, `u64` next offset, `i64` stored.
 
 use bytes::Bytes;
-use lrs_schema::envelope::{IndexKeys, Key16};
-use uuid::Uuid;
+use lrs_schema::envelope::IndexKeys;
 
+pub(crate) use crate::layout::codec::corrupt;
+use crate::layout::codec::{Reader, decode_keys, encode_keys};
 use crate::{Document, Micros, StoreError, StoreErrorKind};
 
 const STATEMENT_V1: u8 = 1;
 const STATEMENT_V2: u8 = 2;
 const DOCUMENT_V1: u8 = 1;
 const WATERMARK_V1: u8 = 1;
-const FLAG_VOIDS: u8 = 1;
-const FLAG_REGISTRATION: u8 = 2;
-const FLAG_REFERS: u8 = 4;
 
 /// A decoded `statements` value.
 pub(crate) struct StatementValue {
@@ -76,46 +64,6 @@ pub(crate) fn encode_statement(
     Ok(out)
 }
 
-fn encode_keys(out: &mut Vec<u8>, keys: &IndexKeys) -> Result<(), StoreError> {
-    let mut flags = 0;
-    if keys.voids.is_some() {
-        flags |= FLAG_VOIDS;
-    }
-    if keys.registration.is_some() {
-        flags |= FLAG_REGISTRATION;
-    }
-    if keys.refers_to.is_some() {
-        flags |= FLAG_REFERS;
-    }
-    out.push(flags);
-    for id in [keys.voids, keys.registration, keys.refers_to]
-        .into_iter()
-        .flatten()
-    {
-        out.extend_from_slice(id.as_bytes());
-    }
-    out.extend_from_slice(&keys.verb.0);
-    out.extend_from_slice(&keys.authority.0);
-    for list in [
-        &keys.direct_agents,
-        &keys.related_agents,
-        &keys.direct_activities,
-        &keys.related_activities,
-    ] {
-        let n = u16::try_from(list.len()).map_err(|_| {
-            StoreError::new(
-                StoreErrorKind::Unavailable,
-                format!("{} index keys of one kind in one statement", list.len()),
-            )
-        })?;
-        out.extend_from_slice(&n.to_le_bytes());
-        for key in list {
-            out.extend_from_slice(&key.0);
-        }
-    }
-    Ok(())
-}
-
 pub(crate) fn decode_statement(bytes: &[u8]) -> Result<StatementValue, StoreError> {
     let mut r = Reader::new(bytes, "statement");
     let version = r.u8()?;
@@ -138,47 +86,6 @@ pub(crate) fn decode_statement(bytes: &[u8]) -> Result<StatementValue, StoreErro
         keys,
         inherited,
         body: Bytes::from(body),
-    })
-}
-
-fn decode_keys(r: &mut Reader<'_>) -> Result<IndexKeys, StoreError> {
-    let flags = r.u8()?;
-    let mut optional_id = |bit: u8| -> Result<Option<Uuid>, StoreError> {
-        if flags & bit != 0 {
-            Ok(Some(Uuid::from_bytes(r.array()?)))
-        } else {
-            Ok(None)
-        }
-    };
-    let voids = optional_id(FLAG_VOIDS)?;
-    let registration = optional_id(FLAG_REGISTRATION)?;
-    let refers_to = optional_id(FLAG_REFERS)?;
-    let verb = Key16(r.array()?);
-    let authority = Key16(r.array()?);
-    let mut lists: [Vec<Key16>; 4] = Default::default();
-    for list in &mut lists {
-        let n = u16::from_le_bytes(r.array()?) as usize;
-        list.reserve(n);
-        for _ in 0..n {
-            list.push(Key16(r.array()?));
-        }
-    }
-    let [
-        direct_agents,
-        related_agents,
-        direct_activities,
-        related_activities,
-    ] = lists;
-    Ok(IndexKeys {
-        verb,
-        authority,
-        registration,
-        voids,
-        refers_to,
-        direct_agents,
-        related_agents,
-        direct_activities,
-        related_activities,
     })
 }
 
@@ -253,61 +160,11 @@ pub(crate) fn decode_watermark(bytes: &[u8]) -> Result<(u64, Micros), StoreError
     Ok((next_offset, stored))
 }
 
-pub(crate) fn corrupt(message: String) -> StoreError {
-    StoreError::new(StoreErrorKind::Corrupt, message)
-}
-
-struct Reader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-    what: &'static str,
-}
-
-impl<'a> Reader<'a> {
-    fn new(bytes: &'a [u8], what: &'static str) -> Self {
-        Reader {
-            bytes,
-            pos: 0,
-            what,
-        }
-    }
-
-    fn take(&mut self, n: usize) -> Result<&'a [u8], StoreError> {
-        let slice = self
-            .pos
-            .checked_add(n)
-            .and_then(|end| self.bytes.get(self.pos..end))
-            .ok_or_else(|| corrupt(format!("{} value is truncated", self.what)))?;
-        self.pos += n;
-        Ok(slice)
-    }
-
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], StoreError> {
-        let mut out = [0u8; N];
-        out.copy_from_slice(self.take(N)?);
-        Ok(out)
-    }
-
-    fn u8(&mut self) -> Result<u8, StoreError> {
-        Ok(self.take(1)?[0])
-    }
-
-    fn string(&mut self) -> Result<String, StoreError> {
-        let len = u16::from_le_bytes(self.array()?) as usize;
-        let bytes = self.take(len)?;
-        String::from_utf8(bytes.to_vec())
-            .map_err(|_| corrupt(format!("{} value holds a non-UTF-8 string", self.what)))
-    }
-
-    fn rest(&mut self) -> &'a [u8] {
-        let rest = &self.bytes[self.pos..];
-        self.pos = self.bytes.len();
-        rest
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use lrs_schema::envelope::Key16;
+    use uuid::Uuid;
+
     use super::*;
 
     fn sample_keys() -> IndexKeys {

@@ -30,7 +30,8 @@
 use lrs_schema::envelope::{IndexKeys, Key16};
 use uuid::Uuid;
 
-use crate::{AccessPath, IndexScan, Micros, Position, StoreError, StoreErrorKind};
+use crate::layout::{self, IndexTable, PathKey};
+use crate::{IndexScan, Micros, Position, StoreError, StoreErrorKind};
 
 /// Length of an encoded [`Position`]: 8 bytes of `stored`, 16 bytes of id.
 pub(crate) const POSITION_LEN: usize = 24;
@@ -51,66 +52,17 @@ const TENANT_ONE_BYTE: TenantId = 0xf0;
 /// Length of the path key inside an index key.
 pub(crate) const SHORT_KEY_LEN: usize = 8;
 
-/// The index tables, one per [`AccessPath`] variant, in a fixed order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum IndexTable {
-    All,
-    Agent,
-    RelatedAgent,
-    Verb,
-    Activity,
-    RelatedActivity,
-    Registration,
-    Authority,
-}
-
-impl IndexTable {
-    pub(crate) const EVERY: [IndexTable; 8] = [
-        IndexTable::All,
-        IndexTable::Agent,
-        IndexTable::RelatedAgent,
-        IndexTable::Verb,
-        IndexTable::Activity,
-        IndexTable::RelatedActivity,
-        IndexTable::Registration,
-        IndexTable::Authority,
-    ];
-
-    /// The fjall keyspace name; part of the on-disk format.
-    pub(crate) fn keyspace_name(self) -> &'static str {
-        match self {
-            IndexTable::All => "statements_by_stored",
-            IndexTable::Agent => "statements_by_agent",
-            IndexTable::RelatedAgent => "statements_by_related_agent",
-            IndexTable::Verb => "statements_by_verb",
-            IndexTable::Activity => "statements_by_activity",
-            IndexTable::RelatedActivity => "statements_by_related_activity",
-            IndexTable::Registration => "statements_by_registration",
-            IndexTable::Authority => "statements_by_authority",
-        }
-    }
-
-    pub(crate) fn index(self) -> usize {
-        self as usize
-    }
-
-    /// The table and the (short) partition key after the tenant one scan reads.
-    pub(crate) fn of_path(path: &AccessPath) -> (IndexTable, Option<ShortKey>) {
-        match path {
-            AccessPath::All => (IndexTable::All, None),
-            AccessPath::Agent(k) => (IndexTable::Agent, Some(short(k))),
-            AccessPath::RelatedAgent(k) => (IndexTable::RelatedAgent, Some(short(k))),
-            AccessPath::Verb(k) => (IndexTable::Verb, Some(short(k))),
-            AccessPath::Activity(k) => (IndexTable::Activity, Some(short(k))),
-            AccessPath::RelatedActivity(k) => (IndexTable::RelatedActivity, Some(short(k))),
-            AccessPath::Registration(r) => (IndexTable::Registration, Some(short_registration(*r))),
-            AccessPath::Authority(k) => (IndexTable::Authority, Some(short(k))),
-        }
-    }
-}
-
 /// The partition key of an index key: see the module documentation.
 pub(crate) type ShortKey = [u8; SHORT_KEY_LEN];
+
+/// The (short) partition key after the tenant of one access path's keys.
+pub(crate) fn partition(path_key: PathKey) -> Option<ShortKey> {
+    match path_key {
+        PathKey::None => None,
+        PathKey::Key(k) => Some(short(&k)),
+        PathKey::Registration(r) => Some(short_registration(r)),
+    }
+}
 
 /// The first 8 bytes of a [`Key16`] (already a hash).
 pub(crate) fn short(key: &Key16) -> ShortKey {
@@ -138,49 +90,14 @@ fn mix64(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-/// Every (table, partition key) entry one statement with these keys gets.
-///
-/// `inherited` are the keys of a StatementRef target (xAPI Communication §2.1.3 "Filter
-/// Conditions for StatementRefs"): the referring statement is also filed under the target's
-/// verb, agents, activities and registration (not under its authority, and only once in `All`).
+/// Every (table, partition key) entry one statement with these keys gets (see
+/// [`layout::index_entries`]); two full keys of one list may share a short key, and get one
+/// entry.
 pub(crate) fn index_entries(
     keys: &IndexKeys,
     inherited: Option<&IndexKeys>,
 ) -> Vec<(IndexTable, Option<ShortKey>)> {
-    let mut out = Vec::with_capacity(
-        4 + keys.direct_agents.len()
-            + keys.related_agents.len()
-            + keys.direct_activities.len()
-            + keys.related_activities.len(),
-    );
-    out.push((IndexTable::All, None));
-    out.push((IndexTable::Authority, Some(short(&keys.authority))));
-    for keys in std::iter::once(keys).chain(inherited) {
-        filter_entries(keys, &mut out);
-    }
-    // Two full keys of one list may share a short key: one entry is enough.
-    out.sort_unstable();
-    out.dedup();
-    out
-}
-
-fn filter_entries(keys: &IndexKeys, out: &mut Vec<(IndexTable, Option<ShortKey>)>) {
-    out.push((IndexTable::Verb, Some(short(&keys.verb))));
-    if let Some(registration) = keys.registration {
-        out.push((
-            IndexTable::Registration,
-            Some(short_registration(registration)),
-        ));
-    }
-    let lists = [
-        (IndexTable::Agent, &keys.direct_agents),
-        (IndexTable::RelatedAgent, &keys.related_agents),
-        (IndexTable::Activity, &keys.direct_activities),
-        (IndexTable::RelatedActivity, &keys.related_activities),
-    ];
-    for (table, list) in lists {
-        out.extend(list.iter().map(|k| (table, Some(short(k)))));
-    }
+    layout::index_entries(keys, inherited, partition)
 }
 
 /// The tenant name as a document key prefix: `u16` big-endian length, then the bytes.
@@ -287,56 +204,12 @@ pub(crate) fn decode_position(bytes: &[u8]) -> Result<Position, StoreError> {
     })
 }
 
-/// The inclusive range of encoded positions a scan may return, or `None` when it is empty.
-///
-/// Exclusive bounds (`since`, `after`) become inclusive by taking the next (or previous) possible
-/// 24-byte suffix; every key under one path prefix has exactly 24 more bytes, so this is exact.
+/// The inclusive range of encoded positions a scan may return, or `None` when it is empty: the
+/// shared [`layout::scan_bounds`], encoded (position encoding preserves order, and every key
+/// under one path prefix has exactly 24 more bytes, so this is exact).
 pub(crate) fn scan_bounds(scan: &IndexScan) -> Option<([u8; POSITION_LEN], [u8; POSITION_LEN])> {
-    let mut low = [0u8; POSITION_LEN];
-    let mut high = [0xffu8; POSITION_LEN];
-    if let Some(since) = scan.since {
-        let mut last_at_since = [0xffu8; POSITION_LEN];
-        last_at_since[..8].copy_from_slice(&encode_stored(since));
-        low = low.max(successor(last_at_since)?);
-    }
-    if let Some(until) = scan.until {
-        let mut last_at_until = [0xffu8; POSITION_LEN];
-        last_at_until[..8].copy_from_slice(&encode_stored(until));
-        high = high.min(last_at_until);
-    }
-    if let Some(after) = scan.after {
-        let after = encode_position(after);
-        if scan.ascending {
-            low = low.max(successor(after)?);
-        } else {
-            high = high.min(predecessor(after)?);
-        }
-    }
-    (low <= high).then_some((low, high))
-}
-
-fn successor(mut bytes: [u8; POSITION_LEN]) -> Option<[u8; POSITION_LEN]> {
-    for byte in bytes.iter_mut().rev() {
-        if *byte == 0xff {
-            *byte = 0;
-        } else {
-            *byte += 1;
-            return Some(bytes);
-        }
-    }
-    None
-}
-
-fn predecessor(mut bytes: [u8; POSITION_LEN]) -> Option<[u8; POSITION_LEN]> {
-    for byte in bytes.iter_mut().rev() {
-        if *byte == 0 {
-            *byte = 0xff;
-        } else {
-            *byte -= 1;
-            return Some(bytes);
-        }
-    }
-    None
+    let (low, high) = layout::scan_bounds(scan)?;
+    Some((encode_position(low), encode_position(high)))
 }
 
 #[cfg(test)]
@@ -426,19 +299,5 @@ mod tests {
             hex(&short_registration(Uuid::from_u128(3))),
             hex(&mix64(3).to_be_bytes())
         );
-    }
-
-    #[test]
-    fn a_since_at_the_largest_time_is_an_empty_scan() {
-        let scan = IndexScan {
-            tenant: "t".into(),
-            path: AccessPath::All,
-            since: Some(i64::MAX),
-            until: None,
-            after: None,
-            ascending: true,
-            limit: 10,
-        };
-        assert_eq!(scan_bounds(&scan), None);
     }
 }

@@ -40,13 +40,14 @@ use async_trait::async_trait;
 use fjall::{CompressionType, Database, Keyspace, KeyspaceCreateOptions, KvSeparationOptions};
 use uuid::Uuid;
 
+use crate::layout::IndexTable;
 use crate::{
     ActivityDefinitionRow, ActivityStore, AttachmentBody, AttachmentStore, Document, DocumentScope,
     DocumentStore, IndexScan, Micros, Position, Precondition, StatementReader, StatementRow,
     StatementWriter, StoreError, StoreErrorKind, StoredStatement, Watermark,
 };
 use fjall::config::CompressionPolicy;
-use keys::{IndexTable, KEY_LAYOUT, TenantId};
+use keys::{KEY_LAYOUT, TenantId};
 use lrs_schema::DefinitionJson;
 
 /// The embedded (fjall) store. Cheap to clone: clones share one database.
@@ -102,7 +103,7 @@ impl EmbeddedStore {
             .map_err(unavailable)?;
         let indexes = IndexTable::EVERY
             .iter()
-            .map(|table| db.keyspace(table.keyspace_name(), KeyspaceCreateOptions::default))
+            .map(|table| db.keyspace(table.table_name(), KeyspaceCreateOptions::default))
             .collect::<Result<Vec<_>, _>>()
             .map_err(unavailable)?;
         let voided = db

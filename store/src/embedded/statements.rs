@@ -4,8 +4,9 @@ use fjall::PersistMode;
 use uuid::Uuid;
 
 use super::codec::{self, corrupt};
-use super::keys::{self, IndexTable, POSITION_LEN, statement_key};
+use super::keys::{self, POSITION_LEN, statement_key};
 use super::{Tables, unavailable};
+use crate::layout::IndexTable;
 use crate::{IndexScan, Position, StatementRow, StoreError, StoredStatement, Watermark};
 
 impl Tables {
@@ -160,8 +161,8 @@ impl Tables {
         let Some(tenant) = self.tenant_id(&scan.tenant) else {
             return Ok(Vec::new());
         };
-        let (table, partition) = IndexTable::of_path(&scan.path);
-        let prefix = keys::path_prefix(tenant, partition);
+        let (table, path_key) = IndexTable::of_path(&scan.path);
+        let prefix = keys::path_prefix(tenant, keys::partition(path_key));
         let mut start = prefix.clone();
         start.extend_from_slice(&low);
         let mut end = prefix.clone();

@@ -8,24 +8,15 @@ use lrs_schema::DefinitionJson;
 use lrs_schema::envelope::Key16;
 
 use super::unavailable;
+use crate::layout::wide::{decode_definition, document_kind, precondition_failed};
 use crate::{
     ActivityDefinitionRow, AttachmentBody, Document, DocumentKind, DocumentScope, Micros,
     Precondition, StoreError, StoreErrorKind,
 };
 
+/// The `kind` column (`smallint` here, `tinyint` on Scylla).
 fn kind(kind: DocumentKind) -> i16 {
-    match kind {
-        DocumentKind::State => 1,
-        DocumentKind::ActivityProfile => 2,
-        DocumentKind::AgentProfile => 3,
-    }
-}
-
-fn precondition_failed() -> StoreError {
-    StoreError::new(
-        StoreErrorKind::PreconditionFailed,
-        "document precondition does not hold",
-    )
+    i16::from(document_kind(kind))
 }
 
 pub(super) async fn get_document(
@@ -273,7 +264,7 @@ pub(super) async fn get_attachments(
 /// Read, merge and write in one transaction. Each (tenant, activity) is first locked with a
 /// transaction-level advisory lock, in key order (no deadlock), so concurrent merges of one
 /// activity serialize even when its row does not exist yet (`FOR UPDATE` locks only existing
-/// rows). On Scylla ingest is the only writer of this table and merges without LWT.
+/// rows). Scylla merges with lightweight transactions (`IF definition = ?` the bytes read).
 pub(super) async fn merge_activity_definitions(
     client: &mut Object,
     rows: &[ActivityDefinitionRow],
@@ -301,7 +292,7 @@ pub(super) async fn merge_activity_definitions(
                 .await
                 .map_err(unavailable)?
             {
-                Some(stored) => decode(stored.get(0))?,
+                Some(stored) => decode_definition(stored.get(0))?,
                 None => DefinitionJson::default(),
             };
             slot.insert((current, false));
@@ -346,7 +337,7 @@ pub(super) async fn get_activity_definitions(
         .await
         .map_err(unavailable)?
     {
-        found.insert(row.get(0), decode(row.get(1))?);
+        found.insert(row.get(0), decode_definition(row.get(1))?);
     }
     Ok(activity_ids
         .iter()
@@ -360,15 +351,6 @@ fn activity_lock(row: &ActivityDefinitionRow) -> i64 {
     let mut head = [0u8; 8];
     head.copy_from_slice(&key.0[..8]);
     i64::from_be_bytes(head)
-}
-
-fn decode(json: &[u8]) -> Result<DefinitionJson, StoreError> {
-    DefinitionJson::from_slice(json).ok_or_else(|| {
-        StoreError::new(
-            StoreErrorKind::Corrupt,
-            "activity definition is not a JSON object",
-        )
-    })
 }
 
 fn utf8(bytes: &[u8]) -> Result<String, StoreError> {

@@ -14,7 +14,6 @@
 //! Connections are plain TCP or Unix sockets (no TLS yet).
 
 mod documents;
-mod keys;
 mod statements;
 
 use async_trait::async_trait;

@@ -6,8 +6,10 @@ use bytes::Bytes;
 use deadpool_postgres::Object;
 use uuid::Uuid;
 
-use super::keys::{self, IndexTable, bucket};
 use super::unavailable;
+use crate::layout::codec::{decode_keys_blob, encode_keys_blob};
+use crate::layout::wide::bucket;
+use crate::layout::{self, IndexTable};
 use crate::{IndexScan, Position, StatementRow, StoreError, StoredStatement, Watermark};
 
 /// Buckets read from `statement_buckets` per round trip of a scan.
@@ -25,9 +27,11 @@ pub(super) async fn write_statements(
     let mut buckets = BucketColumns::default();
     let (mut void_tenants, mut void_targets, mut void_by) = (Vec::new(), Vec::new(), Vec::new());
     for row in rows {
-        statement_cols.push(row);
+        statement_cols.push(row)?;
         let day = bucket(row.stored);
-        for (table, path_key) in keys::index_entries(&row.keys, row.inherited.as_ref()) {
+        for (table, path_key) in
+            layout::index_entries(&row.keys, row.inherited.as_ref(), |k| k.to_bytes())
+        {
             buckets.push(&row.tenant, table, &path_key, day);
             let e = entries.entry(table).or_default();
             e.tenants.push(row.tenant.as_str());
@@ -68,7 +72,7 @@ pub(super) async fn write_statements(
     .await
     .map_err(unavailable)?;
     for (table, e) in &entries {
-        if *table == IndexTable::Stored {
+        if *table == IndexTable::All {
             let insert = tx
                 .prepare_cached(
                     "INSERT INTO statements_by_stored (tenant, bucket, stored, id) \
@@ -83,10 +87,10 @@ pub(super) async fn write_statements(
         } else {
             let insert = tx
                 .prepare_cached(&format!(
-                    "INSERT INTO statements_by_{} (tenant, path_key, bucket, stored, id) \
+                    "INSERT INTO {} (tenant, path_key, bucket, stored, id) \
                      SELECT * FROM UNNEST($1::text[], $2::bytea[], $3::int8[], $4::int8[], \
                      $5::uuid[]) ON CONFLICT DO NOTHING",
-                    table.name()
+                    table.table_name()
                 ))
                 .await
                 .map_err(unavailable)?;
@@ -136,14 +140,15 @@ struct StatementColumns<'a> {
 }
 
 impl<'a> StatementColumns<'a> {
-    fn push(&mut self, row: &'a StatementRow) {
+    fn push(&mut self, row: &'a StatementRow) -> Result<(), StoreError> {
         self.tenants.push(&row.tenant);
         self.ids.push(row.id);
         self.stored.push(row.stored);
-        self.keys.push(keys::encode_keys(&row.keys));
+        self.keys.push(encode_keys_blob(&row.keys)?);
         self.inherited
-            .push(row.inherited.as_ref().map(keys::encode_keys));
+            .push(row.inherited.as_ref().map(encode_keys_blob).transpose()?);
         self.bodies.push(&row.body);
+        Ok(())
     }
 }
 
@@ -172,7 +177,7 @@ impl<'a> BucketColumns<'a> {
         let mut out = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for (tenant, table, key, day) in &self.rows {
             out.0.push(*tenant);
-            out.1.push(table.name());
+            out.1.push(table.path_name());
             out.2.push(key.as_slice());
             out.3.push(*day);
         }
@@ -251,8 +256,8 @@ pub(super) async fn get_statements(
             StoredStatement {
                 id,
                 stored: row.get(1),
-                keys: keys::decode_keys(row.get(2))?,
-                inherited: inherited.map(keys::decode_keys).transpose()?,
+                keys: decode_keys_blob(row.get(2))?,
+                inherited: inherited.map(decode_keys_blob).transpose()?,
                 body: Bytes::copy_from_slice(row.get(4)),
                 voided_by: None,
             },
@@ -301,10 +306,11 @@ pub(super) async fn contains_statements(
 /// Walks the buckets of the path that `statement_buckets` lists inside the scan's bounds, in scan
 /// order, slicing one index partition per bucket, until `scan.limit` positions are found.
 pub(super) async fn scan(client: &Object, scan: &IndexScan) -> Result<Vec<Position>, StoreError> {
-    let Some((low, high)) = keys::scan_bounds(scan) else {
+    let Some((low, high)) = layout::scan_bounds(scan) else {
         return Ok(Vec::new());
     };
     let (table, path_key) = IndexTable::of_path(&scan.path);
+    let path_key = path_key.to_bytes();
     let order = if scan.ascending { "ASC" } else { "DESC" };
     let list_buckets = client
         .prepare_cached(&format!(
@@ -314,17 +320,17 @@ pub(super) async fn scan(client: &Object, scan: &IndexScan) -> Result<Vec<Positi
         ))
         .await
         .map_err(unavailable)?;
-    let partition = if table == IndexTable::Stored {
+    let partition = if table == IndexTable::All {
         "tenant = $1 AND bucket = $2".to_owned()
     } else {
         "tenant = $1 AND bucket = $2 AND path_key = $8".to_owned()
     };
     let slice = client
         .prepare_cached(&format!(
-            "SELECT stored, id FROM statements_by_{} WHERE {partition} \
+            "SELECT stored, id FROM {} WHERE {partition} \
              AND (stored, id) >= ($3, $4) AND (stored, id) <= ($5, $6) \
              ORDER BY stored {order}, id {order} LIMIT $7",
-            table.name()
+            table.table_name()
         ))
         .await
         .map_err(unavailable)?;
@@ -338,7 +344,7 @@ pub(super) async fn scan(client: &Object, scan: &IndexScan) -> Result<Vec<Positi
                 &list_buckets,
                 &[
                     &scan.tenant,
-                    &table.name(),
+                    &table.path_name(),
                     &path_key,
                     &first,
                     &last,
@@ -363,7 +369,7 @@ pub(super) async fn scan(client: &Object, scan: &IndexScan) -> Result<Vec<Positi
                 &wanted,
                 &path_key,
             ];
-            let params = if table == IndexTable::Stored {
+            let params = if table == IndexTable::All {
                 &params[..7]
             } else {
                 &params[..]

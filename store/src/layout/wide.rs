@@ -1,0 +1,93 @@
+//! What only the wide-column stores (PostgreSQL, ScyllaDB) use: the `path` and `path_key`
+//! columns, time buckets, the `kind` column of documents, and a few row decoders.
+
+use lrs_schema::DefinitionJson;
+
+use super::{IndexTable, PathKey};
+use crate::{DocumentKind, Micros, StoreError, StoreErrorKind};
+
+impl IndexTable {
+    /// The `path` column of `statement_buckets`: the table name without `statements_by_`.
+    pub(crate) fn path_name(self) -> &'static str {
+        &self.table_name()["statements_by_".len()..]
+    }
+}
+
+impl PathKey {
+    /// The `path_key` column of the wide-column tables: empty, or the 16 bytes.
+    pub(crate) fn to_bytes(self) -> Vec<u8> {
+        match self {
+            PathKey::None => Vec::new(),
+            PathKey::Key(k) => k.0.to_vec(),
+            PathKey::Registration(r) => r.as_bytes().to_vec(),
+        }
+    }
+}
+
+/// Width of a time bucket of the wide-column index tables: one UTC day of `stored`, in
+/// microseconds (see schema/cql/001_init.cql).
+pub(crate) const BUCKET_MICROS: Micros = 86_400_000_000;
+
+/// The bucket of a `stored` value: the day since the epoch (negative before 1970).
+pub(crate) fn bucket(stored: Micros) -> i64 {
+    stored.div_euclid(BUCKET_MICROS)
+}
+
+/// The `kind` column of the wide-column `documents` table.
+pub(crate) fn document_kind(kind: DocumentKind) -> i8 {
+    match kind {
+        DocumentKind::State => 1,
+        DocumentKind::ActivityProfile => 2,
+        DocumentKind::AgentProfile => 3,
+    }
+}
+
+/// The error of a document write or delete whose precondition does not hold.
+pub(crate) fn precondition_failed() -> StoreError {
+    StoreError::new(
+        StoreErrorKind::PreconditionFailed,
+        "document precondition does not hold",
+    )
+}
+
+/// A stored canonical Activity Definition (the `definition` column).
+pub(crate) fn decode_definition(json: &[u8]) -> Result<DefinitionJson, StoreError> {
+    DefinitionJson::from_slice(json).ok_or_else(|| {
+        StoreError::new(
+            StoreErrorKind::Corrupt,
+            "activity definition is not a JSON object",
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_are_utc_days_including_before_the_epoch() {
+        assert_eq!(bucket(0), 0);
+        assert_eq!(bucket(BUCKET_MICROS - 1), 0);
+        assert_eq!(bucket(BUCKET_MICROS), 1);
+        assert_eq!(bucket(-1), -1);
+        assert_eq!(bucket(Micros::MIN), Micros::MIN / BUCKET_MICROS - 1);
+    }
+
+    #[test]
+    fn path_names_are_the_table_names_without_their_prefix() {
+        let names: Vec<&str> = IndexTable::EVERY.iter().map(|t| t.path_name()).collect();
+        assert_eq!(
+            names,
+            [
+                "stored",
+                "agent",
+                "related_agent",
+                "verb",
+                "activity",
+                "related_activity",
+                "registration",
+                "authority"
+            ]
+        );
+    }
+}

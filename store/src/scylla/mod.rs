@@ -1,0 +1,302 @@
+//! [`ScyllaStore`]: the store seam on ScyllaDB (cargo feature `scylla`).
+//!
+//! The tables are schema/cql/001_init.cql (PostgreSQL mirrors them one to one, and `PostgresStore`
+//! runs the same queries). Every request names a whole partition key and slices clustering
+//! columns; no secondary index, no `ALLOW FILTERING`. A scan walks the day buckets listed in
+//! `statement_buckets`, one index partition at a time (see `statements.rs`).
+//!
+//! At connect the store creates its keyspace if missing (with the configured replication), applies
+//! the schema files (`CREATE TABLE IF NOT EXISTS` only) and prepares every statement once.
+//! Requests use the driver's default load balancing, token-aware (each goes to a replica of its
+//! partition), `LOCAL_QUORUM` for reads and writes (a read after an acknowledged write sees it)
+//! and `LOCAL_SERIAL` for lightweight transactions. Statement writes are idempotent upserts,
+//! marked so (the driver may retry them): unlogged batches only for rows of one partition, the
+//! rest concurrent, at most [`ScyllaConfig::concurrency`] in flight. Lightweight transactions
+//! (`IF NOT EXISTS`, `IF EXISTS`, `IF etag = ?`, `IF definition = ?`) serve document writes and
+//! activity definition merges only, and every write of those two tables is one (Scylla does not
+//! order plain writes against lightweight transactions on one row).
+
+mod config;
+mod documents;
+mod prepared;
+mod statements;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use lrs_schema::DefinitionJson;
+use scylla::client::execution_profile::ExecutionProfile;
+use scylla::client::session::Session;
+use scylla::client::session_builder::SessionBuilder;
+use scylla::errors::{DeserializationError, NextRowError, TypeCheckError};
+use scylla::policies::load_balancing::DefaultPolicy;
+use scylla::policies::timestamp_generator::MonotonicTimestampGenerator;
+use scylla::statement::{Consistency, SerialConsistency};
+use uuid::Uuid;
+
+pub use config::{DEFAULT_CONCURRENCY, DEFAULT_REPLICATION, ScyllaConfig, ScyllaUriError};
+
+use crate::{
+    ActivityDefinitionRow, ActivityStore, AttachmentBody, AttachmentStore, Document, DocumentScope,
+    DocumentStore, IndexScan, Micros, Position, Precondition, StatementReader, StatementRow,
+    StatementWriter, StoreError, StoreErrorKind, StoredStatement, Watermark,
+};
+use prepared::Prepared;
+
+/// The ScyllaDB store. Cheap to clone: clones share one session.
+#[derive(Clone)]
+pub struct ScyllaStore {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    session: Session,
+    prepared: Prepared,
+    concurrency: usize,
+}
+
+impl ScyllaStore {
+    /// Connects, creates the keyspace and tables if missing, and prepares every statement.
+    pub async fn connect(config: ScyllaConfig) -> Result<ScyllaStore, StoreError> {
+        let (keyspace, replication) = config.checked()?;
+        let mut policy = DefaultPolicy::builder().token_aware(true);
+        if let Some(dc) = &config.local_datacenter {
+            policy = policy.prefer_datacenter(dc.clone());
+        }
+        let profile = ExecutionProfile::builder()
+            .consistency(Consistency::LocalQuorum)
+            .serial_consistency(Some(SerialConsistency::LocalSerial))
+            .load_balancing_policy(policy.build())
+            .build();
+        let session = SessionBuilder::new()
+            .known_nodes(&config.known_nodes)
+            .default_execution_profile_handle(profile.into_handle())
+            // Client-side timestamps, monotonic per process: of two plain writes of one row by
+            // this process (a watermark), the later wins whichever node coordinates it.
+            .timestamp_generator(Arc::new(MonotonicTimestampGenerator::new()))
+            .build()
+            .await
+            .map_err(unavailable)?;
+        // DDL waits for schema agreement (the driver's default) before the next statement.
+        session
+            .query_unpaged(
+                format!(
+                    "CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication = {replication}"
+                ),
+                (),
+            )
+            .await
+            .map_err(unavailable)?;
+        session
+            .use_keyspace(keyspace.as_str(), false)
+            .await
+            .map_err(unavailable)?;
+        for (file, text) in config::SCHEMA_FILES {
+            for statement in config::schema_statements(text) {
+                session.query_unpaged(statement, ()).await.map_err(|e| {
+                    StoreError::new(
+                        StoreErrorKind::Unavailable,
+                        format!("scylla schema {file}: {e}"),
+                    )
+                })?;
+            }
+        }
+        let prepared = Prepared::new(&session).await?;
+        Ok(ScyllaStore {
+            inner: Arc::new(Inner {
+                session,
+                prepared,
+                concurrency: config.concurrency.max(1),
+            }),
+        })
+    }
+
+    /// Drops the configured keyspace and every table in it: the tear-down of a test or of a
+    /// decommissioned deployment. Irreversible.
+    pub async fn drop_keyspace(config: &ScyllaConfig) -> Result<(), StoreError> {
+        let (keyspace, _) = config.checked()?;
+        let session = SessionBuilder::new()
+            .known_nodes(&config.known_nodes)
+            .build()
+            .await
+            .map_err(unavailable)?;
+        session
+            .query_unpaged(format!("DROP KEYSPACE IF EXISTS {keyspace}"), ())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// [`ScyllaStore::connect`] with [`ScyllaConfig::from_uri`].
+    pub async fn connect_uri(uri: &str) -> Result<ScyllaStore, StoreError> {
+        let config = ScyllaConfig::from_uri(uri)
+            .map_err(|e| StoreError::new(StoreErrorKind::Unavailable, e.to_string()))?;
+        Self::connect(config).await
+    }
+}
+
+/// A driver error: the cluster could not be reached, answered with an error, or timed out.
+pub(crate) fn unavailable(error: impl std::fmt::Display) -> StoreError {
+    StoreError::new(StoreErrorKind::Unavailable, format!("scylla: {error}"))
+}
+
+/// A row that does not decode into the columns the store wrote.
+pub(crate) fn corrupt(error: impl std::fmt::Display) -> StoreError {
+    StoreError::new(StoreErrorKind::Corrupt, format!("scylla row: {error}"))
+}
+
+/// A row of a paged read that could not be fetched, or not decoded.
+pub(crate) fn next_row_error(error: NextRowError) -> StoreError {
+    match error {
+        NextRowError::RowDeserializationError(e) => corrupt(e),
+        other => unavailable(other),
+    }
+}
+
+impl From<DeserializationError> for StoreError {
+    fn from(error: DeserializationError) -> Self {
+        corrupt(error)
+    }
+}
+
+impl From<TypeCheckError> for StoreError {
+    fn from(error: TypeCheckError) -> Self {
+        corrupt(error)
+    }
+}
+
+#[async_trait]
+impl StatementWriter for ScyllaStore {
+    async fn write_statements(&self, rows: &[StatementRow]) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        statements::write_statements(&self.inner, rows).await
+    }
+
+    async fn record_watermarks(&self, marks: &[Watermark]) -> Result<(), StoreError> {
+        if marks.is_empty() {
+            return Ok(());
+        }
+        statements::record_watermarks(&self.inner, marks).await
+    }
+}
+
+#[async_trait]
+impl StatementReader for ScyllaStore {
+    async fn get_statements(
+        &self,
+        tenant: &str,
+        ids: &[Uuid],
+    ) -> Result<Vec<Option<StoredStatement>>, StoreError> {
+        statements::get_statements(&self.inner, tenant, ids).await
+    }
+
+    async fn contains_statements(
+        &self,
+        tenant: &str,
+        ids: &[Uuid],
+    ) -> Result<Vec<bool>, StoreError> {
+        statements::contains_statements(&self.inner, tenant, ids).await
+    }
+
+    async fn scan(&self, scan: &IndexScan) -> Result<Vec<Position>, StoreError> {
+        if scan.limit == 0 {
+            return Ok(Vec::new());
+        }
+        statements::scan(&self.inner, scan).await
+    }
+
+    async fn watermarks(&self) -> Result<Vec<Watermark>, StoreError> {
+        statements::watermarks(&self.inner).await
+    }
+}
+
+#[async_trait]
+impl DocumentStore for ScyllaStore {
+    async fn get_document(
+        &self,
+        scope: &DocumentScope,
+        id: &str,
+    ) -> Result<Option<Document>, StoreError> {
+        documents::get_document(&self.inner, scope, id).await
+    }
+
+    async fn list_documents(
+        &self,
+        scope: &DocumentScope,
+        since: Option<Micros>,
+    ) -> Result<Vec<String>, StoreError> {
+        documents::list_documents(&self.inner, scope, since).await
+    }
+
+    async fn put_document(
+        &self,
+        scope: &DocumentScope,
+        id: &str,
+        document: Document,
+        precondition: Precondition,
+    ) -> Result<(), StoreError> {
+        documents::put_document(&self.inner, scope, id, &document, precondition).await
+    }
+
+    async fn delete_document(
+        &self,
+        scope: &DocumentScope,
+        id: &str,
+        precondition: Precondition,
+    ) -> Result<bool, StoreError> {
+        documents::delete_document(&self.inner, scope, id, &precondition).await
+    }
+
+    async fn delete_documents(&self, scope: &DocumentScope) -> Result<(), StoreError> {
+        documents::delete_documents(&self.inner, scope).await
+    }
+}
+
+#[async_trait]
+impl AttachmentStore for ScyllaStore {
+    async fn put_attachments(
+        &self,
+        tenant: &str,
+        attachments: &[AttachmentBody],
+    ) -> Result<(), StoreError> {
+        documents::put_attachments(&self.inner, tenant, attachments).await
+    }
+
+    async fn get_attachments(
+        &self,
+        tenant: &str,
+        sha2: &[String],
+    ) -> Result<Vec<Option<AttachmentBody>>, StoreError> {
+        documents::get_attachments(&self.inner, tenant, sha2).await
+    }
+}
+
+#[async_trait]
+impl ActivityStore for ScyllaStore {
+    async fn merge_activity_definitions(
+        &self,
+        rows: &[ActivityDefinitionRow],
+    ) -> Result<(), StoreError> {
+        documents::merge_activity_definitions(&self.inner, rows).await
+    }
+
+    async fn get_activity_definition(
+        &self,
+        tenant: &str,
+        activity_id: &str,
+    ) -> Result<Option<DefinitionJson>, StoreError> {
+        let ids = [activity_id.to_owned()];
+        let mut got = documents::get_activity_definitions(&self.inner, tenant, &ids).await?;
+        Ok(got.pop().flatten())
+    }
+
+    async fn get_activity_definitions(
+        &self,
+        tenant: &str,
+        activity_ids: &[String],
+    ) -> Result<Vec<Option<DefinitionJson>>, StoreError> {
+        documents::get_activity_definitions(&self.inner, tenant, activity_ids).await
+    }
+}
