@@ -122,6 +122,7 @@ impl<S: StatementWriter + StatementReader + ActivityStore> Ingestor<S> {
         for mark in self.store.watermarks().await? {
             self.last_stored.insert(mark.partition, mark.stored);
         }
+        let mut unavailable_polls = 0u64;
         loop {
             let stopping = *shutdown.borrow();
             let polled = tokio::select! {
@@ -129,7 +130,13 @@ impl<S: StatementWriter + StatementReader + ActivityStore> Ingestor<S> {
                 _ = shutdown.changed(), if !stopping => continue,
             };
             let records = match polled {
-                Ok(records) => records,
+                Ok(records) => {
+                    if unavailable_polls > 0 {
+                        tracing::info!(unavailable_polls, "log available again");
+                        unavailable_polls = 0;
+                    }
+                    records
+                }
                 // The broker is away (or the group is rebalancing): wait for it; the consumer
                 // reconnects by itself. Anything else (a closed log, a misconfiguration) stops us.
                 Err(err) if err.kind() == LogErrorKind::Unavailable => {
@@ -137,7 +144,10 @@ impl<S: StatementWriter + StatementReader + ActivityStore> Ingestor<S> {
                         tracing::warn!(error = %err, "log unavailable while draining; stopping");
                         return Ok(());
                     }
-                    tracing::warn!(error = %err, "log unavailable; retrying");
+                    unavailable_polls += 1;
+                    if unavailable_polls == 1 || unavailable_polls.is_multiple_of(60) {
+                        tracing::warn!(error = %err, unavailable_polls, "log unavailable; retrying");
+                    }
                     tokio::time::sleep(LOG_RETRY_PAUSE).await;
                     continue;
                 }

@@ -81,6 +81,14 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             "storage.uri names PostgreSQL, but this build has no PostgreSQL store; build with \
              `--features postgres` (or `distributed`)"
         ),
+        #[cfg(feature = "scylla")]
+        StoreUri::Scylla(uri) => {
+            let store = lrs_store::ScyllaStore::connect_uri(&uri)
+                .await
+                .context("connecting to the ScyllaDB store")?;
+            run_roles(config, roles, log, Arc::new(store)).await
+        }
+        #[cfg(not(feature = "scylla"))]
         StoreUri::Scylla(_) => anyhow::bail!(
             "storage.uri names ScyllaDB, but this build has no ScyllaDB store; build with \
              `--features scylla` (or `distributed`)"
