@@ -379,6 +379,9 @@ fn assert_exactly_once(acked: &[Uuid], returned: &[Uuid]) {
     );
 }
 
+/// The Kafka consumer group session timeout `lrs serve` runs with (KafkaLogConfig's default).
+const SESSION_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The end-to-end run: 100 000 statements through three processes; ingest is killed
 /// (SIGKILL) and restarted mid-stream; every acknowledged statement is then returned by the
 /// query instance exactly once.
