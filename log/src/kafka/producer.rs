@@ -16,7 +16,7 @@ use bytes::Bytes;
 use parking_lot::RwLock;
 use rdkafka::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer, PurgeConfig};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer, PurgeConfig};
 
 use super::errors::log_error;
 use crate::{AppendAck, AppendFuture, LogError, LogErrorKind, LogProducer, PartitionId};
@@ -133,6 +133,44 @@ impl Shared {
     }
 }
 
+/// An append whose delivery report has not been read yet. If its future is dropped first (the
+/// HTTP request behind it went away), the report is still awaited in the background, so that a
+/// timeout renews the producer all the same.
+struct Pending {
+    delivery: Option<DeliveryFuture>,
+    shared: Arc<Shared>,
+    generation: u64,
+}
+
+impl Pending {
+    fn failed(&self, err: &KafkaError) {
+        if needs_renewal(err) {
+            self.shared.renew(self.generation, err);
+        }
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        let Some(delivery) = self.delivery.take() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let pending = Pending {
+            delivery: None,
+            shared: self.shared.clone(),
+            generation: self.generation,
+        };
+        runtime.spawn(async move {
+            if let Ok(Err((err, _message))) = delivery.await {
+                pending.failed(&err);
+            }
+        });
+    }
+}
+
 /// The partition of a key: CRC-32 of the key modulo the partition count, the same rule as the
 /// embedded log, chosen here rather than by librdkafka so that `partition_count` and placement
 /// agree. The caller picks keys that spread a tenant's load (see `LogProducer::append`).
@@ -165,17 +203,22 @@ impl LogProducer for KafkaProducer {
                 }
             }
         };
-        let shared = self.shared.clone();
+        let mut pending = Pending {
+            delivery: Some(delivery),
+            shared: self.shared.clone(),
+            generation,
+        };
         Box::pin(async move {
-            match delivery.await {
+            let delivery = pending.delivery.as_mut().expect("awaited once");
+            let result = delivery.await;
+            pending.delivery = None;
+            match result {
                 Ok(Ok(delivered)) => Ok(AppendAck {
                     partition: delivered.partition as PartitionId,
                     offset: delivered.offset as u64,
                 }),
                 Ok(Err((err, _message))) => {
-                    if needs_renewal(&err) {
-                        shared.renew(generation, &err);
-                    }
+                    pending.failed(&err);
                     let context =
                         if err.rdkafka_error_code() == Some(RDKafkaErrorCode::MessageTimedOut) {
                             // A request in flight when the timeout struck may still be written.
