@@ -9,6 +9,8 @@
 # tansu is installed once (about 8 minutes) into $TANSU_ROOT (default /var/cache/lrs-ci/tansu),
 # outside the repository. Its memory:// engine loses records and it has no transactions, so only
 # sqlite:// is used (the Kafka log uses no transactions anyway).
+# The outage tests in log/tests/kafka.rs start tansu themselves from the same $TANSU_ROOT (they
+# kill, restart and freeze their own broker), so run this script once even for them.
 # Environment: TANSU_ROOT, KAFKA_PORT (default 19092).
 set -euo pipefail
 

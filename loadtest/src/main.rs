@@ -6,6 +6,8 @@
 
 mod generator;
 mod lag;
+#[cfg(feature = "kafka")]
+mod raw_produce;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -32,6 +34,10 @@ struct Cli {
 enum Command {
     /// POSTs statements in a closed loop and reports throughput and latency.
     Post(PostArgs),
+    /// Produces generated statement envelopes straight into a Kafka log (no LRS) and reports
+    /// records/s and statements/s.
+    #[cfg(feature = "kafka")]
+    RawProduce(raw_produce::RawProduceArgs),
     /// Prints N generated statements as a JSON array (for inspection or fixtures).
     Generate {
         #[arg(long, default_value_t = 10)]
@@ -93,6 +99,11 @@ fn main() -> anyhow::Result<()> {
             .enable_all()
             .build()?
             .block_on(post(args)),
+        #[cfg(feature = "kafka")]
+        Command::RawProduce(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(raw_produce::run(args)),
     }
 }
 

@@ -234,6 +234,73 @@ async fn a_member_leaving_in_the_middle_of_a_rebalance_hands_its_partitions_over
     consume_all(&mut *second, &expected).await;
 }
 
+type Acknowledged = BTreeMap<(u32, u64), Bytes>;
+
+/// A log on a private tansu with short timeouts, so that the outage tests stay quick.
+async fn outage_log(broker: &tansu::Tansu, max_pending_records: u32) -> (KafkaLog, KafkaLogConfig) {
+    let mut config = config(&broker.servers(), &fresh_topic(), 3);
+    config.delivery_timeout = Duration::from_secs(3);
+    config.request_timeout = Duration::from_secs(2);
+    config.max_pending_records = max_pending_records;
+    (KafkaLog::open(config.clone()).await.expect("open"), config)
+}
+
+/// Appends `count` records named `{name} {i}`, each of which must be acknowledged.
+async fn append_acknowledged(log: &KafkaLog, name: &str, count: usize, acked: &mut Acknowledged) {
+    let producer = log.producer();
+    for i in 0..count {
+        let body = Bytes::from(format!("{name} {i}"));
+        let ack = producer
+            .append(format!("actor-{i}").as_bytes(), body.clone())
+            .await
+            .unwrap_or_else(|err| panic!("append {name} {i}: {err}"));
+        acked.insert((ack.partition, ack.offset), body);
+    }
+}
+
+/// After an outage: appends "probe" records until one is acknowledged (the producer reconnects
+/// by itself; appends made meanwhile may fail), then `count` more that must all be.
+async fn appends_recover(log: &KafkaLog, count: usize, acked: &mut Acknowledged) {
+    let producer = log.producer();
+    let deadline = Instant::now() + REBALANCE_PATIENCE;
+    for probe in 0.. {
+        assert!(
+            Instant::now() < deadline,
+            "appends still fail after the broker came back"
+        );
+        let body = Bytes::from(format!("probe {probe}"));
+        if let Ok(ack) = producer.append(b"actor-0", body.clone()).await {
+            acked.insert((ack.partition, ack.offset), body);
+            break;
+        }
+    }
+    append_acknowledged(log, "after", count, acked).await;
+}
+
+/// Reads everything the log holds and checks it against the acknowledged records: each is there,
+/// at its offset; any other record must be one whose append failed, named by `failed_names`.
+async fn check_log(log: &KafkaLog, acked: &Acknowledged, failed_names: &[&str]) {
+    let total: u64 = log
+        .end_offsets()
+        .expect("end offsets")
+        .iter()
+        .map(|(_, end)| end)
+        .sum();
+    let mut consumer = log.consumer("after-the-outage").expect("consumer");
+    let records = suite::consume(log, &mut *consumer, total as usize).await;
+    let mut consumed: Acknowledged = records
+        .into_iter()
+        .map(|record| ((record.partition, record.offset), record.payload))
+        .collect();
+    consumed.retain(|position, payload| {
+        acked.contains_key(position)
+            || !failed_names
+                .iter()
+                .any(|name| payload.starts_with(format!("{name} ").as_bytes()))
+    });
+    assert_eq!(&consumed, acked);
+}
+
 /// Kafka-only, on a broker of its own that the test kills and restarts: while the broker is down
 /// an append fails within the delivery timeout (and its record never shows up later), appends
 /// beyond the producer's buffer fail at once with `Backpressure`, and once the broker is back the
@@ -246,23 +313,12 @@ async fn appends_fail_in_bounded_time_while_the_broker_is_down_and_succeed_after
     ) else {
         return;
     };
-    let mut config = config(&broker.servers(), &fresh_topic(), 3);
-    config.delivery_timeout = Duration::from_secs(3);
-    config.request_timeout = Duration::from_secs(2);
-    config.max_pending_records = BUFFER;
-    let log = KafkaLog::open(config.clone()).await.expect("open");
-    let producer = log.producer();
-    let mut acknowledged = BTreeMap::new();
-    for i in 0..20 {
-        let body = Bytes::from(format!("before {i}"));
-        let ack = producer
-            .append(format!("actor-{i}").as_bytes(), body.clone())
-            .await
-            .expect("append");
-        acknowledged.insert((ack.partition, ack.offset), body);
-    }
+    let (log, config) = outage_log(&broker, BUFFER).await;
+    let mut acked = Acknowledged::new();
+    append_acknowledged(&log, "before", 20, &mut acked).await;
 
     broker.kill();
+    let producer = log.producer();
     let started = Instant::now();
     let mut waiting = Vec::new();
     let mut refused = 0;
@@ -293,48 +349,35 @@ async fn appends_fail_in_bounded_time_while_the_broker_is_down_and_succeed_after
     );
 
     broker.restart();
-    // The producer reconnects by itself; appends made meanwhile may still fail.
-    let deadline = Instant::now() + REBALANCE_PATIENCE;
-    let mut probes = 0;
-    loop {
-        assert!(
-            Instant::now() < deadline,
-            "appends still fail after the restart"
-        );
-        probes += 1;
-        let body = Bytes::from(format!("probe {probes}"));
-        if let Ok(ack) = producer.append(b"actor-0", body.clone()).await {
-            acknowledged.insert((ack.partition, ack.offset), body);
-            break;
-        }
-    }
-    for i in 0..20 {
-        let body = Bytes::from(format!("after {i}"));
-        let ack = producer
-            .append(format!("actor-{i}").as_bytes(), body.clone())
-            .await
-            .expect("append after the restart");
-        acknowledged.insert((ack.partition, ack.offset), body);
-    }
+    appends_recover(&log, 20, &mut acked).await;
+    // A probe that failed while the producer reconnected may have landed; an outage record not.
+    check_log(&log, &acked, &["probe"]).await;
+}
 
-    // Everything the log holds: every acknowledged record, and no record whose append failed
-    // during the outage (a probe that failed while the producer reconnected may have landed).
-    let total: u64 = log
-        .end_offsets()
-        .expect("end offsets")
-        .iter()
-        .map(|(_, end)| end)
-        .sum();
-    let mut consumer = log.consumer("after-the-outage").expect("consumer");
-    let records = suite::consume(&log, &mut *consumer, total as usize).await;
-    let mut consumed: BTreeMap<_, _> = records
-        .into_iter()
-        .map(|record| ((record.partition, record.offset), record.payload))
-        .collect();
-    consumed.retain(|position, payload| {
-        acknowledged.contains_key(position) || !payload.starts_with(b"probe ")
-    });
-    assert_eq!(consumed, acknowledged);
+/// Kafka-only: as above, but nobody waits for the appends made during the outage (the HTTP
+/// requests behind them went away). The producer still recovers once the broker is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appends_succeed_after_a_restart_even_when_the_appends_made_during_the_outage_were_abandoned()
+ {
+    let Some(mut broker) = tansu::Tansu::start(
+        "appends_succeed_after_a_restart_even_when_the_appends_made_during_the_outage_were_abandoned",
+    ) else {
+        return;
+    };
+    let (log, config) = outage_log(&broker, 1000).await;
+    let mut acked = Acknowledged::new();
+    append_acknowledged(&log, "before", 20, &mut acked).await;
+
+    broker.kill();
+    let producer = log.producer();
+    for i in 0..20 {
+        drop(producer.append(b"actor-0", Bytes::from(format!("abandoned {i}"))));
+    }
+    tokio::time::sleep(config.delivery_timeout + Duration::from_secs(1)).await;
+
+    broker.restart();
+    appends_recover(&log, 20, &mut acked).await;
+    check_log(&log, &acked, &["probe"]).await;
 }
 
 /// Kafka-only, on a broker of its own that the test freezes (SIGSTOP) and thaws: appends in
@@ -349,22 +392,12 @@ async fn appends_fail_in_bounded_time_while_the_broker_hangs_and_succeed_once_it
     ) else {
         return;
     };
-    let mut config = config(&broker.servers(), &fresh_topic(), 3);
-    config.delivery_timeout = Duration::from_secs(3);
-    config.request_timeout = Duration::from_secs(2);
-    let log = KafkaLog::open(config.clone()).await.expect("open");
-    let producer = log.producer();
-    let mut acknowledged = BTreeMap::new();
-    for i in 0..20 {
-        let body = Bytes::from(format!("before {i}"));
-        let ack = producer
-            .append(b"actor-1", body.clone())
-            .await
-            .expect("append");
-        acknowledged.insert((ack.partition, ack.offset), body);
-    }
+    let (log, config) = outage_log(&broker, 1000).await;
+    let mut acked = Acknowledged::new();
+    append_acknowledged(&log, "before", 20, &mut acked).await;
 
     broker.freeze();
+    let producer = log.producer();
     let started = Instant::now();
     let frozen: Vec<_> = (0..20)
         .map(|i| producer.append(b"actor-1", Bytes::from(format!("frozen {i}"))))
@@ -381,45 +414,6 @@ async fn appends_fail_in_bounded_time_while_the_broker_hangs_and_succeed_once_it
     );
 
     broker.thaw();
-    let deadline = Instant::now() + REBALANCE_PATIENCE;
-    let mut probes = 0;
-    loop {
-        assert!(
-            Instant::now() < deadline,
-            "appends still fail after the thaw"
-        );
-        probes += 1;
-        let body = Bytes::from(format!("probe {probes}"));
-        if let Ok(ack) = producer.append(b"actor-1", body.clone()).await {
-            acknowledged.insert((ack.partition, ack.offset), body);
-            break;
-        }
-    }
-    for i in 0..20 {
-        let body = Bytes::from(format!("after {i}"));
-        let ack = producer
-            .append(b"actor-1", body.clone())
-            .await
-            .expect("append after the thaw");
-        acknowledged.insert((ack.partition, ack.offset), body);
-    }
-
-    // Every acknowledged record is there once; anything else is a record whose append failed.
-    let total: u64 = log
-        .end_offsets()
-        .expect("end offsets")
-        .iter()
-        .map(|(_, end)| end)
-        .sum();
-    let mut consumer = log.consumer("after-the-thaw").expect("consumer");
-    let records = suite::consume(&log, &mut *consumer, total as usize).await;
-    let mut consumed: BTreeMap<_, _> = records
-        .into_iter()
-        .map(|record| ((record.partition, record.offset), record.payload))
-        .collect();
-    consumed.retain(|position, payload| {
-        acknowledged.contains_key(position)
-            || !(payload.starts_with(b"frozen ") || payload.starts_with(b"probe "))
-    });
-    assert_eq!(consumed, acknowledged);
+    appends_recover(&log, 20, &mut acked).await;
+    check_log(&log, &acked, &["frozen", "probe"]).await;
 }

@@ -2,11 +2,12 @@
 //!
 //! One librdkafka producer serves every append. When an append fails because a record timed out
 //! (brokers down or too slow) or the producer's idempotence state broke, that producer is
-//! *renewed*: its queued records fail at once, it is left to finish what it has in flight, and
-//! later appends go to a fresh producer (a new producer id, epoch 0, sequence 0). librdkafka
-//! would otherwise bump its producer epoch by itself after a timeout, and tansu 0.6 cannot take a
-//! batch with an epoch it did not hand out (see docs/kafka.md); a fresh producer works with any
-//! broker and needs no restart of the process.
+//! *renewed*: its queued records fail at once, and while it settles what it has in flight, new
+//! appends fail at once with `Unavailable` (so that no later record can overtake one still in
+//! flight); then appends go to a fresh producer (a new producer id, epoch 0, sequence 0).
+//! librdkafka would otherwise bump its producer epoch by itself after a timeout, and tansu 0.6
+//! cannot take a batch with an epoch it did not hand out (see docs/kafka.md); a fresh producer
+//! works with any broker and needs no restart of the process.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +16,7 @@ use bytes::Bytes;
 use parking_lot::RwLock;
 use rdkafka::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer, PurgeConfig};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer, PurgeConfig};
 
 use super::errors::log_error;
 use crate::{AppendAck, AppendFuture, LogError, LogErrorKind, LogProducer, PartitionId};
@@ -37,6 +38,8 @@ struct Shared {
 struct Current {
     producer: FutureProducer,
     generation: u64,
+    /// The previous producer is still settling its records in flight: appends are refused.
+    settling: bool,
 }
 
 impl KafkaProducer {
@@ -54,6 +57,7 @@ impl KafkaProducer {
                 current: RwLock::new(Current {
                     producer,
                     generation: 0,
+                    settling: false,
                 }),
             }),
             topic,
@@ -90,7 +94,7 @@ fn needs_renewal(err: &KafkaError) -> bool {
 
 impl Shared {
     /// Replaces the producer of `generation`, unless another failed append already did.
-    fn renew(&self, generation: u64, cause: &KafkaError) {
+    fn renew(self: &Arc<Self>, generation: u64, cause: &KafkaError) {
         if self.current.read().generation != generation {
             return;
         }
@@ -107,22 +111,63 @@ impl Shared {
                 return;
             }
             current.generation += 1;
+            current.settling = true;
             std::mem::replace(&mut current.producer, replacement)
         };
         tracing::warn!(%cause, generation, "renewing the Kafka producer after a failed append");
         // Records not yet sent fail now (PurgeQueue → Unavailable) rather than go out later.
         old.purge(PurgeConfig::default().queue());
-        let timeout = self.delivery_timeout;
-        // Dropping a producer blocks while it settles what it has in flight.
+        let shared = self.clone();
+        // Flushing and dropping a producer block while it settles what it has in flight.
         let settle = move || {
-            if let Err(err) = old.flush(timeout) {
+            if let Err(err) = old.flush(shared.delivery_timeout) {
                 tracing::warn!(%err, "a renewed Kafka producer did not settle in time");
             }
+            drop(old);
+            shared.current.write().settling = false;
         };
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => drop(runtime.spawn_blocking(settle)),
             Err(_) => settle(),
         }
+    }
+}
+
+/// An append whose delivery report has not been read yet. If its future is dropped first (the
+/// HTTP request behind it went away), the report is still awaited in the background, so that a
+/// timeout renews the producer all the same.
+struct Pending {
+    delivery: Option<DeliveryFuture>,
+    shared: Arc<Shared>,
+    generation: u64,
+}
+
+impl Pending {
+    fn failed(&self, err: &KafkaError) {
+        if needs_renewal(err) {
+            self.shared.renew(self.generation, err);
+        }
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        let Some(delivery) = self.delivery.take() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let pending = Pending {
+            delivery: None,
+            shared: self.shared.clone(),
+            generation: self.generation,
+        };
+        runtime.spawn(async move {
+            if let Ok(Err((err, _message))) = delivery.await {
+                pending.failed(&err);
+            }
+        });
     }
 }
 
@@ -145,6 +190,12 @@ impl LogProducer for KafkaProducer {
         // keeps a renewal from slipping between choosing the producer and enqueueing.
         let (delivery, generation) = {
             let current = self.shared.current.read();
+            if current.settling {
+                return Box::pin(std::future::ready(Err(LogError::new(
+                    LogErrorKind::Unavailable,
+                    "the Kafka producer is being renewed after a failed append; retry shortly",
+                ))));
+            }
             match current.producer.send_result(record) {
                 Ok(delivery) => (delivery, current.generation),
                 Err((err, _record)) => {
@@ -152,17 +203,22 @@ impl LogProducer for KafkaProducer {
                 }
             }
         };
-        let shared = self.shared.clone();
+        let mut pending = Pending {
+            delivery: Some(delivery),
+            shared: self.shared.clone(),
+            generation,
+        };
         Box::pin(async move {
-            match delivery.await {
+            let delivery = pending.delivery.as_mut().expect("awaited once");
+            let result = delivery.await;
+            pending.delivery = None;
+            match result {
                 Ok(Ok(delivered)) => Ok(AppendAck {
                     partition: delivered.partition as PartitionId,
                     offset: delivered.offset as u64,
                 }),
                 Ok(Err((err, _message))) => {
-                    if needs_renewal(&err) {
-                        shared.renew(generation, &err);
-                    }
+                    pending.failed(&err);
                     let context =
                         if err.rdkafka_error_code() == Some(RDKafkaErrorCode::MessageTimedOut) {
                             // A request in flight when the timeout struck may still be written.
