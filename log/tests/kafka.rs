@@ -1,6 +1,8 @@
 //! The shared suite against `KafkaLog`, each test on a fresh topic of the broker named by the
-//! environment variable `LRS_TEST_KAFKA` (e.g. `127.0.0.1:9092`, see `ci/kafka.sh`). Without it
-//! the broker tests print that they were skipped. Built only with the cargo feature `kafka`:
+//! environment variable `LRS_TEST_KAFKA` (e.g. `127.0.0.1:9092`, see `ci/kafka.sh`), plus
+//! Kafka-only tests: start-up checks, rebalances, and outages (those start, kill, restart and
+//! freeze a tansu of their own, see `tansu/mod.rs`). Without `LRS_TEST_KAFKA` the broker tests
+//! print that they were skipped. Built only with the cargo feature `kafka`:
 //! `cargo test -p lrs-log --features kafka --test kafka`.
 #![cfg(feature = "kafka")]
 
@@ -107,8 +109,9 @@ async fn reopening_with_another_partition_count_is_refused() {
     assert_eq!(err.kind(), LogErrorKind::Config, "{err}");
 }
 
-/// How long the rebalance tests wait for the group to settle or for records to arrive.
-const REBALANCE_PATIENCE: Duration = Duration::from_secs(45);
+/// How long the rebalance and outage tests wait for a group to settle, records to arrive or
+/// appends to recover.
+const BROKER_PATIENCE: Duration = Duration::from_secs(45);
 
 /// A topic of three partitions holding 30 records, with a first member of group "ingest" that has
 /// fetched all of them and committed the first half of each partition (the store wrote that half).
@@ -140,7 +143,7 @@ async fn half_committed_group(
 /// Polls `member` until it has seen every record of `expected` (at-least-once: a record may come
 /// more than once), and checks that it saw nothing else.
 async fn consume_all(member: &mut dyn LogConsumer, expected: &BTreeMap<(u32, u64), Bytes>) {
-    let deadline = Instant::now() + REBALANCE_PATIENCE;
+    let deadline = Instant::now() + BROKER_PATIENCE;
     let mut consumed = BTreeMap::new();
     while consumed.len() < expected.len() {
         assert!(
@@ -180,7 +183,7 @@ async fn records_a_departed_member_did_not_commit_go_to_the_member_that_stays() 
     // The second member joins; both keep polling (what the first fetches again is dropped, as
     // if it crashed before its store write) until the group has split the partitions.
     let mut second = log.consumer("ingest").expect("consumer");
-    let deadline = Instant::now() + REBALANCE_PATIENCE;
+    let deadline = Instant::now() + BROKER_PATIENCE;
     while second.committed().len() == 3 {
         assert!(
             Instant::now() < deadline,
@@ -262,7 +265,7 @@ async fn append_acknowledged(log: &KafkaLog, name: &str, count: usize, acked: &m
 /// by itself; appends made meanwhile may fail), then `count` more that must all be.
 async fn appends_recover(log: &KafkaLog, count: usize, acked: &mut Acknowledged) {
     let producer = log.producer();
-    let deadline = Instant::now() + REBALANCE_PATIENCE;
+    let deadline = Instant::now() + BROKER_PATIENCE;
     for probe in 0.. {
         assert!(
             Instant::now() < deadline,
