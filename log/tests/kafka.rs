@@ -207,6 +207,36 @@ async fn records_a_departed_member_did_not_commit_go_to_the_member_that_stays() 
     consume_all(&mut *second, &expected).await;
 }
 
+/// Kafka-only, static membership (`group.instance.id`): an ingest instance that stops without
+/// leaving (a crash, a container restart) and comes back under the same name gets its partitions
+/// back at once, from the committed offsets, without waiting for its session to expire.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_static_member_restarted_under_its_name_resumes_from_its_commits() {
+    let Some(servers) = broker("a_static_member_restarted_under_its_name_resumes_from_its_commits")
+    else {
+        return;
+    };
+    let mut config = config(&servers, &fresh_topic(), 3);
+    config.group_instance_id = Some("ingest-0".into());
+    let log = KafkaLog::open(config).await.expect("open");
+    let mut first = log.consumer("ingest").expect("consumer");
+    let (appended, committed) = half_committed_group(&log, &mut *first).await;
+    drop(first);
+
+    let mut restarted = log.consumer("ingest").expect("consumer");
+    let expected: BTreeMap<_, _> = appended
+        .into_iter()
+        .filter(|((partition, offset), _)| *offset >= committed[partition])
+        .collect();
+    let started = Instant::now();
+    consume_all(&mut *restarted, &expected).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "took {:?}: the restarted member waited for a session timeout",
+        started.elapsed()
+    );
+}
+
 /// Kafka-only: the first member leaves while the rebalance started by the second member's arrival
 /// is still in progress (it has not polled since). Its partitions still go to the member that
 /// stays, from the committed offsets.

@@ -15,6 +15,7 @@ pub mod extract;
 mod multipart;
 pub mod pipeline;
 mod prepare;
+mod progress;
 mod routes;
 mod signature;
 

@@ -24,7 +24,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use lrs_ingest::{AppliedBatch, IngestListener};
-use lrs_log::{Log, LogProducer, PartitionId};
+use lrs_log::{Log, LogProducer};
 use lrs_schema::bodies_equivalent;
 use lrs_schema::envelope::{EnvelopeStatement, StatementEnvelope};
 use lrs_store::{Micros, StatementReader};
@@ -33,6 +33,8 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiErrorKind};
+pub use crate::progress::Progress;
+use crate::progress::{Applied, Snapshot};
 
 /// A validated statement ready to be appended.
 #[derive(Debug, Clone)]
@@ -49,57 +51,6 @@ pub struct SubmitOutcome {
     pub stored: Option<Micros>,
     /// Statements that were already stored or in flight with equivalent content.
     pub already_present: usize,
-}
-
-/// How far ingest has applied the log, as last learned.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct Applied {
-    /// Sum over partitions of the next offset to apply.
-    next_offset: u64,
-    stored: Micros,
-    /// Polled mode only: the snapshot behind these numbers.
-    snapshot: Option<Snapshot>,
-}
-
-/// One reading of the log's end offsets followed by the store's watermarks (polled mode).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct Snapshot {
-    /// When the end offsets were read.
-    taken_at: Micros,
-    /// Per partition: (next offset ingest will apply, the log's end offset at `taken_at`).
-    partitions: Vec<(PartitionId, u64, u64)>,
-    /// The Consistent-Through this snapshot proves (already lowered by the margin).
-    through: Micros,
-}
-
-impl Snapshot {
-    fn lag_records(&self) -> u64 {
-        self.partitions
-            .iter()
-            .map(|(_, applied, end)| end.saturating_sub(*applied))
-            .sum()
-    }
-
-    /// Whether everything that was in the log when `earlier` was taken is applied now.
-    fn covers(&self, earlier: &Snapshot) -> bool {
-        earlier.partitions.iter().all(|(partition, _, end)| {
-            self.partitions
-                .iter()
-                .any(|(p, applied, _)| p == partition && applied >= end)
-        })
-    }
-}
-
-/// Where the pipeline learns how far ingest has applied the log (see the module documentation).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Progress {
-    /// An ingestor in this process reports every applied batch.
-    Local,
-    /// Read from the log and the store every `interval`; Consistent-Through is lowered by `margin`.
-    Polled {
-        interval: Duration,
-        margin: Duration,
-    },
 }
 
 struct Sequencer {
@@ -421,28 +372,7 @@ impl Pipeline {
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
         let marks = self.reader.watermarks().await.map_err(|e| e.to_string())?;
-        let mut partitions = Vec::with_capacity(ends.len());
-        let mut bound = taken_at;
-        let mut stored = 0;
-        for (partition, end) in ends {
-            let mark = marks.iter().find(|m| m.partition == partition);
-            let applied = mark.map_or(0, |m| m.next_offset);
-            let mark_stored = mark.map_or(0, |m| m.stored);
-            stored = stored.max(mark_stored);
-            if applied < end {
-                bound = bound.min(mark_stored);
-            }
-            partitions.push((partition, applied, end));
-        }
-        Ok(Applied {
-            next_offset: partitions.iter().map(|(_, applied, _)| applied).sum(),
-            stored,
-            snapshot: Some(Snapshot {
-                taken_at,
-                partitions,
-                through: bound.saturating_sub(margin).max(0),
-            }),
-        })
+        Ok(Applied::from_snapshot(taken_at, &ends, &marks, margin))
     }
 }
 

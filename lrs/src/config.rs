@@ -71,6 +71,9 @@ pub struct LogConfig {
     /// Distributed mode: the most two instances' clocks may disagree. Consistent-Through is
     /// lowered by this plus the producer's delivery timeout, so it is never untrue.
     pub max_clock_skew_ms: u64,
+    /// Kafka static group membership for this ingest instance (e.g. its pod name): restarted
+    /// under the same name, it takes its partitions back at once. Empty: dynamic membership.
+    pub group_instance_id: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -169,6 +172,7 @@ impl Default for LogConfig {
             uri: "file://".into(),
             progress_poll_ms: 50,
             max_clock_skew_ms: 1_000,
+            group_instance_id: String::new(),
         }
     }
 }

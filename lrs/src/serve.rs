@@ -126,7 +126,10 @@ impl OpenedLog {
             }
             #[cfg(feature = "kafka")]
             LogUri::Kafka(uri) => {
-                let kafka = lrs_log::KafkaLogConfig::from_uri(uri)?;
+                let mut kafka = lrs_log::KafkaLogConfig::from_uri(uri)?;
+                if !config.log.group_instance_id.is_empty() {
+                    kafka.group_instance_id = Some(config.log.group_instance_id.clone());
+                }
                 let delivery_timeout = kafka.delivery_timeout;
                 let log = lrs_log::KafkaLog::open(kafka)
                     .await

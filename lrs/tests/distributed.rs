@@ -287,7 +287,10 @@ impl Deployment {
 }
 
 fn spawn_role(dir: &Path, env: &[(String, String)], role: &'static str) -> Role {
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    if role == "ingest" {
+        env.push(("LRS__LOG__GROUP_INSTANCE_ID", "ingest-0"));
+    }
     let (child, base) = spawn_server_env(dir, &["--services", role], &env);
     Role { role, child, base }
 }
@@ -378,9 +381,6 @@ fn assert_exactly_once(acked: &[Uuid], returned: &[Uuid]) {
         acked.len()
     );
 }
-
-/// The Kafka consumer group session timeout `lrs serve` runs with (KafkaLogConfig's default).
-const SESSION_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The end-to-end run: 100 000 statements through three processes; ingest is killed
 /// (SIGKILL) and restarted mid-stream; every acknowledged statement is then returned by the

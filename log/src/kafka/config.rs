@@ -58,6 +58,11 @@ pub struct KafkaLogConfig {
     /// Consumer group session timeout (`session.timeout.ms`): how long a silent member keeps
     /// its partitions.
     pub session_timeout: Duration,
+    /// Static group membership (`group.instance.id`, KIP-345): a stable name per consumer
+    /// instance (e.g. the pod name). A member restarted under the same name takes its place back
+    /// at once, without a rebalance; it does not leave the group when it stops, so its partitions
+    /// wait for it up to the session timeout. `None`: dynamic membership.
+    pub group_instance_id: Option<String>,
 }
 
 impl KafkaLogConfig {
@@ -80,6 +85,7 @@ impl KafkaLogConfig {
             request_timeout: Duration::from_secs(5),
             delivery_timeout: Duration::from_secs(10),
             session_timeout: Duration::from_secs(10),
+            group_instance_id: None,
         }
     }
 

@@ -128,7 +128,11 @@ impl KafkaConsumer {
             topic: config.topic.clone(),
             timeout: config.request_timeout,
         };
-        let consumer: BaseConsumer<MemberContext> = ClientConfig::new()
+        let mut client = ClientConfig::new();
+        if let Some(instance) = &config.group_instance_id {
+            client.set("group.instance.id", instance);
+        }
+        let consumer: BaseConsumer<MemberContext> = client
             .set("bootstrap.servers", &config.bootstrap_servers)
             .set("group.id", format!("{}{group}", config.group_id_prefix))
             .set("enable.auto.commit", "false")
