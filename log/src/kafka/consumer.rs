@@ -139,6 +139,10 @@ impl KafkaConsumer {
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
             .set("enable.partition.eof", "false")
+            // How long a fetch may wait at the broker for new records. A broker that holds every
+            // fetch this long (tansu does) adds it to the visibility lag; Kafka answers as soon as
+            // a record arrives. 500 ms by default; 50 ms costs an idle consumer 20 fetches/s.
+            .set("fetch.wait.max.ms", "50")
             .set("allow.auto.create.topics", "false")
             .set(
                 "session.timeout.ms",
