@@ -106,6 +106,7 @@ impl AppState {
 pub fn configure(cfg: &mut web::ServiceConfig, base_path: &str) {
     cfg.route("/health", web::get().to(routes::health::health))
         .route("/ready", web::get().to(routes::health::ready))
+        .route("/metrics", web::get().to(crate::metrics::metrics))
         .service(
             web::scope(base_path)
                 .wrap(from_fn(read_only_role))

@@ -20,6 +20,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -75,6 +76,9 @@ pub struct Pipeline {
     /// never fall arbitrarily far behind acknowledged writes.
     max_lag_records: u64,
     progress: Progress,
+    /// Statements appended, and statements found already stored or in flight (for metrics).
+    accepted: AtomicU64,
+    already_present: AtomicU64,
 }
 
 pub fn now_micros() -> Micros {
@@ -114,6 +118,8 @@ impl Pipeline {
             applied_rx,
             max_lag_records: max_lag_records.max(1),
             progress,
+            accepted: AtomicU64::new(0),
+            already_present: AtomicU64::new(0),
         })
     }
 
@@ -133,7 +139,10 @@ impl Pipeline {
                 "ingest is behind; retry later",
             ));
         }
+        let submitted = statements.len();
         let mut fresh = self.drop_stored_duplicates(tenant, statements).await?;
+        self.already_present
+            .fetch_add((submitted - fresh.len()) as u64, Ordering::Relaxed);
         let (stamp, ids, already_in_flight, append) = {
             let mut seq = self.sequencer.lock();
             let before = fresh.len();
@@ -147,6 +156,8 @@ impl Pipeline {
                 }
             }
             let already_in_flight = before - kept.len();
+            self.already_present
+                .fetch_add(already_in_flight as u64, Ordering::Relaxed);
             if kept.is_empty() {
                 return Ok(SubmitOutcome {
                     stored: None,
@@ -188,6 +199,7 @@ impl Pipeline {
         // Durability is awaited on a task of its own, which also does the bookkeeping: a client
         // hanging up (which drops this future) can neither cancel the append half way nor leave
         // the pending count or in-flight ids behind.
+        let appended = ids.len();
         let sequencer = self.sequencer.clone();
         let owner = tenant.to_owned();
         let outcome = tokio::spawn(async move {
@@ -203,10 +215,13 @@ impl Pipeline {
         })
         .await;
         match outcome {
-            Ok(Ok(_ack)) => Ok(SubmitOutcome {
-                stored: Some(stamp),
-                already_present: already_in_flight,
-            }),
+            Ok(Ok(_ack)) => {
+                self.accepted.fetch_add(appended as u64, Ordering::Relaxed);
+                Ok(SubmitOutcome {
+                    stored: Some(stamp),
+                    already_present: already_in_flight,
+                })
+            }
             Ok(Err(err)) => Err(ApiError::from(err)),
             Err(join) => Err(ApiError::internal("log append task", &join)),
         }
@@ -308,6 +323,14 @@ impl Pipeline {
                 .await;
             }
         }
+    }
+
+    /// (statements appended, statements found already stored or in flight) since start-up.
+    pub fn statement_counts(&self) -> (u64, u64) {
+        (
+            self.accepted.load(Ordering::Relaxed),
+            self.already_present.load(Ordering::Relaxed),
+        )
     }
 
     /// Records appended but not yet applied (the ingest lag, in records).

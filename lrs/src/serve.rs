@@ -12,9 +12,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::Context;
-use lrs_api::{ApiConfig, AppState, CorsConfig, Pipeline, Progress, configure};
+use lrs_api::{ApiConfig, AppState, CorsConfig, Metrics, Pipeline, Progress, configure};
 use lrs_auth::{AuthConfig, Authenticator, JwtAlgorithm, JwtIssuer};
 use lrs_ingest::{Ingestor, IngestorConfig};
 use lrs_log::{EmbeddedLog, EmbeddedLogConfig, Log};
@@ -206,6 +207,7 @@ async fn run_roles<S: Store>(
     });
 
     let mut ingest = None;
+    let mut ingest_stats = None;
     if roles.ingest {
         let consumer = dyn_log
             .consumer(INGEST_GROUP)
@@ -214,13 +216,17 @@ async fn run_roles<S: Store>(
         if let (Some(pipeline), Progress::Local) = (&pipeline, progress) {
             ingestor = ingestor.with_listener(pipeline.clone());
         }
+        ingest_stats = Some(ingestor.stats());
         ingest = Some(tokio::spawn(ingestor.run(shutdown_rx.clone())));
     }
 
     let ready = Arc::new(AtomicBool::new(false));
+    let metrics = Metrics::new(pipeline.clone(), ingest_stats);
     let (handle, server_task) = match &pipeline {
-        Some(pipeline) => start_xapi_server(&config, roles, pipeline.clone(), store, &ready)?,
-        None => start_probe_server(&config, &ready)?,
+        Some(pipeline) => {
+            start_xapi_server(&config, roles, pipeline.clone(), store, &ready, metrics)?
+        }
+        None => start_probe_server(&config, &ready, metrics)?,
     };
     ready.store(true, Ordering::Relaxed);
     tracing::info!(
@@ -309,7 +315,9 @@ fn start_xapi_server<S: Store>(
     pipeline: Arc<Pipeline>,
     store: Arc<S>,
     ready: &Arc<AtomicBool>,
+    metrics: Arc<Metrics>,
 ) -> anyhow::Result<(ServerHandle, ServerTask)> {
+    let metrics = web::Data::new(metrics);
     let authenticator = Arc::new(Authenticator::new(
         &config.storage.data_dir,
         auth_config(config)?,
@@ -343,21 +351,28 @@ fn start_xapi_server<S: Store>(
     let base_path = config.server.base_path.clone();
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(from_fn(lrs_api::metrics::track))
             .app_data(state.clone())
+            .app_data(metrics.clone())
             .configure(|cfg| configure(cfg, &base_path))
     });
     bind_and_run!(config, server)
 }
 
-/// The ingest role alone serves only `/health` and `/ready` (for probes).
+/// The ingest role alone serves only `/health`, `/ready` (for probes) and `/metrics`.
 fn start_probe_server(
     config: &Config,
     ready: &Arc<AtomicBool>,
+    metrics: Arc<Metrics>,
 ) -> anyhow::Result<(ServerHandle, ServerTask)> {
     let ready = ready.clone();
+    let metrics = web::Data::new(metrics);
     let server = HttpServer::new(move || {
         let ready = ready.clone();
         App::new()
+            .wrap(from_fn(lrs_api::metrics::track))
+            .app_data(metrics.clone())
+            .route("/metrics", web::get().to(lrs_api::metrics::metrics))
             .route(
                 "/health",
                 web::get().to(|| async { HttpResponse::Ok().json(json!({"status": "ok"})) }),

@@ -497,10 +497,10 @@ async fn a_broker_outage_is_a_503_with_retry_after_and_service_resumes_when_it_r
     assert_exactly_once(&acked, &returned);
 }
 
-/// The query role serves reads only.
+/// The query role serves reads only; every role serves `/metrics`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_query_role_answers_writes_with_405() {
-    let test = "the_query_role_answers_writes_with_405";
+async fn the_query_role_answers_writes_with_405_and_every_role_serves_metrics() {
+    let test = "the_query_role_answers_writes_with_405_and_every_role_serves_metrics";
     let Some((tansu, postgres)) = infrastructure(test) else {
         return;
     };
@@ -520,4 +520,23 @@ async fn the_query_role_answers_writes_with_405() {
         body["message"].as_str().unwrap().contains("api service"),
         "{body}"
     );
+
+    let ingest_base = deployment.ingest.lock().unwrap().base.clone();
+    for (base, expected) in [
+        (&deployment.api.base, "lrs_statements_accepted_total"),
+        (&deployment.query.base, "lrs_ingest_lag_records"),
+        (&ingest_base, "lrs_ingest_records_total"),
+    ] {
+        let url = base.replace("/xapi", "/metrics");
+        let text = deployment
+            .client
+            .get(&url)
+            .send()
+            .await
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("metrics text");
+        assert!(text.contains(expected), "{url} lacks {expected}:\n{text}");
+    }
 }
