@@ -181,6 +181,8 @@ struct Deployment {
     api: Role,
     /// Behind a lock: the kill test replaces it while posts are in flight.
     ingest: Mutex<Role>,
+    /// Ingest runs as a Kafka static group member (`log.group_instance_id`).
+    static_ingest: bool,
     query: Role,
     key: String,
     secret: String,
@@ -188,7 +190,12 @@ struct Deployment {
 }
 
 impl Deployment {
-    async fn start(broker: &Broker, postgres: &str, partitions: u32) -> Deployment {
+    async fn start(
+        broker: &Broker,
+        postgres: &str,
+        partitions: u32,
+        static_ingest: bool,
+    ) -> Deployment {
         let dir = tempfile::tempdir().expect("data dir");
         let (key, secret) = create_credential(dir.path(), "board-e2e", "all");
         let env = vec![
@@ -199,14 +206,15 @@ impl Deployment {
             ("LRS__STORAGE__URI".to_owned(), fresh_schema(postgres).await),
         ];
         // One after the other: the first creates the topic, the others find it.
-        let api = spawn_role(dir.path(), &env, "api");
-        let ingest = spawn_role(dir.path(), &env, "ingest");
-        let query = spawn_role(dir.path(), &env, "query");
+        let api = spawn_role(dir.path(), &env, "api", false);
+        let ingest = spawn_role(dir.path(), &env, "ingest", static_ingest);
+        let query = spawn_role(dir.path(), &env, "query", false);
         Deployment {
             dir,
             env,
             api,
             ingest: Mutex::new(ingest),
+            static_ingest,
             query,
             key,
             secret,
@@ -286,9 +294,14 @@ impl Deployment {
     }
 }
 
-fn spawn_role(dir: &Path, env: &[(String, String)], role: &'static str) -> Role {
+fn spawn_role(
+    dir: &Path,
+    env: &[(String, String)],
+    role: &'static str,
+    static_member: bool,
+) -> Role {
     let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    if role == "ingest" {
+    if static_member {
         env.push(("LRS__LOG__GROUP_INSTANCE_ID", "ingest-0"));
     }
     let (child, base) = spawn_server_env(dir, &["--services", role], &env);
@@ -392,7 +405,7 @@ async fn statements_posted_to_api_are_queryable_from_query_once_each_despite_an_
         return;
     };
     let broker = Broker::start(&tansu);
-    let deployment = Deployment::start(&broker, &postgres, 4).await;
+    let deployment = Deployment::start(&broker, &postgres, 4, true).await;
 
     let posted = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
@@ -408,7 +421,12 @@ async fn statements_posted_to_api_are_queryable_from_query_once_each_despite_an_
                 posted.load(Ordering::Relaxed)
             );
             tokio::time::sleep(Duration::from_secs(1)).await;
-            let restarted = spawn_role(deployment.dir.path(), &deployment.env, "ingest");
+            let restarted = spawn_role(
+                deployment.dir.path(),
+                &deployment.env,
+                "ingest",
+                deployment.static_ingest,
+            );
             *deployment.ingest.lock().unwrap() = restarted;
             eprintln!("restarted ingest");
         }
@@ -442,7 +460,9 @@ async fn a_broker_outage_is_a_503_with_retry_after_and_service_resumes_when_it_r
         return;
     };
     let mut broker = Broker::start(&tansu);
-    let deployment = Deployment::start(&broker, &postgres, 2).await;
+    // Dynamic membership: against tansu 0.6 a static member was seen (once in CI) never to
+    // rejoin after the broker restarted ("Unknown member"); docs/distributed.md.
+    let deployment = Deployment::start(&broker, &postgres, 2, false).await;
     let mut acked = post_all(&deployment, 20, 50, 4, Arc::default()).await;
 
     broker.stop();
@@ -505,7 +525,7 @@ async fn the_query_role_answers_writes_with_405_and_every_role_serves_metrics() 
         return;
     };
     let broker = Broker::start(&tansu);
-    let deployment = Deployment::start(&broker, &postgres, 1).await;
+    let deployment = Deployment::start(&broker, &postgres, 1, false).await;
     let (_, body) = batch(0, 1);
     let response = deployment
         .request(&deployment.query, reqwest::Method::POST, "/statements")
