@@ -282,13 +282,14 @@ impl Pipeline {
         seq.reported
     }
 
-    /// The `stored` bound of a new query's first page (later pages keep it, so they are stable).
-    /// Local: Consistent-Through. Polled: now, since Consistent-Through lags by the margin and a
-    /// client must still read what it was just acknowledged.
-    pub fn query_cap(&self) -> Micros {
+    /// The `stored` bound of a new query's first page (later pages keep it, so they are stable),
+    /// given the request's `consistent_through`. Local: that. Polled: now, since
+    /// Consistent-Through lags by the margin and a client must still read what it was just
+    /// acknowledged.
+    pub fn query_cap(&self, consistent_through: Micros) -> Micros {
         match self.progress {
-            Progress::Local => self.consistent_through(),
-            Progress::Polled { .. } => now_micros().max(self.consistent_through()),
+            Progress::Local => consistent_through,
+            Progress::Polled { .. } => now_micros().max(consistent_through),
         }
     }
 

@@ -155,7 +155,7 @@ async fn get_statements(
                     &query,
                     &params,
                     scope,
-                    state.pipeline.query_cap(),
+                    state.pipeline.query_cap(consistent_through),
                     cursor.as_ref(),
                 )
                 .await
