@@ -64,12 +64,12 @@ impl Metrics {
             .expect("registered once");
         if let Some(pipeline) = pipeline {
             registry
-                .register(Box::new(PipelineCollector::new(pipeline)))
+                .register(Box::new(pipeline_collector(pipeline)))
                 .expect("registered once");
         }
         if let Some(stats) = ingest {
             registry
-                .register(Box::new(IngestCollector::new(stats)))
+                .register(Box::new(ingest_collector(stats)))
                 .expect("registered once");
         }
         Arc::new(Metrics {
@@ -124,19 +124,65 @@ pub async fn track(
     Ok(response)
 }
 
-/// Counters read at scrape time from atomics kept elsewhere.
-fn counter(name: &str, help: &str, value: u64) -> IntCounter {
-    let counter = IntCounter::new(name, help).expect("valid metric");
-    counter.inc_by(value);
-    counter
-}
-
-struct PipelineCollector {
-    pipeline: Arc<Pipeline>,
+/// Series read at scrape time from atomics kept elsewhere (the pipeline's, the ingest loop's):
+/// `series` names them (counters end in `_total`, the rest are gauges); `read` returns their
+/// values in the same order.
+struct Scraped {
+    series: &'static [(&'static str, &'static str)],
+    read: Box<dyn Fn() -> Vec<u64> + Send + Sync>,
     descs: Vec<Desc>,
 }
 
-const PIPELINE_METRICS: [(&str, &str); 3] = [
+impl Scraped {
+    fn new(
+        series: &'static [(&'static str, &'static str)],
+        read: impl Fn() -> Vec<u64> + Send + Sync + 'static,
+    ) -> Scraped {
+        let descs = series
+            .iter()
+            .map(|(name, help)| {
+                Desc::new(
+                    (*name).into(),
+                    (*help).into(),
+                    Vec::new(),
+                    Default::default(),
+                )
+                .expect("valid metric")
+            })
+            .collect();
+        Scraped {
+            series,
+            read: Box::new(read),
+            descs,
+        }
+    }
+}
+
+impl Collector for Scraped {
+    fn desc(&self) -> Vec<&Desc> {
+        self.descs.iter().collect()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        self.series
+            .iter()
+            .zip((self.read)())
+            .flat_map(|(&(name, help), value)| {
+                if name.ends_with("_total") {
+                    let counter = IntCounter::new(name, help).expect("valid metric");
+                    counter.inc_by(value);
+                    counter.collect()
+                } else {
+                    let gauge = IntGauge::new(name, help).expect("valid metric");
+                    gauge.set(value as i64);
+                    gauge.collect()
+                }
+            })
+            .collect()
+    }
+}
+
+const PIPELINE_METRICS: &[(&str, &str)] = &[
     (
         "lrs_statements_accepted_total",
         "Statements appended to the log (acknowledged or failed)",
@@ -151,45 +197,14 @@ const PIPELINE_METRICS: [(&str, &str); 3] = [
     ),
 ];
 
-impl PipelineCollector {
-    fn new(pipeline: Arc<Pipeline>) -> Self {
-        let descs = PIPELINE_METRICS
-            .iter()
-            .flat_map(|(name, help)| {
-                counter(name, help, 0)
-                    .desc()
-                    .into_iter()
-                    .cloned()
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        PipelineCollector { pipeline, descs }
-    }
+fn pipeline_collector(pipeline: Arc<Pipeline>) -> Scraped {
+    Scraped::new(PIPELINE_METRICS, move || {
+        let (accepted, present) = pipeline.statement_counts();
+        vec![accepted, present, pipeline.lag_records()]
+    })
 }
 
-impl Collector for PipelineCollector {
-    fn desc(&self) -> Vec<&Desc> {
-        self.descs.iter().collect()
-    }
-
-    fn collect(&self) -> Vec<MetricFamily> {
-        let (accepted, present) = self.pipeline.statement_counts();
-        let lag = IntGauge::new(PIPELINE_METRICS[2].0, PIPELINE_METRICS[2].1).expect("valid");
-        lag.set(self.pipeline.lag_records() as i64);
-        let mut families =
-            counter(PIPELINE_METRICS[0].0, PIPELINE_METRICS[0].1, accepted).collect();
-        families.extend(counter(PIPELINE_METRICS[1].0, PIPELINE_METRICS[1].1, present).collect());
-        families.extend(lag.collect());
-        families
-    }
-}
-
-struct IngestCollector {
-    stats: Arc<IngestStats>,
-    descs: Vec<Desc>,
-}
-
-const INGEST_METRICS: [(&str, &str); 6] = [
+const INGEST_METRICS: &[(&str, &str)] = &[
     ("lrs_ingest_records_total", "Log records applied"),
     (
         "lrs_ingest_statements_written_total",
@@ -210,41 +225,18 @@ const INGEST_METRICS: [(&str, &str); 6] = [
     ("lrs_ingest_batches_total", "Store batches written"),
 ];
 
-impl IngestCollector {
-    fn new(stats: Arc<IngestStats>) -> Self {
-        let descs = INGEST_METRICS
-            .iter()
-            .flat_map(|(name, help)| {
-                counter(name, help, 0)
-                    .desc()
-                    .into_iter()
-                    .cloned()
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        IngestCollector { stats, descs }
-    }
-}
-
-impl Collector for IngestCollector {
-    fn desc(&self) -> Vec<&Desc> {
-        self.descs.iter().collect()
-    }
-
-    fn collect(&self) -> Vec<MetricFamily> {
-        let s = &self.stats;
-        let values = [
-            s.records.load(Ordering::Relaxed),
-            s.statements_written.load(Ordering::Relaxed),
-            s.duplicates_skipped.load(Ordering::Relaxed),
-            s.conflicts.load(Ordering::Relaxed),
-            s.undecodable_records.load(Ordering::Relaxed),
-            s.batches.load(Ordering::Relaxed),
-        ];
-        INGEST_METRICS
-            .iter()
-            .zip(values)
-            .flat_map(|((name, help), value)| counter(name, help, value).collect())
-            .collect()
-    }
+fn ingest_collector(stats: Arc<IngestStats>) -> Scraped {
+    Scraped::new(INGEST_METRICS, move || {
+        [
+            &stats.records,
+            &stats.statements_written,
+            &stats.duplicates_skipped,
+            &stats.conflicts,
+            &stats.undecodable_records,
+            &stats.batches,
+        ]
+        .iter()
+        .map(|counter| counter.load(Ordering::Relaxed))
+        .collect()
+    })
 }
