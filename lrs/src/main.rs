@@ -20,6 +20,15 @@ use crate::config::{CliOverrides, Config};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc asks for transparent huge pages on its arenas, so every fresh (or purged and reused)
+/// 2 MiB region was zeroed whole by the kernel: `clear_page_erms` was 12–19 % of the server's CPU
+/// under batch-100 POSTs (perf, docs/performance.md). Turning THP off for this process removes it.
+/// Failure (an old kernel, a seccomp filter) only costs that speed, so it is ignored.
+fn disable_transparent_huge_pages() {
+    #[cfg(target_os = "linux")]
+    let _ = rustix::thread::disable_transparent_huge_pages(true);
+}
+
 #[derive(Parser)]
 #[command(
     name = "lrs",
@@ -56,6 +65,7 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
+    disable_transparent_huge_pages();
     let cli = Cli::parse();
     match cli.command {
         Command::Serve {
