@@ -60,8 +60,19 @@ struct Sequencer {
     pending_appends: u64,
     /// Ids appended but not yet applied by ingest, with their bodies (for equivalence checks).
     in_flight: HashMap<(String, Uuid), Bytes>,
+    /// The total length of the bodies in `in_flight`.
+    in_flight_bytes: u64,
     /// The highest Consistent-Through ever reported (it must never move backwards).
     reported: Micros,
+}
+
+impl Sequencer {
+    /// Drops an in-flight id (applied by ingest, or its append failed).
+    fn forget(&mut self, tenant: &str, id: Uuid) {
+        if let Some(body) = self.in_flight.remove(&(tenant.to_owned(), id)) {
+            self.in_flight_bytes -= body.len() as u64;
+        }
+    }
 }
 
 /// The embedded pipeline's coordinator (see the module documentation).
@@ -72,13 +83,23 @@ pub struct Pipeline {
     sequencer: Arc<Mutex<Sequencer>>,
     applied_tx: watch::Sender<Applied>,
     applied_rx: watch::Receiver<Applied>,
-    /// Writes are refused (503) while ingest is this many records behind the log, so readers
-    /// never fall arbitrarily far behind acknowledged writes.
-    max_lag_records: u64,
+    /// Writes are refused (503) while ingest is this far behind the log, so readers never fall
+    /// arbitrarily far behind acknowledged writes and memory stays bounded under overload.
+    lag_limits: LagLimits,
     progress: Progress,
     /// Statements appended, and statements found already stored or in flight (for metrics).
     accepted: AtomicU64,
     already_present: AtomicU64,
+}
+
+/// How far ingest may fall behind the log before writes get 503 + Retry-After.
+#[derive(Debug, Clone, Copy)]
+pub struct LagLimits {
+    /// Log records (requests) appended but not yet applied.
+    pub records: u64,
+    /// Bytes of statements appended but not yet applied, which this process keeps in memory
+    /// until they are (for the in-flight duplicate check; embedded mode only).
+    pub bytes: u64,
 }
 
 pub fn now_micros() -> Micros {
@@ -90,13 +111,13 @@ pub fn now_micros() -> Micros {
 
 impl Pipeline {
     /// `initial_next_offset` / `initial_stored`: the store's recorded watermark at start-up.
-    /// `max_lag_records`: how far (in log records) ingest may fall behind before writes get 503.
+    /// `lag_limits`: how far ingest may fall behind before writes get 503.
     pub fn new(
         log: Arc<dyn Log>,
         reader: Arc<dyn StatementReader>,
         initial_next_offset: u64,
         initial_stored: Micros,
-        max_lag_records: u64,
+        lag_limits: LagLimits,
         progress: Progress,
     ) -> Arc<Pipeline> {
         let (applied_tx, applied_rx) = watch::channel(Applied {
@@ -112,11 +133,15 @@ impl Pipeline {
                 last_stamp: initial_stored,
                 pending_appends: 0,
                 in_flight: HashMap::new(),
+                in_flight_bytes: 0,
                 reported: initial_stored,
             })),
             applied_tx,
             applied_rx,
-            max_lag_records: max_lag_records.max(1),
+            lag_limits: LagLimits {
+                records: lag_limits.records.max(1),
+                bytes: lag_limits.bytes.max(1),
+            },
             progress,
             accepted: AtomicU64::new(0),
             already_present: AtomicU64::new(0),
@@ -133,7 +158,9 @@ impl Pipeline {
         tenant: &str,
         statements: Vec<PreparedStatement>,
     ) -> Result<SubmitOutcome, ApiError> {
-        if self.lag_records() >= self.max_lag_records {
+        if self.lag_records() >= self.lag_limits.records
+            || self.sequencer.lock().in_flight_bytes >= self.lag_limits.bytes
+        {
             return Err(ApiError::new(
                 ApiErrorKind::Unavailable,
                 "ingest is behind; retry later",
@@ -187,6 +214,7 @@ impl Pipeline {
             // runs, keeps the first statement of an id).
             if !self.polled() {
                 for (id, body) in ids.iter().zip(bodies) {
+                    seq.in_flight_bytes += body.len() as u64;
                     seq.in_flight.insert((tenant.to_owned(), *id), body);
                 }
             }
@@ -208,7 +236,7 @@ impl Pipeline {
             seq.pending_appends -= 1;
             if result.is_err() {
                 for id in ids {
-                    seq.in_flight.remove(&(owner.clone(), id));
+                    seq.forget(&owner, id);
                 }
             }
             result
@@ -416,7 +444,7 @@ impl IngestListener for Pipeline {
         {
             let mut seq = self.sequencer.lock();
             for (tenant, id) in &batch.statement_ids {
-                seq.in_flight.remove(&(tenant.clone(), *id));
+                seq.forget(tenant, *id);
             }
         }
         let next_offset: u64 = batch.watermarks.iter().map(|w| w.next_offset).sum();

@@ -62,6 +62,9 @@ pub struct LogConfig {
     pub segment_bytes: u64,
     /// Writes get 503 + Retry-After while ingest is this many log records (requests) behind.
     pub max_ingest_lag_records: u64,
+    /// … or while this many bytes of acknowledged statements are not yet applied (embedded mode
+    /// keeps them in memory until they are; this bounds memory under overload).
+    pub max_ingest_lag_bytes: u64,
     /// The log: `file://` (embedded, under `data_dir/log`) or
     /// `kafka://host:9092,host2:9092/topic?partitions=12` (cargo feature `kafka`; docs/kafka.md).
     pub uri: String,
@@ -169,6 +172,7 @@ impl Default for LogConfig {
             max_pending_bytes: 64 * 1024 * 1024,
             segment_bytes: 256 * 1024 * 1024,
             max_ingest_lag_records: 50_000,
+            max_ingest_lag_bytes: 128 * 1024 * 1024,
             uri: "file://".into(),
             progress_poll_ms: 50,
             max_clock_skew_ms: 1_000,

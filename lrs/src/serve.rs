@@ -15,6 +15,7 @@ use actix_web::dev::ServerHandle;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::Context;
+use lrs_api::pipeline::LagLimits;
 use lrs_api::{ApiConfig, AppState, CorsConfig, Metrics, Pipeline, Progress, configure};
 use lrs_auth::{AuthConfig, Authenticator, JwtAlgorithm, JwtIssuer};
 use lrs_ingest::{Ingestor, IngestorConfig};
@@ -199,7 +200,10 @@ async fn run_roles<S: Store>(
             store.clone(),
             next_offset,
             stored,
-            config.log.max_ingest_lag_records,
+            LagLimits {
+                records: config.log.max_ingest_lag_records,
+                bytes: config.log.max_ingest_lag_bytes,
+            },
             progress,
         );
         tokio::spawn(pipeline.clone().poll_progress(shutdown_rx.clone()));
