@@ -29,7 +29,12 @@ pub struct Window {
 const LOOKUP_CONNECTIONS: usize = 16;
 const PAGE_LIMIT: &str = "500";
 
-fn get(client: &reqwest::Client, target: &Target, version: &str, url: reqwest::Url) -> reqwest::RequestBuilder {
+fn get(
+    client: &reqwest::Client,
+    target: &Target,
+    version: &str,
+    url: reqwest::Url,
+) -> reqwest::RequestBuilder {
     client
         .get(url)
         .basic_auth(&target.key, Some(&target.secret))
@@ -38,11 +43,23 @@ fn get(client: &reqwest::Client, target: &Target, version: &str, url: reqwest::U
 
 /// Pages through the window; returns false if a page could not be read (the rest is left to
 /// the lookups).
-async fn page_through(client: &reqwest::Client, target: &Target, version: &str, window: &Window, tally: &mut Tally<'_>) -> bool {
+async fn page_through(
+    client: &reqwest::Client,
+    target: &Target,
+    version: &str,
+    window: &Window,
+    tally: &mut Tally<'_>,
+) -> bool {
     let mut url = target.statements.clone();
     url.query_pairs_mut()
-        .append_pair("since", &window.since.to_rfc3339_opts(SecondsFormat::Millis, true))
-        .append_pair("until", &window.until.to_rfc3339_opts(SecondsFormat::Millis, true))
+        .append_pair(
+            "since",
+            &window.since.to_rfc3339_opts(SecondsFormat::Millis, true),
+        )
+        .append_pair(
+            "until",
+            &window.until.to_rfc3339_opts(SecondsFormat::Millis, true),
+        )
         .append_pair("format", "ids")
         .append_pair("limit", PAGE_LIMIT);
     let mut next = Some(url);
@@ -50,7 +67,10 @@ async fn page_through(client: &reqwest::Client, target: &Target, version: &str, 
         let response = match get(client, target, version, url.clone()).send().await {
             Ok(response) if response.status().is_success() => response,
             Ok(response) => {
-                eprintln!("verify: {url} answered {}; looking ids up one by one", response.status());
+                eprintln!(
+                    "verify: {url} answered {}; looking ids up one by one",
+                    response.status()
+                );
                 return false;
             }
             Err(e) => {
@@ -58,30 +78,48 @@ async fn page_through(client: &reqwest::Client, target: &Target, version: &str, 
                 return false;
             }
         };
-        let Ok(body) = response.bytes().await else { return false };
+        let Ok(body) = response.bytes().await else {
+            return false;
+        };
         let Ok(page) = serde_json::from_slice::<Page<IdOnly>>(&body) else {
             eprintln!("verify: {url} did not return a StatementResult; looking ids up one by one");
             return false;
         };
         let ids: Vec<Uuid> = page.statements.iter().map(|s| s.id).collect();
         tally.page(&ids);
-        next = page.more.filter(|m| !m.is_empty()).and_then(|m| target.resolve(&m));
+        next = page
+            .more
+            .filter(|m| !m.is_empty())
+            .and_then(|m| target.resolve(&m));
     }
     true
 }
 
 /// Looks each id up once; returns (id, found).
-async fn lookups(client: &reqwest::Client, target: &Target, version: &str, ids: Vec<Uuid>) -> Vec<(Uuid, bool)> {
+async fn lookups(
+    client: &reqwest::Client,
+    target: &Target,
+    version: &str,
+    ids: Vec<Uuid>,
+) -> Vec<(Uuid, bool)> {
     let queue = Arc::new(Mutex::new(ids));
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..LOOKUP_CONNECTIONS {
-        let (client, target, version, queue) = (client.clone(), target.clone(), version.to_owned(), queue.clone());
+        let (client, target, version, queue) = (
+            client.clone(),
+            target.clone(),
+            version.to_owned(),
+            queue.clone(),
+        );
         tasks.spawn(async move {
             let mut results = Vec::new();
             loop {
-                let Some(id) = queue.lock().expect("queue").pop() else { break };
+                let Some(id) = queue.lock().expect("queue").pop() else {
+                    break;
+                };
                 let mut url = target.statements.clone();
-                url.query_pairs_mut().append_pair("statementId", &id.to_string());
+                url.query_pairs_mut()
+                    .append_pair("statementId", &id.to_string());
                 let found = get(&client, &target, &version, url)
                     .send()
                     .await
@@ -95,7 +133,13 @@ async fn lookups(client: &reqwest::Client, target: &Target, version: &str, ids: 
 }
 
 /// Reads every id of `ledger` back from `target` and returns the verdict.
-pub async fn check(client: &reqwest::Client, target: &Target, version: &str, ledger: &Ledger, window: &Window) -> Outcome {
+pub async fn check(
+    client: &reqwest::Client,
+    target: &Target,
+    version: &str,
+    ledger: &Ledger,
+    window: &Window,
+) -> Outcome {
     let mut tally = Tally::new(ledger);
     page_through(client, target, version, window, &mut tally).await;
     let deadline = Instant::now() + window.wait;

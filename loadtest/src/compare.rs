@@ -41,7 +41,10 @@ pub async fn run(args: CompareArgs) -> anyhow::Result<()> {
     let mut progress = Progress::new(false);
     for round in 1..=args.rounds {
         for (target, total) in targets.iter().zip(totals.iter_mut()) {
-            eprintln!("round {round}/{}: {} ({})", args.rounds, target.name, target.endpoint);
+            eprintln!(
+                "round {round}/{}: {} ({})",
+                args.rounds, target.name, target.endpoint
+            );
             let run = Arc::new(Run::new(target.clone(), &plan, false));
             let stats = driver::segment(
                 plan.clone(),
@@ -56,7 +59,14 @@ pub async fn run(args: CompareArgs) -> anyhow::Result<()> {
     }
     let [a, b] = &totals;
     for (target, stats) in targets.iter().zip(&totals) {
-        print!("{}", report::text(&format!("{} {}", target.name, target.endpoint), workload, stats));
+        print!(
+            "{}",
+            report::text(
+                &format!("{} {}", target.name, target.endpoint),
+                workload,
+                stats
+            )
+        );
     }
     println!(
         "B/A: statements/s {:.2}  write p50 {:.2}  write p99 {:.2}  read pages/s {:.2}  read p99 {:.2}",

@@ -36,7 +36,8 @@ pub struct Target {
 impl Target {
     pub fn new(name: &str, endpoint: &str, key: &str, secret: &str) -> anyhow::Result<Target> {
         let endpoint = Url::parse(endpoint.trim_end_matches('/'))?;
-        let statements = Url::parse(&format!("{endpoint}/statements").replace("//statements", "/statements"))?;
+        let statements =
+            Url::parse(&format!("{endpoint}/statements").replace("//statements", "/statements"))?;
         Ok(Target {
             name: name.to_owned(),
             endpoint,
@@ -95,7 +96,8 @@ pub fn templates(workload: &Workload, count: usize) -> Vec<Template> {
                 let text = std::str::from_utf8(&body).expect("UTF-8");
                 for statement in &batch {
                     let id = statement["id"].as_str().expect("id");
-                    id_offsets.push(text.find(&format!("\"id\":\"{id}\"")).expect("id in body") + 6);
+                    id_offsets
+                        .push(text.find(&format!("\"id\":\"{id}\"")).expect("id in body") + 6);
                 }
             }
             Template {
@@ -209,7 +211,8 @@ async fn write(plan: &Plan, run: &Run, template: usize, intended: Instant) {
     let (body, sent) = template.fresh();
     let measuring = run.measuring();
     if measuring {
-        run.sent.fetch_add(template.statements as u64, Ordering::Relaxed);
+        run.sent
+            .fetch_add(template.statements as u64, Ordering::Relaxed);
     }
     let response = run
         .request(plan, plan.client.post(run.target.statements.clone()))
@@ -230,12 +233,15 @@ async fn write(plan: &Plan, run: &Run, template: usize, intended: Instant) {
     let latency = intended.elapsed();
     if run.measuring() && measuring {
         if status.is_some_and(|s| (200..300).contains(&s)) {
-            run.acked.fetch_add(template.statements as u64, Ordering::Relaxed);
+            run.acked
+                .fetch_add(template.statements as u64, Ordering::Relaxed);
         } else {
             run.errors.fetch_add(1, Ordering::Relaxed);
         }
         let mut stats = run.stats.lock().expect("stats");
-        stats.write.record(status, latency, template.statements as u64);
+        stats
+            .write
+            .record(status, latency, template.statements as u64);
     }
 }
 
@@ -326,4 +332,73 @@ pub async fn segment(
     let mut stats = run.stats.lock().expect("stats").clone();
     stats.seconds = seconds;
     stats
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        workload: Workload,
+    }
+
+    fn workload(args: &[&str]) -> Workload {
+        Cli::parse_from(std::iter::once("test").chain(args.iter().copied())).workload
+    }
+
+    #[test]
+    fn every_request_body_gets_fresh_ids_written_where_the_template_had_its_own() {
+        for batch in ["1", "7"] {
+            let templates = templates(&workload(&["--batch", batch]), 2);
+            let (first, first_ids) = templates[0].fresh();
+            let (second, second_ids) = templates[0].fresh();
+            assert_ne!(first_ids, second_ids);
+            for (body, ids) in [(first, first_ids), (second, second_ids)] {
+                let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                let statements = match value {
+                    serde_json::Value::Array(items) => items,
+                    object => vec![object],
+                };
+                let found: Vec<Uuid> = statements
+                    .iter()
+                    .map(|s| s["id"].as_str().unwrap().parse().unwrap())
+                    .collect();
+                assert_eq!(found, ids, "batch {batch}");
+            }
+        }
+    }
+
+    #[test]
+    fn without_ids_the_bodies_carry_none() {
+        let templates = templates(&workload(&["--batch", "3", "--no-ids"]), 1);
+        let (body, ids) = templates[0].fresh();
+        assert!(ids.is_empty());
+        let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert!(
+            value
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|s| s.get("id").is_none())
+        );
+    }
+
+    #[test]
+    fn more_links_resolve_against_the_server() {
+        let target = Target::new("t", "http://127.0.0.1:9/xapi/", "k", "s").unwrap();
+        assert_eq!(
+            target.statements.as_str(),
+            "http://127.0.0.1:9/xapi/statements"
+        );
+        assert_eq!(
+            target
+                .resolve("/xapi/statements?more=abc")
+                .unwrap()
+                .as_str(),
+            "http://127.0.0.1:9/xapi/statements?more=abc"
+        );
+    }
 }

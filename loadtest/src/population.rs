@@ -170,6 +170,16 @@ pub fn course_id(seed: u64, school: u64, grade_number: u32, subject: usize) -> U
     )
 }
 
+/// The enrollment of person `person` (a roster-wide index) in their homeroom class.
+pub fn enrollment_id(seed: u64, person: u64) -> Uuid {
+    derived_uuid(seed, 8, person)
+}
+
+/// The role of person `person`.
+pub fn role_id(seed: u64, person: u64) -> Uuid {
+    derived_uuid(seed, 9, person)
+}
+
 /// The school year 2025年度.
 pub fn school_year_id(seed: u64) -> Uuid {
     derived_uuid(seed, 7, 0)

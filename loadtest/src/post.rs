@@ -105,15 +105,30 @@ pub async fn run(args: PostArgs) -> anyhow::Result<bool> {
     let mut passed = true;
     if let Some(ledger) = &run.ledger {
         let ledger = std::mem::take(&mut *ledger.lock().expect("ledger"));
-        let reader = Target::new("verify", &read_endpoint, &args.target.key, &args.target.secret)?;
+        let reader = Target::new(
+            "verify",
+            &read_endpoint,
+            &args.target.key,
+            &args.target.secret,
+        )?;
         let slack = chrono::Duration::seconds(args.verify_slack as i64);
         let window = Window {
             since: started - slack,
             until: chrono::Utc::now() + slack,
             wait: Duration::from_secs(args.verify_wait),
         };
-        eprintln!("verify: reading {} acknowledged ids back from {read_endpoint}", ledger.len());
-        let outcome = check::check(&plan.client, &reader, &workload.xapi_version, &ledger, &window).await;
+        eprintln!(
+            "verify: reading {} acknowledged ids back from {read_endpoint}",
+            ledger.len()
+        );
+        let outcome = check::check(
+            &plan.client,
+            &reader,
+            &workload.xapi_version,
+            &ledger,
+            &window,
+        )
+        .await;
         passed = outcome.passed();
         println!(
             "verify: {} — {} acknowledged, {} found, {} missing, {} duplicated, {} unexpected, {} unacknowledged ({} pages, {} single lookups, {} ids of other writers)",

@@ -41,17 +41,23 @@ impl Progress {
     /// One tick a second while measuring.
     pub fn tick(&mut self, run: &Run, elapsed: Duration, measured: Duration) {
         self.ticks += 1;
-        if self.quiet || (!self.terminal && self.ticks % self.every != 0) {
+        if self.quiet || (!self.terminal && !self.ticks.is_multiple_of(self.every)) {
             return;
         }
         let acked = run.acked.load(Ordering::Relaxed);
-        let window = (measured - self.last_at.min(measured)).as_secs_f64().max(1e-3);
+        let window = (measured - self.last_at.min(measured))
+            .as_secs_f64()
+            .max(1e-3);
         let rate = (acked - self.last_acked.min(acked)) as f64 / window;
         self.last_acked = acked;
         self.last_at = measured;
         let (p99, reads) = {
             let stats = run.stats.lock().expect("stats");
-            let p99 = if stats.write.requests() > 0 { stats.write.ms(0.99) } else { stats.read.ms(0.99) };
+            let p99 = if stats.write.requests() > 0 {
+                stats.write.ms(0.99)
+            } else {
+                stats.read.ms(0.99)
+            };
             (p99, stats.read.requests())
         };
         let line = format!(

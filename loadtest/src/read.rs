@@ -36,7 +36,13 @@ pub fn parse_page(body: &[u8]) -> Option<(u64, Option<String>)> {
 /// `n` query URLs under `statements` (the endpoint's `/statements`), drawn from statements the
 /// generator would send, so the filters hit data a run wrote: a quarter each by agent, by
 /// activity, by verb since a recent time, and everything since a recent time.
-pub fn queries(statements: &Url, seed: u64, population: Population, limit: u32, n: usize) -> Vec<Url> {
+pub fn queries(
+    statements: &Url,
+    seed: u64,
+    population: Population,
+    limit: u32,
+    n: usize,
+) -> Vec<Url> {
     let mut generator = Generator::new(seed ^ 0x5EED_5EED, population);
     let mut rng = StdRng::seed_from_u64(seed);
     let now = chrono::Utc::now();
@@ -55,7 +61,10 @@ pub fn queries(statements: &Url, seed: u64, population: Population, limit: u32, 
                         query.append_pair("agent", &agent.to_string());
                     }
                     1 => {
-                        query.append_pair("activity", statement["object"]["id"].as_str().unwrap_or(""));
+                        query.append_pair(
+                            "activity",
+                            statement["object"]["id"].as_str().unwrap_or(""),
+                        );
                     }
                     2 => {
                         query.append_pair("verb", statement["verb"]["id"].as_str().unwrap_or(""));
@@ -82,7 +91,11 @@ mod tests {
         let urls = queries(&base, 1, Population::default(), 25, 8);
         let keys: std::collections::BTreeSet<String> = urls
             .iter()
-            .flat_map(|u| u.query_pairs().map(|(k, _)| k.into_owned()).collect::<Vec<_>>())
+            .flat_map(|u| {
+                u.query_pairs()
+                    .map(|(k, _)| k.into_owned())
+                    .collect::<Vec<_>>()
+            })
             .collect();
         for key in ["agent", "activity", "verb", "since", "limit"] {
             assert!(keys.contains(key), "{key} in {keys:?}");
@@ -99,7 +112,10 @@ mod tests {
             parse_page(body),
             Some((2, Some("/xapi/statements?more=abc".to_owned())))
         );
-        assert_eq!(parse_page(br#"{"statements":[],"more":""}"#), Some((0, None)));
+        assert_eq!(
+            parse_page(br#"{"statements":[],"more":""}"#),
+            Some((0, None))
+        );
         assert_eq!(parse_page(b"not json"), None);
     }
 }

@@ -16,8 +16,8 @@ use rand::{Rng, SeedableRng};
 
 use crate::generator::SUBJECTS;
 use crate::population::{
-    Class, Population, board_code, board_id, class_id, course_id, learner_id, school_code,
-    school_id, school_year_id, teacher_id,
+    Class, Population, board_code, board_id, class_id, course_id, enrollment_id, learner_id,
+    role_id, school_code, school_id, school_year_id, teacher_id,
 };
 
 const MODIFIED: &str = "2025-04-01T00:00:00.000Z";
@@ -26,20 +26,14 @@ const YEAR_END: &str = "2026-03-31";
 /// The subject index of a homeroom class's course.
 const HOMEROOM: usize = 9;
 
-pub const ORGS: &str =
-    "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId";
+pub const ORGS: &str = "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId";
 pub const ACADEMIC_SESSIONS: &str =
     "sourcedId,status,dateLastModified,title,type,startDate,endDate,parentSourcedId,schoolYear";
-pub const COURSES: &str =
-    "sourcedId,status,dateLastModified,schoolYearSourcedId,title,courseCode,grades,orgSourcedId,subjects,subjectCodes";
-pub const CLASSES: &str =
-    "sourcedId,status,dateLastModified,title,grades,courseSourcedId,classCode,classType,location,schoolSourcedId,termSourcedIds,subjects,subjectCodes,periods,metadata.jp.specialNeeds";
-pub const USERS: &str =
-    "sourcedId,status,dateLastModified,enabledUser,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password,userMasterIdentifier,resourceSourcedIds,preferredGivenName,preferredMiddleName,preferredFamilyName,primaryOrgSourcedId,pronouns,metadata.jp.kanaGivenName,metadata.jp.kanaFamilyName,metadata.jp.kanaMiddleName,metadata.jp.homeClass";
-pub const ENROLLMENTS: &str =
-    "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate,metadata.jp.ShussekiNo,metadata.jp.PublicFlg";
-pub const ROLES: &str =
-    "sourcedId,status,dateLastModified,userSourcedId,roleType,role,beginDate,endDate,orgSourcedId,userProfileSourcedId";
+pub const COURSES: &str = "sourcedId,status,dateLastModified,schoolYearSourcedId,title,courseCode,grades,orgSourcedId,subjects,subjectCodes";
+pub const CLASSES: &str = "sourcedId,status,dateLastModified,title,grades,courseSourcedId,classCode,classType,location,schoolSourcedId,termSourcedIds,subjects,subjectCodes,periods,metadata.jp.specialNeeds";
+pub const USERS: &str = "sourcedId,status,dateLastModified,enabledUser,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password,userMasterIdentifier,resourceSourcedIds,preferredGivenName,preferredMiddleName,preferredFamilyName,primaryOrgSourcedId,pronouns,metadata.jp.kanaGivenName,metadata.jp.kanaFamilyName,metadata.jp.kanaMiddleName,metadata.jp.homeClass";
+pub const ENROLLMENTS: &str = "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate,metadata.jp.ShussekiNo,metadata.jp.PublicFlg";
+pub const ROLES: &str = "sourcedId,status,dateLastModified,userSourcedId,roleType,role,beginDate,endDate,orgSourcedId,userProfileSourcedId";
 
 /// The data files and their headers, in the order they are written.
 pub const FILES: &[(&str, &str)] = &[
@@ -53,18 +47,48 @@ pub const FILES: &[(&str, &str)] = &[
 ];
 
 const FAMILY: [(&str, &str); 20] = [
-    ("佐藤", "サトウ"), ("鈴木", "スズキ"), ("高橋", "タカハシ"), ("田中", "タナカ"),
-    ("伊藤", "イトウ"), ("渡辺", "ワタナベ"), ("山本", "ヤマモト"), ("中村", "ナカムラ"),
-    ("小林", "コバヤシ"), ("加藤", "カトウ"), ("吉田", "ヨシダ"), ("山田", "ヤマダ"),
-    ("佐々木", "ササキ"), ("山口", "ヤマグチ"), ("松本", "マツモト"), ("井上", "イノウエ"),
-    ("木村", "キムラ"), ("林", "ハヤシ"), ("斎藤", "サイトウ"), ("清水", "シミズ"),
+    ("佐藤", "サトウ"),
+    ("鈴木", "スズキ"),
+    ("高橋", "タカハシ"),
+    ("田中", "タナカ"),
+    ("伊藤", "イトウ"),
+    ("渡辺", "ワタナベ"),
+    ("山本", "ヤマモト"),
+    ("中村", "ナカムラ"),
+    ("小林", "コバヤシ"),
+    ("加藤", "カトウ"),
+    ("吉田", "ヨシダ"),
+    ("山田", "ヤマダ"),
+    ("佐々木", "ササキ"),
+    ("山口", "ヤマグチ"),
+    ("松本", "マツモト"),
+    ("井上", "イノウエ"),
+    ("木村", "キムラ"),
+    ("林", "ハヤシ"),
+    ("斎藤", "サイトウ"),
+    ("清水", "シミズ"),
 ];
 const GIVEN: [(&str, &str); 20] = [
-    ("陽翔", "ハルト"), ("蓮", "レン"), ("湊", "ミナト"), ("大和", "ヤマト"), ("悠真", "ユウマ"),
-    ("結衣", "ユイ"), ("陽葵", "ヒマリ"), ("凛", "リン"), ("芽依", "メイ"), ("葵", "アオイ"),
-    ("花子", "ハナコ"), ("太郎", "タロウ"), ("翔太", "ショウタ"), ("さくら", "サクラ"),
-    ("美咲", "ミサキ"), ("健太", "ケンタ"), ("結菜", "ユイナ"), ("颯太", "ソウタ"),
-    ("莉子", "リコ"), ("大翔", "ヒロト"),
+    ("陽翔", "ハルト"),
+    ("蓮", "レン"),
+    ("湊", "ミナト"),
+    ("大和", "ヤマト"),
+    ("悠真", "ユウマ"),
+    ("結衣", "ユイ"),
+    ("陽葵", "ヒマリ"),
+    ("凛", "リン"),
+    ("芽依", "メイ"),
+    ("葵", "アオイ"),
+    ("花子", "ハナコ"),
+    ("太郎", "タロウ"),
+    ("翔太", "ショウタ"),
+    ("さくら", "サクラ"),
+    ("美咲", "ミサキ"),
+    ("健太", "ケンタ"),
+    ("結菜", "ユイナ"),
+    ("颯太", "ソウタ"),
+    ("莉子", "リコ"),
+    ("大翔", "ヒロト"),
 ];
 const CITIES: [&str; 6] = ["青葉", "桜川", "緑ヶ丘", "港南", "白山", "東雲"];
 
@@ -110,8 +134,16 @@ pub fn write(dir: &Path, seed: u64, population: &Population) -> io::Result<()> {
     for (file, _) in FILES {
         manifest.row(&[&format!("file.{}", file.trim_end_matches(".csv")), "bulk"])?;
     }
-    for absent in ["categories", "classResources", "courseResources", "demographics",
-        "lineItems", "resources", "results", "userProfiles"] {
+    for absent in [
+        "categories",
+        "classResources",
+        "courseResources",
+        "demographics",
+        "lineItems",
+        "resources",
+        "results",
+        "userProfiles",
+    ] {
         manifest.row(&[&format!("file.{absent}"), "absent"])?;
     }
     manifest.row(&["source.systemName", "lrs-loadtest"])?;
@@ -121,8 +153,15 @@ pub fn write(dir: &Path, seed: u64, population: &Population) -> io::Result<()> {
     let mut orgs = Csv::create(dir, "orgs.csv", ORGS)?;
     for board in 0..u64::from(population.boards) {
         let city = CITIES[board as usize % CITIES.len()];
-        orgs.row(&[&board_id(seed, board).to_string(), "active", MODIFIED,
-            &format!("{city}市教育委員会"), "district", &board_code(board), ""])?;
+        orgs.row(&[
+            &board_id(seed, board).to_string(),
+            "active",
+            MODIFIED,
+            &format!("{city}市教育委員会"),
+            "district",
+            &board_code(board),
+            "",
+        ])?;
     }
     for school in 0..population.schools() {
         let board = school / u64::from(population.schools_per_board);
@@ -132,15 +171,31 @@ pub fn write(dir: &Path, seed: u64, population: &Population) -> io::Result<()> {
             crate::population::SchoolType::JuniorHigh => "中学校",
         };
         let city = CITIES[board as usize % CITIES.len()];
-        orgs.row(&[&school_id(seed, school).to_string(), "active", MODIFIED,
-            &format!("{city}市立第{}{kind}", school + 1), "school",
-            &school_code(school, school_type), &board_id(seed, board).to_string()])?;
+        orgs.row(&[
+            &school_id(seed, school).to_string(),
+            "active",
+            MODIFIED,
+            &format!("{city}市立第{}{kind}", school + 1),
+            "school",
+            &school_code(school, school_type),
+            &board_id(seed, board).to_string(),
+        ])?;
     }
     orgs.0.flush()?;
 
     let year = school_year_id(seed).to_string();
     let mut sessions = Csv::create(dir, "academicSessions.csv", ACADEMIC_SESSIONS)?;
-    sessions.row(&[&year, "active", MODIFIED, "2025年度", "schoolYear", YEAR_START, YEAR_END, "", "2025"])?;
+    sessions.row(&[
+        &year,
+        "active",
+        MODIFIED,
+        "2025年度",
+        "schoolYear",
+        YEAR_START,
+        YEAR_END,
+        "",
+        "2025",
+    ])?;
     sessions.0.flush()?;
 
     write_classes(dir, seed, population, &year)?;
@@ -156,26 +211,56 @@ fn write_classes(dir: &Path, seed: u64, population: &Population, year: &str) -> 
         let school = school_id(seed, class.school).to_string();
         if seen.insert((class.school, class.grade_number)) {
             let homeroom = course_id(seed, class.school, class.grade_number, HOMEROOM);
-            courses.row(&[&homeroom.to_string(), "active", MODIFIED, year,
+            courses.row(&[
+                &homeroom.to_string(),
+                "active",
+                MODIFIED,
+                year,
                 &format!("{} 学級活動", grade_title(&class)),
-                &format!("{}-homeroom", class.grade()), &class.grade(), &school, "", ""])?;
+                &format!("{}-homeroom", class.grade()),
+                &class.grade(),
+                &school,
+                "",
+                "",
+            ])?;
             for (s, subject) in SUBJECTS.iter().enumerate() {
                 let title = match class.school_type {
                     crate::population::SchoolType::Elementary => subject.elementary,
                     crate::population::SchoolType::JuniorHigh => subject.junior_high,
                 };
                 let course = course_id(seed, class.school, class.grade_number, s);
-                courses.row(&[&course.to_string(), "active", MODIFIED, year,
+                courses.row(&[
+                    &course.to_string(),
+                    "active",
+                    MODIFIED,
+                    year,
                     &format!("{} {title}", grade_title(&class)),
-                    &format!("{}-{}", class.grade(), subject.slug), &class.grade(), &school,
-                    title, &subject.code.to_string()])?;
+                    &format!("{}-{}", class.grade(), subject.slug),
+                    &class.grade(),
+                    &school,
+                    title,
+                    &subject.code.to_string(),
+                ])?;
             }
         }
         let homeroom = course_id(seed, class.school, class.grade_number, HOMEROOM);
-        classes.row(&[&class_id(seed, index).to_string(), "active", MODIFIED, &class.title(),
-            &class.grade(), &homeroom.to_string(),
-            &format!("{}-{}", class.grade_number, class.section), "homeroom",
-            &format!("{}教室", class.title()), &school, year, "", "", "", "false"])?;
+        classes.row(&[
+            &class_id(seed, index).to_string(),
+            "active",
+            MODIFIED,
+            &class.title(),
+            &class.grade(),
+            &homeroom.to_string(),
+            &format!("{}-{}", class.grade_number, class.section),
+            "homeroom",
+            &format!("{}教室", class.title()),
+            &school,
+            year,
+            "",
+            "",
+            "",
+            "false",
+        ])?;
     }
     courses.0.flush()?;
     classes.0.flush()
@@ -207,13 +292,61 @@ fn write_people(dir: &Path, seed: u64, population: &Population) -> io::Result<()
                 Some(seat) => ("student", class.grade(), "false", (seat + 1).to_string()),
                 None => ("teacher", String::new(), "true", String::new()),
             };
-            users.row(&[&id, "active", MODIFIED, "true", &username,
-                "", given, family, "", "", "", "", "", "", &grades, "", &id, "", "", "", "",
-                &school, "", given_kana, family_kana, "", &class_sourced])?;
-            enrollments.row(&[&format!("{class_sourced}-{id}"), "active", MODIFIED, &class_sourced,
-                &school, &id, role, primary, YEAR_START, YEAR_END, &number, "true"])?;
-            roles.row(&[&format!("{id}-{role}"), "active", MODIFIED, &id, "primary", role,
-                YEAR_START, YEAR_END, &school, ""])?;
+            users.row(&[
+                &id,
+                "active",
+                MODIFIED,
+                "true",
+                &username,
+                "",
+                given,
+                family,
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                &grades,
+                "",
+                &id,
+                "",
+                "",
+                "",
+                "",
+                &school,
+                "",
+                given_kana,
+                family_kana,
+                "",
+                &class_sourced,
+            ])?;
+            enrollments.row(&[
+                &enrollment_id(seed, person).to_string(),
+                "active",
+                MODIFIED,
+                &class_sourced,
+                &school,
+                &id,
+                role,
+                primary,
+                YEAR_START,
+                YEAR_END,
+                &number,
+                "true",
+            ])?;
+            roles.row(&[
+                &role_id(seed, person).to_string(),
+                "active",
+                MODIFIED,
+                &id,
+                "primary",
+                role,
+                YEAR_START,
+                YEAR_END,
+                &school,
+                "",
+            ])?;
         }
     }
     users.0.flush()?;

@@ -16,7 +16,8 @@ impl TempDir {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_nanos();
-        let dir = std::env::temp_dir().join(format!("loadtest-{label}-{}-{nanos}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("loadtest-{label}-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         TempDir(dir)
     }
@@ -33,7 +34,10 @@ fn read(dir: &Path, name: &str) -> (Vec<String>, Vec<BTreeMap<String, String>>) 
     let text = std::fs::read_to_string(dir.join(name)).unwrap();
     assert!(!text.starts_with('\u{feff}'), "{name} has a BOM");
     let mut lines = text.lines().map(|line| {
-        assert!(line.starts_with('"') && line.ends_with('"'), "{name}: unquoted value in {line}");
+        assert!(
+            line.starts_with('"') && line.ends_with('"'),
+            "{name}: unquoted value in {line}"
+        );
         line[1..line.len() - 1]
             .split("\",\"")
             .map(str::to_owned)
@@ -87,9 +91,19 @@ fn every_statement_actor_is_a_user_and_every_grouping_is_a_rostered_class_or_cou
     let (_, courses) = read(&dir.0, "courses.csv");
     let rostered: BTreeSet<_> = classes
         .iter()
-        .map(|c| format!("{}/oneroster/classes/{}", crate::population::EPORTAL, c["sourcedId"]))
+        .map(|c| {
+            format!(
+                "{}/oneroster/classes/{}",
+                crate::population::EPORTAL,
+                c["sourcedId"]
+            )
+        })
         .chain(courses.iter().map(|c| {
-            format!("{}/oneroster/courses/{}", crate::population::EPORTAL, c["sourcedId"])
+            format!(
+                "{}/oneroster/courses/{}",
+                crate::population::EPORTAL,
+                c["sourcedId"]
+            )
         }))
         .collect();
     for statement in Generator::new(9, population).batch(2000) {
@@ -100,7 +114,10 @@ fn every_statement_actor_is_a_user_and_every_grouping_is_a_rostered_class_or_cou
             .unwrap()
         {
             let id = group["id"].as_str().unwrap();
-            assert!(rostered.contains(id), "{id} is not a rostered class or course");
+            assert!(
+                rostered.contains(id),
+                "{id} is not a rostered class or course"
+            );
         }
     }
 }
@@ -110,7 +127,11 @@ fn enrollments_point_at_rostered_users_classes_and_schools() {
     let dir = TempDir::new("roster-enrollments");
     write(&dir.0, 2, &Population::default()).unwrap();
     let ids = |file: &str| -> BTreeSet<String> {
-        read(&dir.0, file).1.into_iter().map(|r| r["sourcedId"].clone()).collect()
+        read(&dir.0, file)
+            .1
+            .into_iter()
+            .map(|r| r["sourcedId"].clone())
+            .collect()
     };
     let (users, classes, orgs) = (ids("users.csv"), ids("classes.csv"), ids("orgs.csv"));
     let (_, enrollments) = read(&dir.0, "enrollments.csv");
@@ -120,4 +141,15 @@ fn enrollments_point_at_rostered_users_classes_and_schools() {
         assert!(orgs.contains(&enrollment["schoolSourcedId"]));
     }
     assert_eq!(enrollments.len(), users.len());
+}
+
+#[test]
+fn sourced_ids_are_unique_within_every_file() {
+    let dir = TempDir::new("roster-unique");
+    write(&dir.0, 4, &Population::default()).unwrap();
+    for (file, _) in FILES {
+        let (_, rows) = read(&dir.0, file);
+        let ids: BTreeSet<_> = rows.iter().map(|r| r["sourcedId"].clone()).collect();
+        assert_eq!(ids.len(), rows.len(), "{file} repeats a sourcedId");
+    }
 }

@@ -96,7 +96,10 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn passed(&self) -> bool {
-        self.missing == 0 && self.duplicated == 0 && self.unexpected == 0 && self.unacknowledged == 0
+        self.missing == 0
+            && self.duplicated == 0
+            && self.unexpected == 0
+            && self.unacknowledged == 0
     }
 }
 
@@ -177,7 +180,10 @@ mod tests {
         tally.page(&sent[3..]);
         let outcome = tally.outcome();
         assert!(outcome.passed(), "{outcome:?}");
-        assert_eq!((outcome.expected, outcome.found, outcome.pages), (10, 10, 2));
+        assert_eq!(
+            (outcome.expected, outcome.found, outcome.pages),
+            (10, 10, 2)
+        );
     }
 
     #[test]

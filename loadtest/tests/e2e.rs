@@ -20,7 +20,10 @@ fn lrs_bin() -> Option<PathBuf> {
     }
     // target/debug/deps/e2e-… → target/debug/lrs
     let exe = std::env::current_exe().ok()?;
-    let bin = exe.parent()?.parent()?.join(format!("lrs{}", std::env::consts::EXE_SUFFIX));
+    let bin = exe
+        .parent()?
+        .parent()?
+        .join(format!("lrs{}", std::env::consts::EXE_SUFFIX));
     bin.exists().then_some(bin)
 }
 
@@ -43,14 +46,29 @@ impl Lrs {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let out = Command::new(&bin)
-            .args(["credentials", "create", "--tenant", "board-a", "--scopes", "all", "--data-dir"])
+            .args([
+                "credentials",
+                "create",
+                "--tenant",
+                "board-a",
+                "--scopes",
+                "all",
+                "--data-dir",
+            ])
             .arg(&dir)
             .output()
             .expect("lrs credentials create");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let line = String::from_utf8(out.stdout).unwrap();
         let mut parts = line.split_whitespace();
-        let (key, secret) = (parts.next().unwrap().to_owned(), parts.next().unwrap().to_owned());
+        let (key, secret) = (
+            parts.next().unwrap().to_owned(),
+            parts.next().unwrap().to_owned(),
+        );
         let mut child = Command::new(&bin)
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(&dir)
@@ -67,7 +85,13 @@ impl Lrs {
             }
         };
         std::thread::spawn(move || for _ in lines {});
-        Some(Lrs { child, dir, endpoint, key, secret })
+        Some(Lrs {
+            child,
+            dir,
+            endpoint,
+            key,
+            secret,
+        })
     }
 }
 
@@ -81,33 +105,79 @@ impl Drop for Lrs {
 
 #[test]
 fn post_with_verify_reads_back_every_acknowledged_statement_exactly_once() {
-    let Some(lrs) = Lrs::start("verify") else { return };
+    let Some(lrs) = Lrs::start("verify") else {
+        return;
+    };
     let report = lrs.dir.join("report.json");
     let out = Command::new(env!("CARGO_BIN_EXE_loadtest"))
-        .args(["post", "--endpoint", &lrs.endpoint, "--key", &lrs.key, "--secret", &lrs.secret])
-        .args(["--rate", "60", "--connections", "4", "--batch", "5", "--read-ratio", "0.2"])
-        .args(["--duration", "2", "--warmup", "0", "--verify", "--verify-wait", "10", "--json"])
+        .args([
+            "post",
+            "--endpoint",
+            &lrs.endpoint,
+            "--key",
+            &lrs.key,
+            "--secret",
+            &lrs.secret,
+        ])
+        .args([
+            "--rate",
+            "60",
+            "--connections",
+            "4",
+            "--batch",
+            "5",
+            "--read-ratio",
+            "0.2",
+        ])
+        .args([
+            "--duration",
+            "2",
+            "--warmup",
+            "0",
+            "--verify",
+            "--verify-wait",
+            "10",
+            "--json",
+        ])
         .arg(&report)
         .output()
         .expect("loadtest post");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     let verify = &report["verify"];
     assert_eq!(verify["passed"], true, "{report}");
     assert!(verify["expected"].as_u64().unwrap() >= 200, "{report}");
     assert_eq!(verify["expected"], verify["found"], "{report}");
     assert_eq!(report["mode"], "open");
-    assert!(report["write"]["status"]["200"].as_u64().unwrap() > 0, "{report}");
-    assert!(report["read"]["status"]["200"].as_u64().unwrap() > 0, "{report}");
-    for field in ["statements_per_second", "requests_per_second", "seconds", "statements"] {
+    assert!(
+        report["write"]["status"]["200"].as_u64().unwrap() > 0,
+        "{report}"
+    );
+    assert!(
+        report["read"]["status"]["200"].as_u64().unwrap() > 0,
+        "{report}"
+    );
+    for field in [
+        "statements_per_second",
+        "requests_per_second",
+        "seconds",
+        "statements",
+    ] {
         assert!(report[field].is_number(), "{field} in {report}");
     }
 }
 
 #[tokio::test]
 async fn the_check_reports_an_id_that_was_never_posted_as_missing() {
-    let Some(lrs) = Lrs::start("missing") else { return };
+    let Some(lrs) = Lrs::start("missing") else {
+        return;
+    };
     let client = reqwest::Client::new();
     let posted = uuid::Uuid::new_v4();
     let statement = serde_json::json!({
@@ -139,7 +209,11 @@ async fn the_check_reports_an_id_that_was_never_posted_as_missing() {
         wait: Duration::from_millis(500),
     };
     let outcome = check(&client, &target, "1.0.3", &ledger, &window).await;
-    assert_eq!((outcome.expected, outcome.found, outcome.missing), (2, 1, 1), "{outcome:?}");
+    assert_eq!(
+        (outcome.expected, outcome.found, outcome.missing),
+        (2, 1, 1),
+        "{outcome:?}"
+    );
     assert_eq!(outcome.missing_sample, vec![never_posted]);
     assert!(!outcome.passed());
 }

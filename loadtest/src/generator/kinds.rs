@@ -82,7 +82,8 @@ impl Generator {
     /// Drill: a hint or an explanation `viewed`.
     pub(super) fn drill_viewed(&mut self, scene: &Scene) -> Value {
         let item = self.rng.random_range(1..=20);
-        let (content, ja) = [("hint", "ヒント"), ("explanation", "解説")][self.rng.random_range(0..2)];
+        let (content, ja) =
+            [("hint", "ヒント"), ("explanation", "解説")][self.rng.random_range(0..2)];
         let mut extensions = scene.extensions();
         extensions[format!("{EXT}/content-type")] = json!(content);
         extensions[format!("{EXT}/question-order")] = json!(item);
@@ -200,7 +201,11 @@ impl Generator {
     pub(super) fn assignment_by_learner(&mut self, scene: &Scene) -> Value {
         let (id, en, ja) = [
             (LAUNCHED, "launched", "課題を開始した"),
-            ("http://adlnet.gov/expapi/verbs/responded", "responded", "課題を提出した"),
+            (
+                "http://adlnet.gov/expapi/verbs/responded",
+                "responded",
+                "課題を提出した",
+            ),
             (COMPLETED, "completed", "課題を完了した"),
         ][self.rng.random_range(0..3)];
         let mut statement = json!({
@@ -237,7 +242,8 @@ impl Generator {
         let page = self.rng.random_range(1..200);
         let book = format!("https://ebook.example.jp/books/{}", scene.slug);
         let registration = self.uuid();
-        let mut context = scene.context("デジタル教科書ビューア（例）", "ebook", Some(registration));
+        let mut context =
+            scene.context("デジタル教科書ビューア（例）", "ebook", Some(registration));
         let (verb, object) = match self.rng.random_range(0..6) {
             0 => (verb(LAUNCHED, "launched", "起動した"), None),
             1 => (verb(TERMINATED, "terminated", "終了した"), None),

@@ -17,10 +17,10 @@ use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-pub use crate::population::{EPORTAL, Population};
 use crate::population::{
     Class, SchoolType, class_id, course_id, learner_id, school_code, teacher_id,
 };
+pub use crate::population::{EPORTAL, Population};
 
 /// Extension IRIs of the xAPI Japan Profiles (the `japan-xapi` spelling).
 pub const EXT: &str = "https://w3id.org/japan-xapi/extensions";
@@ -40,14 +40,22 @@ pub const SUBJECTS: [Subject; 5] = [
         junior_high: "国語",
         slug: "japanese",
         code: '1',
-        units: ["物語を読んで考えよう", "漢字の成り立ち", "話し合って考えを深めよう"],
+        units: [
+            "物語を読んで考えよう",
+            "漢字の成り立ち",
+            "話し合って考えを深めよう",
+        ],
     },
     Subject {
         elementary: "社会",
         junior_high: "社会",
         slug: "social",
         code: '2',
-        units: ["日本の国土と人々のくらし", "地域の安全を守る", "歴史の流れをとらえる"],
+        units: [
+            "日本の国土と人々のくらし",
+            "地域の安全を守る",
+            "歴史の流れをとらえる",
+        ],
     },
     Subject {
         elementary: "算数",
@@ -285,7 +293,10 @@ mod tests {
 
     #[test]
     fn every_kind_parses_as_a_valid_statement_in_1_0_3_and_2_0_0() {
-        for (version, label) in [(XapiVersion::V1_0_3, "1.0.3"), (XapiVersion::V2_0_0, "2.0.0")] {
+        for (version, label) in [
+            (XapiVersion::V1_0_3, "1.0.3"),
+            (XapiVersion::V2_0_0, "2.0.0"),
+        ] {
             let mut generator = Generator::new(1, Population::default());
             generator.version = label.to_owned();
             let statements = generator.batch(2000);
@@ -316,10 +327,7 @@ mod tests {
     fn every_statement_is_between_1_and_3_kilobytes() {
         for statement in Generator::new(2, Population::default()).batch(3000) {
             let size = serde_json::to_vec(&statement).unwrap().len();
-            assert!(
-                (1000..=3072).contains(&size),
-                "{size} bytes: {statement}"
-            );
+            assert!((1000..=3072).contains(&size), "{size} bytes: {statement}");
         }
     }
 
