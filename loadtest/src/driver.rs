@@ -7,7 +7,7 @@
 //! schedule, so time spent waiting for a free connection counts (coordinated omission).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -137,6 +137,8 @@ pub struct Run {
     pub stats: Mutex<Stats>,
     pub measuring: Arc<AtomicBool>,
     pub stop: Arc<AtomicBool>,
+    /// When the measured interval ended (set just before `stop`).
+    pub stopped_at: OnceLock<Instant>,
     /// Statements acknowledged while measuring (for the progress line).
     pub acked: AtomicU64,
     /// Statements sent while measuring.
@@ -164,6 +166,7 @@ impl Run {
             stats: Mutex::new(Stats::default()),
             measuring: Arc::new(AtomicBool::new(false)),
             stop: Arc::new(AtomicBool::new(false)),
+            stopped_at: OnceLock::new(),
             acked: AtomicU64::new(0),
             sent: AtomicU64::new(0),
             errors: AtomicU64::new(0),
@@ -326,6 +329,7 @@ pub async fn segment(
     }
     run.measuring.store(false, Ordering::Relaxed);
     let seconds = measured.elapsed().as_secs_f64();
+    let _ = run.stopped_at.set(Instant::now());
     run.stop.store(true, Ordering::Relaxed);
     let _ = driver.await;
     progress.done();

@@ -5,7 +5,8 @@
 //! measured from the intended time, not from when it could finally be sent: a closed loop (or an
 //! open loop that measured from the send) would leave out exactly the waiting a real client at
 //! that rate would suffer while the LRS stalls — coordinated omission. Requests that start more
-//! than [`crate::stats::LATE`] after their intended time are counted as behind schedule.
+//! than [`crate::stats::LATE`] after their intended time are counted as behind schedule, and
+//! slots still waiting when the run ends as never sent.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -45,6 +46,15 @@ pub async fn run(plan: Arc<Plan>, run: Arc<Run>, rate: f64) {
             drop(permit);
         });
         n += 1;
+    }
+    // Slots that were due before the end but never started: the backlog a stalled LRS left.
+    if let Some(stopped) = run.stopped_at.get() {
+        let due = (stopped
+            .saturating_duration_since(start.into_std())
+            .as_secs_f64()
+            * rate)
+            .ceil() as u64;
+        run.stats.lock().expect("stats").unsent += due.saturating_sub(n);
     }
     // Wait for the requests in flight.
     let _ = permits.acquire_many(connections as u32).await;

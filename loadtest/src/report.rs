@@ -47,6 +47,7 @@ pub fn json(endpoint: &str, workload: &Workload, stats: &Stats) -> Value {
             "requests": stats.behind_schedule,
             "threshold_ms": crate::stats::LATE.as_secs_f64() * 1000.0,
             "max_ms": stats.max_behind_us as f64 / 1000.0,
+            "never_sent": stats.unsent,
         },
     })
 }
@@ -113,10 +114,11 @@ pub fn text(endpoint: &str, workload: &Workload, stats: &Stats) -> String {
     if workload.rate.is_some() {
         let _ = writeln!(
             out,
-            "  schedule: {} requests started more than {} ms late (latest {:.1} ms); latency counts from the intended send time",
+            "  schedule: {} requests started more than {} ms late (latest {:.1} ms), {} due but never sent; latency counts from the intended send time",
             stats.behind_schedule,
             crate::stats::LATE.as_millis(),
-            stats.max_behind_us as f64 / 1000.0
+            stats.max_behind_us as f64 / 1000.0,
+            stats.unsent
         );
     }
     out

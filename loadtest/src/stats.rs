@@ -109,6 +109,8 @@ pub struct Stats {
     pub behind_schedule: u64,
     /// Open loop: the latest start, in microseconds after the intended time.
     pub max_behind_us: u64,
+    /// Open loop: requests due before the end that never started (the LRS fell that far behind).
+    pub unsent: u64,
     /// Measured seconds.
     pub seconds: f64,
 }
@@ -125,6 +127,7 @@ impl Stats {
         self.write.merge(&other.write);
         self.read.merge(&other.read);
         self.behind_schedule += other.behind_schedule;
+        self.unsent += other.unsent;
         self.max_behind_us = self.max_behind_us.max(other.max_behind_us);
         self.seconds += other.seconds;
     }
