@@ -9,10 +9,10 @@ pub struct TargetArgs {
     #[arg(long)]
     pub endpoint: String,
     /// HTTP Basic user (the LRS key).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub key: String,
-    /// HTTP Basic password (the LRS secret).
-    #[arg(long)]
+    /// HTTP Basic password (the LRS secret; may start with `-`).
+    #[arg(long, allow_hyphen_values = true)]
     pub secret: String,
 }
 
@@ -96,16 +96,16 @@ pub struct CompareArgs {
     /// Endpoint A (the baseline).
     #[arg(long)]
     pub a_endpoint: String,
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub a_key: String,
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub a_secret: String,
     /// Endpoint B (compared against A).
     #[arg(long)]
     pub b_endpoint: String,
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub b_key: String,
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub b_secret: String,
     #[command(flatten)]
     pub workload: Workload,
