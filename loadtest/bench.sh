@@ -1,36 +1,66 @@
 #!/usr/bin/env bash
-# The issue-2 write benchmark, in one run on this machine:
-#   1. baseline: the embedded log's own append benchmark (durable, group-committed appends of the
-#      same kind of records, no HTTP, no validation) — the floor the LRS write path stands on;
-#   2. `lrs serve` (release, embedded, fresh data dir) driven by `loadtest post` with batches of 100;
+# The write benchmark of issue 5, in one run on this machine:
+#   1. the floor (lrs/examples/floor.rs): the same request bodies parsed with simd-json, appended
+#      durably to the embedded log and written to the embedded store, with no HTTP, no validation
+#      and no pipeline — batches of 100, then single statements;
+#   2. `lrs serve` (release, embedded, fresh data dir) driven by `loadtest post`, batches of 100;
 #   3. the same with single-statement POSTs.
-# Prints each result and the ratio of (2) to (1). Usage: loadtest/bench.sh [SECONDS] [CONNECTIONS]
+# For each LRS run it prints the acknowledged rate, the time ingest needed afterwards to apply
+# the backlog, the rate at which statements were applied end to end, peak RSS (VmHWM), and the
+# ratios to the floor measured in this run.
+# Usage: loadtest/bench.sh [SECONDS] [CONNECTIONS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SECONDS_PER_RUN=${1:-30}
+SECONDS_PER_RUN=${1:-60}
 CONNECTIONS=${2:-32}
 PORT=${PORT:-18123}
 
-cargo build --release -q -p lrs -p lrs-loadtest -p lrs-log --examples --bins
+cargo build --release -q -p lrs -p lrs-loadtest --bins --examples
 BIN=${CARGO_TARGET_DIR:-target}/release
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
 
-echo "== baseline: embedded log append (records of 100 statements, then single statements)"
-BASE_DIR=$(mktemp -d)
-cargo run --release -q -p lrs-log --example append_bench -- 2000 40000 "$BASE_DIR" | tee /tmp/lrs-bench-baseline.txt
-rm -rf "$BASE_DIR"
+"$BIN/loadtest" generate --count 20000 >"$WORK/statements.json"
+echo "== floor (simd-json parse + durable log append + store write, no HTTP), ${SECONDS_PER_RUN}s each"
+"$BIN/examples/floor" "$WORK/statements.json" 100 "$SECONDS_PER_RUN" "$WORK" | tee "$WORK/floor-100.txt"
+"$BIN/examples/floor" "$WORK/statements.json" 1 "$SECONDS_PER_RUN" "$WORK" | tee "$WORK/floor-1.txt"
 
 run() { # $1 = batch size
-  local dir; dir=$(mktemp -d)
+  local dir="$WORK/lrs-$1"
+  mkdir -p "$dir"
   read -r key secret < <("$BIN/lrs" credentials create --data-dir "$dir" --tenant bench --scopes all)
   "$BIN/lrs" serve --listen "127.0.0.1:$PORT" --data-dir "$dir" >"$dir.log" 2>&1 &
   local pid=$!
   for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/ready" >/dev/null && break; sleep 0.1; done
   echo "== lrs serve, batch $1, $CONNECTIONS connections, ${SECONDS_PER_RUN}s"
+  local started; started=$(date +%s.%N)
   "$BIN/loadtest" post --endpoint "http://127.0.0.1:$PORT/xapi" --key "$key" --secret "$secret" \
-    --connections "$CONNECTIONS" --batch "$1" --duration "$SECONDS_PER_RUN" --json "/tmp/lrs-bench-$1.json"
-  echo "after the run: $(curl -s "http://127.0.0.1:$PORT/ready")  rss_kb=$(ps -o rss= -p $pid)"
+    --connections "$CONNECTIONS" --batch "$1" --duration "$SECONDS_PER_RUN" --warmup 0 \
+    --json "$WORK/lrs-$1.json" | tail -n 12
+  local load_ended; load_ended=$(date +%s.%N)
+  echo "at the end of the load: $(curl -s "http://127.0.0.1:$PORT/ready")"
+  until curl -s "http://127.0.0.1:$PORT/ready" | grep -q '"ingest_lag_records":0'; do sleep 0.2; done
+  local caught_up; caught_up=$(date +%s.%N)
+  local accepted
+  accepted=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^lrs_statements_accepted_total/ {print $2}')
+  awk -v a="$accepted" -v s="$started" -v e="$load_ended" -v c="$caught_up" 'BEGIN {
+    printf "applied end to end: %d statements in %.1f s = %.0f statements/s (ingest needed %.1f s after the load)\n",
+      a, c - s, a / (c - s), c - e }' | tee "$WORK/applied-$1.txt"
+  echo "peak RSS: $(awk '/VmHWM/ {print $2, $3}' "/proc/$pid/status")"
   kill "$pid"; wait "$pid" || true
-  rm -rf "$dir" "$dir.log"
 }
 run 100
 run 1
+
+ratio() { # $1 = batch size
+  local floor lrs applied
+  floor=$(sed -E 's/.*: ([0-9]+) statements\/s written.*/\1/' "$WORK/floor-$1.txt")
+  lrs=$(sed -E 's/.*"statements_per_second": *([0-9.]+).*/\1/' <(tr -d '\n' <"$WORK/lrs-$1.json"))
+  applied=$(sed -E 's/.*= ([0-9]+) statements\/s.*/\1/' "$WORK/applied-$1.txt")
+  awk -v f="$floor" -v l="$lrs" -v a="$applied" -v b="$1" 'BEGIN {
+    printf "batch %s: floor %.0f/s; lrs acknowledged %.0f/s (ratio %.2f), applied end to end %.0f/s (ratio %.2f)\n",
+      b, f, l, l / f, a, a / f }'
+}
+echo "== ratios to the floor (same run)"
+ratio 100
+ratio 1

@@ -22,6 +22,10 @@ use crate::definitions::DefinitionLearner;
 pub struct IngestorConfig {
     /// At most this many log records per store write (each record is one request's statements).
     pub max_records_per_batch: usize,
+    /// About this many statements per store write at most: the number of records polled adapts
+    /// to the statements per record seen so far, so a batch of 100-statement requests does not
+    /// hold 256 × 100 statements (and their copies in the store's write batch) in memory at once.
+    pub max_statements_per_batch: usize,
     /// How long one poll waits for records before checking for shutdown.
     pub poll_wait: Duration,
 }
@@ -30,6 +34,7 @@ impl Default for IngestorConfig {
     fn default() -> Self {
         IngestorConfig {
             max_records_per_batch: 256,
+            max_statements_per_batch: 4_096,
             poll_wait: Duration::from_millis(100),
         }
     }
@@ -83,6 +88,8 @@ pub struct Ingestor<S> {
     /// never moves a watermark backwards.
     last_stored: HashMap<PartitionId, i64>,
     definitions: Arc<DefinitionLearner>,
+    /// Running mean of statements per record (sizes the next poll).
+    statements_per_record: f64,
 }
 
 /// Pause between retries when the store fails; the batch is retried, never skipped.
@@ -105,7 +112,14 @@ impl<S: StatementWriter + StatementReader + ActivityStore> Ingestor<S> {
             stats: Arc::new(IngestStats::default()),
             last_stored: HashMap::new(),
             definitions: Arc::default(),
+            statements_per_record: 1.0,
         }
+    }
+
+    /// Records to ask the log for: as many as fit `max_statements_per_batch` at the running mean
+    /// of statements per record, within 1…`max_records_per_batch`.
+    fn poll_size(&self) -> usize {
+        records_to_poll(&self.config, self.statements_per_record)
     }
 
     pub fn with_listener(mut self, listener: Arc<dyn IngestListener>) -> Self {
@@ -126,7 +140,7 @@ impl<S: StatementWriter + StatementReader + ActivityStore> Ingestor<S> {
         loop {
             let stopping = *shutdown.borrow();
             let polled = tokio::select! {
-                polled = self.consumer.poll(self.config.max_records_per_batch, self.config.poll_wait) => polled,
+                polled = self.consumer.poll(self.poll_size(), self.config.poll_wait) => polled,
                 _ = shutdown.changed(), if !stopping => continue,
             };
             let records = match polled {
@@ -166,6 +180,8 @@ impl<S: StatementWriter + StatementReader + ActivityStore> Ingestor<S> {
 
     async fn apply_with_retry(&mut self, records: Vec<ConsumedRecord>) -> Result<(), IngestError> {
         let mut batch = decode_batch(&records, &self.stats);
+        let per_record = batch.applied.statement_ids.len() as f64 / records.len() as f64;
+        self.statements_per_record = (0.8 * self.statements_per_record + 0.2 * per_record).max(1.0);
         for mark in &mut batch.applied.watermarks {
             let last = self.last_stored.entry(mark.partition).or_insert(0);
             mark.stored = mark.stored.max(*last);
@@ -336,6 +352,11 @@ impl<S: StatementWriter + StatementReader + ActivityStore> Ingestor<S> {
     }
 }
 
+fn records_to_poll(config: &IngestorConfig, statements_per_record: f64) -> usize {
+    let fitting = config.max_statements_per_batch as f64 / statements_per_record.max(1.0);
+    (fitting as usize).clamp(1, config.max_records_per_batch.max(1))
+}
+
 struct DecodedBatch {
     rows: Vec<StatementRow>,
     applied: AppliedBatch,
@@ -384,5 +405,23 @@ fn decode_batch(records: &[ConsumedRecord], stats: &IngestStats) -> DecodedBatch
             watermarks,
             statement_ids: ids,
         },
+    }
+}
+
+#[cfg(test)]
+mod poll_size_tests {
+    use super::*;
+
+    #[test]
+    fn the_poll_size_fits_the_statement_budget_at_the_mean_record_size() {
+        let config = IngestorConfig::default();
+        // Single-statement requests: the record cap.
+        assert_eq!(records_to_poll(&config, 1.0), 256);
+        // Batches of 100: ~4096 statements.
+        assert_eq!(records_to_poll(&config, 100.0), 40);
+        // Huge records: still at least one.
+        assert_eq!(records_to_poll(&config, 1e9), 1);
+        // No statements seen (undecodable records): treated as one per record.
+        assert_eq!(records_to_poll(&config, 0.0), 256);
     }
 }

@@ -14,11 +14,8 @@ use serde_json::Value;
 fn start_with_one_byte_lag_bound() -> TestLrs {
     let dir = tempfile::tempdir().unwrap();
     let (key, secret) = create_credential(dir.path(), "board-a", "all");
-    let (child, endpoint) = spawn_server_env(
-        dir.path(),
-        &[],
-        &[("LRS__LOG__MAX_INGEST_LAG_BYTES", "1")],
-    );
+    let (child, endpoint) =
+        spawn_server_env(dir.path(), &[], &[("LRS__LOG__MAX_INGEST_LAG_BYTES", "1")]);
     TestLrs {
         dir,
         child,
@@ -83,7 +80,10 @@ async fn writes_beyond_the_ingest_lag_bound_in_bytes_get_503_with_retry_after_an
         acknowledged.extend(ids);
         refused += refusals;
     }
-    assert!(refused > 0, "160 concurrent batches never hit a 1-byte lag bound");
+    assert!(
+        refused > 0,
+        "160 concurrent batches never hit a 1-byte lag bound"
+    );
     assert!(!acknowledged.is_empty(), "nothing was accepted at all");
 
     // Once ingest has caught up, writes are accepted again.
@@ -103,13 +103,23 @@ async fn writes_beyond_the_ingest_lag_bound_in_bytes_get_503_with_retry_after_an
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(accepted_again, "writes were still refused after the load stopped");
+    assert!(
+        accepted_again,
+        "writes were still refused after the load stopped"
+    );
 
     // Every acknowledged statement is stored exactly once, and no refused one is.
     let stored = lrs.get_all("/statements?limit=500").await;
     let stored_ids: Vec<&str> = stored.iter().map(|s| s["id"].as_str().unwrap()).collect();
     let unique: HashSet<&str> = stored_ids.iter().copied().collect();
-    assert_eq!(unique.len(), stored_ids.len(), "a statement was stored twice");
+    assert_eq!(
+        unique.len(),
+        stored_ids.len(),
+        "a statement was stored twice"
+    );
     let expected: HashSet<&str> = acknowledged.iter().map(String::as_str).collect();
-    assert_eq!(unique, expected, "stored statements differ from acknowledged ones");
+    assert_eq!(
+        unique, expected,
+        "stored statements differ from acknowledged ones"
+    );
 }
