@@ -152,12 +152,9 @@ impl Pipeline {
         matches!(self.progress, Progress::Polled { .. })
     }
 
-    /// Appends one request's statements as one record and waits until it is durable.
-    pub async fn submit(
-        &self,
-        tenant: &str,
-        statements: Vec<PreparedStatement>,
-    ) -> Result<SubmitOutcome, ApiError> {
+    /// 503 while ingest is beyond the lag limits. Handlers call it before validating a request
+    /// too, so that under overload the CPU goes to ingest rather than to requests refused anyway.
+    pub fn refuse_if_behind(&self) -> Result<(), ApiError> {
         if self.lag_records() >= self.lag_limits.records
             || self.sequencer.lock().in_flight_bytes >= self.lag_limits.bytes
         {
@@ -166,6 +163,16 @@ impl Pipeline {
                 "ingest is behind; retry later",
             ));
         }
+        Ok(())
+    }
+
+    /// Appends one request's statements as one record and waits until it is durable.
+    pub async fn submit(
+        &self,
+        tenant: &str,
+        statements: Vec<PreparedStatement>,
+    ) -> Result<SubmitOutcome, ApiError> {
+        self.refuse_if_behind()?;
         let submitted = statements.len();
         let mut fresh = self.drop_stored_duplicates(tenant, statements).await?;
         self.already_present

@@ -172,7 +172,7 @@ impl Default for LogConfig {
             max_pending_bytes: 64 * 1024 * 1024,
             segment_bytes: 256 * 1024 * 1024,
             max_ingest_lag_records: 50_000,
-            max_ingest_lag_bytes: 128 * 1024 * 1024,
+            max_ingest_lag_bytes: 64 * 1024 * 1024,
             uri: "file://".into(),
             progress_poll_ms: 50,
             max_clock_skew_ms: 1_000,

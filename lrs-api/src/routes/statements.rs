@@ -35,6 +35,7 @@ pub async fn post(
     auth.require(Access::WriteStatements)?;
     let content = statement_content(&req)?;
     let body = read_limited(req.headers(), payload, state.config.max_body_bytes).await?;
+    state.pipeline.refuse_if_behind()?;
     let prepared = prepare(body, content, version, &auth, None).await?;
     let ids: Vec<String> = prepared
         .statements
@@ -58,6 +59,7 @@ pub async fn put(
     let id = put_statement_id(&params)?;
     let content = statement_content(&req)?;
     let body = read_limited(req.headers(), payload, state.config.max_body_bytes).await?;
+    state.pipeline.refuse_if_behind()?;
     let prepared = prepare(body, content, version, &auth, Some(id)).await?;
     submit(&state, &auth, prepared).await?;
     Ok(no_content())

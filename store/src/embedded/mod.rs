@@ -78,6 +78,13 @@ pub(crate) struct Tables {
     activity_writes: Mutex<()>,
 }
 
+/// fjall keeps up to 64 MiB of memtable per keyspace by default; with the statements table and
+/// eight index tables filling up together under sustained ingest that was most of the
+/// server's memory. These bound the memtables to ~32 + 8 × 16 MiB (settings of a keyspace are
+/// fixed when it is created, so they apply to new stores).
+const STATEMENTS_MEMTABLE_BYTES: u64 = 32 * 1024 * 1024;
+const INDEX_MEMTABLE_BYTES: u64 = 16 * 1024 * 1024;
+
 impl EmbeddedStore {
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: &Path) -> Result<EmbeddedStore, StoreError> {
@@ -95,6 +102,7 @@ impl EmbeddedStore {
         let statements = db
             .keyspace("statements", || {
                 KeyspaceCreateOptions::default()
+                    .max_memtable_size(STATEMENTS_MEMTABLE_BYTES)
                     .data_block_compression_policy(CompressionPolicy::disabled())
                     .with_kv_separation(Some(
                         KvSeparationOptions::default().compression(CompressionType::None),
@@ -103,7 +111,11 @@ impl EmbeddedStore {
             .map_err(unavailable)?;
         let indexes = IndexTable::EVERY
             .iter()
-            .map(|table| db.keyspace(table.table_name(), KeyspaceCreateOptions::default))
+            .map(|table| {
+                db.keyspace(table.table_name(), || {
+                    KeyspaceCreateOptions::default().max_memtable_size(INDEX_MEMTABLE_BYTES)
+                })
+            })
             .collect::<Result<Vec<_>, _>>()
             .map_err(unavailable)?;
         let voided = db
