@@ -55,7 +55,7 @@ run 1
 ratio() { # $1 = batch size
   local floor lrs applied
   floor=$(sed -E 's/.*: ([0-9]+) statements\/s written.*/\1/' "$WORK/floor-$1.txt")
-  lrs=$(sed -E 's/.*"statements_per_second": *([0-9.]+).*/\1/' <(tr -d '\n' <"$WORK/lrs-$1.json"))
+  lrs=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["statements_per_second"])' "$WORK/lrs-$1.json")
   applied=$(sed -E 's/.*= ([0-9]+) statements\/s.*/\1/' "$WORK/applied-$1.txt")
   awk -v f="$floor" -v l="$lrs" -v a="$applied" -v b="$1" 'BEGIN {
     printf "batch %s: floor %.0f/s; lrs acknowledged %.0f/s (ratio %.2f), applied end to end %.0f/s (ratio %.2f)\n",

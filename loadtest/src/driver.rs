@@ -201,15 +201,35 @@ pub fn choose(plan: &Plan, run: &Run, n: u64, rng: &mut StdRng) -> Op {
     }
 }
 
-/// Sends one request and records it; latency counts from `intended`.
-pub async fn execute(plan: &Plan, run: &Run, op: Op, intended: Instant) {
+/// Sends one request and records it; latency counts from `intended`. Returns how long the LRS
+/// asked the client to wait (a 503's `Retry-After`, at most [`MAX_BACK_OFF`]), which the closed
+/// loop honours as well-behaved clients do; the open loop keeps its schedule.
+pub async fn execute(plan: &Plan, run: &Run, op: Op, intended: Instant) -> Option<Duration> {
     match op {
         Op::Write(template) => write(plan, run, template, intended).await,
-        Op::Read(query) => read(plan, run, query, intended).await,
+        Op::Read(query) => {
+            read(plan, run, query, intended).await;
+            None
+        }
     }
 }
 
-async fn write(plan: &Plan, run: &Run, template: usize, intended: Instant) {
+/// The longest `Retry-After` the closed loop waits out.
+pub const MAX_BACK_OFF: Duration = Duration::from_secs(1);
+
+fn back_off(response: &reqwest::Response) -> Option<Duration> {
+    if response.status() != reqwest::StatusCode::SERVICE_UNAVAILABLE {
+        return None;
+    }
+    let seconds = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
+        .unwrap_or(1);
+    Some(Duration::from_secs(seconds).min(MAX_BACK_OFF))
+}
+
+async fn write(plan: &Plan, run: &Run, template: usize, intended: Instant) -> Option<Duration> {
     let template = &plan.templates[template];
     let (body, sent) = template.fresh();
     let measuring = run.measuring();
@@ -223,9 +243,10 @@ async fn write(plan: &Plan, run: &Run, template: usize, intended: Instant) {
         .body(body)
         .send()
         .await;
-    let mut status = None;
+    let (mut status, mut wait) = (None, None);
     if let Ok(response) = response {
         status = Some(response.status().as_u16());
+        wait = back_off(&response);
         let ok = response.status().is_success();
         let answer = response.bytes().await.unwrap_or_default();
         if ok && let Some(ledger) = &run.ledger {
@@ -246,6 +267,7 @@ async fn write(plan: &Plan, run: &Run, template: usize, intended: Instant) {
             .write
             .record(status, latency, template.statements as u64);
     }
+    wait
 }
 
 async fn read(plan: &Plan, run: &Run, query: usize, mut intended: Instant) {
@@ -290,7 +312,9 @@ async fn closed_loop(plan: Arc<Plan>, run: Arc<Run>) {
             let mut n = c as u64;
             while !run.stop.load(Ordering::Relaxed) {
                 let op = choose(&plan, &run, n, &mut rng);
-                execute(&plan, &run, op, Instant::now()).await;
+                if let Some(wait) = execute(&plan, &run, op, Instant::now()).await {
+                    tokio::time::sleep(wait).await;
+                }
                 n += connections as u64;
             }
         });
