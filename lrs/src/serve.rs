@@ -317,7 +317,6 @@ fn start_xapi_server<S: Store>(
     ready: &Arc<AtomicBool>,
     metrics: Arc<Metrics>,
 ) -> anyhow::Result<(ServerHandle, ServerTask)> {
-    let metrics = web::Data::new(metrics);
     let authenticator = Arc::new(Authenticator::new(
         &config.storage.data_dir,
         auth_config(config)?,
@@ -347,6 +346,8 @@ fn start_xapi_server<S: Store>(
         store,
     );
     state.ready = ready.clone();
+    state.metrics = metrics.clone();
+    let metrics = web::Data::new(metrics);
     let state = web::Data::new(state);
     let base_path = config.server.base_path.clone();
     let server = HttpServer::new(move || {
