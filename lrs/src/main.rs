@@ -10,6 +10,7 @@ mod serve;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
@@ -55,7 +56,7 @@ enum Command {
     },
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve {
@@ -73,6 +74,9 @@ fn main() -> anyhow::Result<()> {
             let config = Config::load(config.as_deref(), &env, &cli)?;
             serve::run(config)
         }
-        Command::Credentials { command } => credentials::run(command),
+        Command::Credentials { command } => {
+            credentials::run(command)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

@@ -7,6 +7,7 @@
 //! durable), drain ingest until the log is fully applied, then close the log. If ingest fails,
 //! the process shuts down the same way and exits non-zero (so an orchestrator restarts it).
 
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -31,13 +32,22 @@ use crate::roles::{LogUri, Roles, StoreUri, check_deployment};
 /// The consumer group ingest uses in the log.
 const INGEST_GROUP: &str = "ingest";
 
-pub fn run(config: Config) -> anyhow::Result<()> {
+/// Runs the server. Once logging is set up, a failure is logged (in `logging.format`, so a JSON
+/// log stays one object per line) and answered with a failing exit code rather than returned.
+pub fn run(config: Config) -> anyhow::Result<ExitCode> {
     init_tracing(&config)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let served = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(serve(config))
+        .context("starting the async runtime")
+        .and_then(|runtime| runtime.block_on(serve(config)));
+    match served {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(err) => {
+            tracing::error!(error = format!("{err:#}"), "stopped");
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }
 
 fn init_tracing(config: &Config) -> anyhow::Result<()> {
@@ -271,10 +281,7 @@ async fn run_roles<S: Store>(
     }
     log.close();
     match failure {
-        Some(err) => {
-            tracing::error!(error = %err, "stopped");
-            Err(err)
-        }
+        Some(err) => Err(err),
         None => {
             tracing::info!("stopped");
             Ok(())
