@@ -13,6 +13,7 @@ use lrs_store::{
     Watermark,
 };
 use tokio::sync::watch;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::definitions::DefinitionLearner;
@@ -205,7 +206,9 @@ impl<S: StatementWriter + StatementReader + ActivityStore> Ingestor<S> {
                 }
                 continue;
             }
-            self.apply_with_retry(records).await?;
+            // Events of the batch (store retries, conflicts) carry its size at `debug`.
+            let span = tracing::debug_span!("ingest_batch", records = records.len());
+            self.apply_with_retry(records).instrument(span).await?;
         }
     }
 
@@ -239,9 +242,7 @@ impl<S: StatementWriter + StatementReader + ActivityStore> Ingestor<S> {
                 Err(err) => return Err(err.into()),
             }
         }
-        if let Some(listener) = &self.listener {
-            listener.applied(&batch.applied);
-        }
+        // Counted before the listener hears of the batch, so a reader it wakes sees the counts.
         self.stats
             .records
             .fetch_add(records.len() as u64, Ordering::Relaxed);
@@ -250,6 +251,9 @@ impl<S: StatementWriter + StatementReader + ActivityStore> Ingestor<S> {
             let waited = now_micros() - oldest;
             self.stats.last_delay.store(waited, Ordering::Relaxed);
             self.stats.applying_since.store(0, Ordering::Relaxed);
+        }
+        if let Some(listener) = &self.listener {
+            listener.applied(&batch.applied);
         }
         Ok(())
     }

@@ -28,6 +28,7 @@ use prometheus::{
     Counter, Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec,
     Opts, Registry, TextEncoder,
 };
+use tracing::Instrument;
 
 use crate::error::{Answered, ApiErrorKind, Backpressure};
 use crate::pipeline::Pipeline;
@@ -217,7 +218,10 @@ pub async fn track(
     let started = Instant::now();
     let metrics = req.app_data::<web::Data<Arc<Metrics>>>().cloned();
     let method = req.method().clone();
-    let response = next.call(req).await?;
+    // At `debug` (e.g. `logging.level = "lrs_api=debug,info"`), the events of a request carry
+    // its method and path; disabled, the span costs a cached level check.
+    let span = tracing::debug_span!("request", method = %method, path = %req.path());
+    let response = next.call(req).instrument(span).await?;
     if let Some(metrics) = metrics {
         let route = response
             .request()
