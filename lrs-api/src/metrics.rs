@@ -74,48 +74,34 @@ impl Metrics {
         )
         .expect("valid metric");
         let http_seconds = HistogramVec::new(
-            HistogramOpts::new(
+            histogram(
                 "lrs_http_request_duration_seconds",
                 "Time from request to response head",
-            )
-            .buckets(LATENCY_BUCKETS.to_vec()),
+                LATENCY_BUCKETS,
+            ),
             &["route", "method", "status"],
         )
         .expect("valid metric");
-        let statements_rejected = IntCounterVec::new(
-            Opts::new(
-                "lrs_statements_rejected_total",
-                "Statement writes (POST/PUT) answered 4xx, by error kind",
-            ),
-            &["reason"],
-        )
-        .expect("valid metric");
-        for kind in ApiErrorKind::CLIENT_ERRORS {
-            statements_rejected.with_label_values(&[kind.code()]);
-        }
+        let statements_rejected = counter_by_reason(
+            "lrs_statements_rejected_total",
+            "Statement writes (POST/PUT) answered 4xx, by error kind",
+            ApiErrorKind::CLIENT_ERRORS.map(ApiErrorKind::code),
+        );
         let statements_conflicted = IntCounter::new(
             "lrs_statements_conflicted_total",
             "Statement writes answered 409: an id already used with different content",
         )
         .expect("valid metric");
-        let backpressure = IntCounterVec::new(
-            Opts::new(
-                "lrs_backpressure_total",
-                "Requests answered 503 for the time being, by reason",
-            ),
-            &["reason"],
-        )
-        .expect("valid metric");
-        for reason in Backpressure::ALL {
-            backpressure.with_label_values(&[reason.as_str()]);
-        }
-        let batch_size = Histogram::with_opts(
-            HistogramOpts::new(
-                "lrs_statement_batch_size",
-                "Statements per accepted statement write (POST/PUT)",
-            )
-            .buckets(BATCH_SIZE_BUCKETS.to_vec()),
-        )
+        let backpressure = counter_by_reason(
+            "lrs_backpressure_total",
+            "Requests answered 503 for the time being, by reason",
+            Backpressure::ALL.map(Backpressure::as_str),
+        );
+        let batch_size = Histogram::with_opts(histogram(
+            "lrs_statement_batch_size",
+            "Statements per accepted statement write (POST/PUT)",
+            BATCH_SIZE_BUCKETS,
+        ))
         .expect("valid metric");
         let store = match &ingest {
             Some(stats) => stats.store.clone(),
@@ -200,6 +186,23 @@ impl Metrics {
             }
         }
     }
+}
+
+fn histogram(name: &str, help: &str, buckets: &[f64]) -> HistogramOpts {
+    HistogramOpts::new(name, help).buckets(buckets.to_vec())
+}
+
+/// A counter by `reason`, every one of `reasons` present at 0.
+fn counter_by_reason<const N: usize>(
+    name: &str,
+    help: &str,
+    reasons: [&'static str; N],
+) -> IntCounterVec {
+    let counter = IntCounterVec::new(Opts::new(name, help), &["reason"]).expect("valid metric");
+    for reason in reasons {
+        counter.with_label_values(&[reason]);
+    }
+    counter
 }
 
 /// `GET /metrics`.
