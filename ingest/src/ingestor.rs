@@ -2,8 +2,8 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use lrs_log::{ConsumedRecord, LogConsumer, LogError, LogErrorKind, PartitionId};
@@ -13,9 +13,11 @@ use lrs_store::{
     Watermark,
 };
 use tokio::sync::watch;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::definitions::DefinitionLearner;
+use crate::timings::{INGEST_STORE_OPERATIONS, StoreTimings};
 
 /// Settings of one ingest loop.
 #[derive(Debug, Clone)]
@@ -56,7 +58,6 @@ pub trait IngestListener: Send + Sync + 'static {
 }
 
 /// Counters of one ingest loop (exposed as metrics).
-#[derive(Debug, Default)]
 pub struct IngestStats {
     pub records: AtomicU64,
     pub statements_written: AtomicU64,
@@ -66,6 +67,50 @@ pub struct IngestStats {
     pub batches: AtomicU64,
     /// Activity Definitions handed to the store (one per activity per batch).
     pub activity_definitions: AtomicU64,
+    /// The store calls of each batch, timed.
+    pub store: StoreTimings,
+    /// `stored` (µs) of the oldest record of the batch being applied; 0 between batches.
+    applying_since: AtomicI64,
+    /// How long the oldest record of the last applied batch waited (µs); 0 once the log is drained.
+    last_delay: AtomicI64,
+}
+
+impl Default for IngestStats {
+    fn default() -> Self {
+        IngestStats {
+            records: AtomicU64::new(0),
+            statements_written: AtomicU64::new(0),
+            duplicates_skipped: AtomicU64::new(0),
+            conflicts: AtomicU64::new(0),
+            undecodable_records: AtomicU64::new(0),
+            batches: AtomicU64::new(0),
+            activity_definitions: AtomicU64::new(0),
+            store: StoreTimings::new(INGEST_STORE_OPERATIONS),
+            applying_since: AtomicI64::new(0),
+            last_delay: AtomicI64::new(0),
+        }
+    }
+}
+
+impl IngestStats {
+    /// `lrs_ingest_lag_seconds`: the age of the oldest record ingest has read but not yet
+    /// applied, i.e. now minus its `stored` stamp (while a batch is being applied); between
+    /// batches, how long the oldest record of the last batch waited from its `stored` stamp until
+    /// it was in the store; 0 once a poll finds nothing left in the log. `stored` is stamped by
+    /// the api's clock, so across machines the value includes their clock skew (never below 0).
+    pub fn lag_seconds(&self) -> f64 {
+        let micros = match self.applying_since.load(Ordering::Relaxed) {
+            0 => self.last_delay.load(Ordering::Relaxed),
+            oldest => now_micros() - oldest,
+        };
+        micros.max(0) as f64 / 1e6
+    }
+}
+
+fn now_micros() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64)
 }
 
 /// Why the ingest loop stopped.
@@ -168,13 +213,16 @@ impl<S: StatementWriter + StatementReader + ActivityStore> Ingestor<S> {
                 Err(err) => return Err(err.into()),
             };
             if records.is_empty() {
+                self.stats.last_delay.store(0, Ordering::Relaxed);
                 if stopping {
                     tracing::info!("ingest drained; stopping");
                     return Ok(());
                 }
                 continue;
             }
-            self.apply_with_retry(records).await?;
+            // Events of the batch (store retries, conflicts) carry its size at `debug`.
+            let span = tracing::debug_span!("ingest_batch", records = records.len());
+            self.apply_with_retry(records).instrument(span).await?;
         }
     }
 
@@ -182,6 +230,9 @@ impl<S: StatementWriter + StatementReader + ActivityStore> Ingestor<S> {
         let mut batch = decode_batch(&records, &self.stats);
         let per_record = batch.applied.statement_ids.len() as f64 / records.len() as f64;
         self.statements_per_record = (0.8 * self.statements_per_record + 0.2 * per_record).max(1.0);
+        if let Some(oldest) = batch.oldest_stored {
+            self.stats.applying_since.store(oldest, Ordering::Relaxed);
+        }
         for mark in &mut batch.applied.watermarks {
             let last = self.last_stored.entry(mark.partition).or_insert(0);
             mark.stored = mark.stored.max(*last);
@@ -207,13 +258,19 @@ impl<S: StatementWriter + StatementReader + ActivityStore> Ingestor<S> {
                 Err(err) => return Err(err.into()),
             }
         }
-        if let Some(listener) = &self.listener {
-            listener.applied(&batch.applied);
-        }
+        // Counted before the listener hears of the batch, so a reader it wakes sees the counts.
         self.stats
             .records
             .fetch_add(records.len() as u64, Ordering::Relaxed);
         self.stats.batches.fetch_add(1, Ordering::Relaxed);
+        if let Some(oldest) = batch.oldest_stored {
+            let waited = now_micros() - oldest;
+            self.stats.last_delay.store(waited, Ordering::Relaxed);
+            self.stats.applying_since.store(0, Ordering::Relaxed);
+        }
+        if let Some(listener) = &self.listener {
+            listener.applied(&batch.applied);
+        }
         Ok(())
     }
 
@@ -223,10 +280,17 @@ impl<S: StatementWriter + StatementReader + ActivityStore> Ingestor<S> {
         self.inherit_target_keys(&mut rows).await?;
         if !rows.is_empty() {
             self.learn_definitions(&rows).await?;
-            self.store.write_statements(&rows).await?;
+            self.stats
+                .store
+                .time("write_statements", self.store.write_statements(&rows))
+                .await?;
         }
-        self.store
-            .record_watermarks(&batch.applied.watermarks)
+        self.stats
+            .store
+            .time(
+                "record_watermarks",
+                self.store.record_watermarks(&batch.applied.watermarks),
+            )
             .await?;
         self.stats
             .statements_written
@@ -253,7 +317,13 @@ impl<S: StatementWriter + StatementReader + ActivityStore> Ingestor<S> {
                 })?
         };
         if !learned.rows.is_empty() {
-            self.store.merge_activity_definitions(&learned.rows).await?;
+            self.stats
+                .store
+                .time(
+                    "merge_activity_definitions",
+                    self.store.merge_activity_definitions(&learned.rows),
+                )
+                .await?;
             self.stats
                 .activity_definitions
                 .fetch_add(learned.rows.len() as u64, Ordering::Relaxed);
@@ -272,7 +342,11 @@ impl<S: StatementWriter + StatementReader + ActivityStore> Ingestor<S> {
         let mut keep = vec![true; rows.len()];
         for (tenant, indexes) in by_tenant {
             let ids: Vec<Uuid> = indexes.iter().map(|&i| rows[i].id).collect();
-            let existing = self.store.existing_bodies(tenant, &ids).await?;
+            let existing = self
+                .stats
+                .store
+                .time("existing_bodies", self.store.existing_bodies(tenant, &ids))
+                .await?;
             let mut seen: HashMap<Uuid, usize> = HashMap::new();
             for &i in &indexes {
                 let row = &rows[i];
@@ -360,12 +434,15 @@ fn records_to_poll(config: &IngestorConfig, statements_per_record: f64) -> usize
 struct DecodedBatch {
     rows: Vec<StatementRow>,
     applied: AppliedBatch,
+    /// `stored` of the oldest decodable record.
+    oldest_stored: Option<i64>,
 }
 
 fn decode_batch(records: &[ConsumedRecord], stats: &IngestStats) -> DecodedBatch {
     let mut rows = Vec::new();
     let mut ids = Vec::new();
     let mut marks: HashMap<PartitionId, Watermark> = HashMap::new();
+    let mut oldest_stored: Option<i64> = None;
     for record in records {
         let mark = marks.entry(record.partition).or_insert(Watermark {
             partition: record.partition,
@@ -384,6 +461,7 @@ fn decode_batch(records: &[ConsumedRecord], stats: &IngestStats) -> DecodedBatch
             }
         };
         mark.stored = mark.stored.max(envelope.stored);
+        oldest_stored = Some(oldest_stored.map_or(envelope.stored, |o| o.min(envelope.stored)));
         let tenant = envelope.tenant;
         for statement in envelope.statements {
             ids.push((tenant.clone(), statement.id));
@@ -405,6 +483,7 @@ fn decode_batch(records: &[ConsumedRecord], stats: &IngestStats) -> DecodedBatch
             watermarks,
             statement_ids: ids,
         },
+        oldest_stored,
     }
 }
 

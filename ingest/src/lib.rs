@@ -10,7 +10,9 @@
 
 mod definitions;
 mod ingestor;
+mod timings;
 
 pub use ingestor::{
     AppliedBatch, IngestError, IngestListener, IngestStats, Ingestor, IngestorConfig,
 };
+pub use timings::{INGEST_STORE_OPERATIONS, LATENCY_BUCKETS, StoreTimings};

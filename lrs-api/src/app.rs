@@ -20,6 +20,7 @@ use crate::cors::{CorsConfig, cors};
 use crate::documents::DocumentService;
 use crate::error::{ApiError, ApiErrorKind};
 use crate::extract::request_version;
+use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;
 use crate::routes;
 
@@ -72,6 +73,9 @@ pub struct AppState {
     pub activities: Arc<dyn ActivityStore>,
     /// Answered by `/ready`: false while starting or draining.
     pub ready: Arc<std::sync::atomic::AtomicBool>,
+    /// Where the handlers observe batch sizes and store timings: the process's registry (set it
+    /// to the one `/metrics` serves; a new state has one of its own).
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -98,6 +102,7 @@ impl AppState {
             attachments,
             activities,
             ready: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            metrics: Metrics::new(None, None),
         }
     }
 }

@@ -2,6 +2,9 @@
 //!
 //! Status codes appear nowhere else in the API. 4xx bodies say which rule was broken and where;
 //! 5xx bodies are opaque (the cause goes to the log). 503 carries `Retry-After`.
+//!
+//! Every error response carries an [`Answered`] in its extensions: the metrics middleware reads
+//! the kind and the backpressure reason from there rather than guessing from the status.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -32,6 +35,23 @@ pub enum ApiErrorKind {
 }
 
 impl ApiErrorKind {
+    /// The kinds answered with a 4xx status.
+    pub const CLIENT_ERRORS: [ApiErrorKind; 8] = [
+        ApiErrorKind::BadRequest,
+        ApiErrorKind::Unauthorized,
+        ApiErrorKind::Forbidden,
+        ApiErrorKind::NotFound,
+        ApiErrorKind::Conflict,
+        ApiErrorKind::PreconditionFailed,
+        ApiErrorKind::PayloadTooLarge,
+        ApiErrorKind::MethodNotAllowed,
+    ];
+
+    /// The machine-readable code of the error body (`bad_request`, `conflict`, …).
+    pub fn code(self) -> &'static str {
+        self.http().1
+    }
+
     /// The table: kind → (status, machine-readable code).
     fn http(self) -> (StatusCode, &'static str) {
         match self {
@@ -53,6 +73,48 @@ impl ApiErrorKind {
     }
 }
 
+/// Why a request was refused with 503 for the time being (`lrs_backpressure_total{reason}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backpressure {
+    /// The log's pending-bytes bound is reached (`log.max_pending_bytes`).
+    LogFull,
+    /// Ingest is `log.max_ingest_lag_records` or more records behind the log.
+    IngestLag,
+    /// The log is unreachable or closed.
+    LogUnavailable,
+    /// The store is unreachable.
+    StoreUnavailable,
+    /// A document kept changing under a conditional write (the retries ran out).
+    DocumentContention,
+}
+
+impl Backpressure {
+    pub const ALL: [Backpressure; 5] = [
+        Backpressure::LogFull,
+        Backpressure::IngestLag,
+        Backpressure::LogUnavailable,
+        Backpressure::StoreUnavailable,
+        Backpressure::DocumentContention,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backpressure::LogFull => "log_full",
+            Backpressure::IngestLag => "ingest_lag",
+            Backpressure::LogUnavailable => "log_unavailable",
+            Backpressure::StoreUnavailable => "store_unavailable",
+            Backpressure::DocumentContention => "document_contention",
+        }
+    }
+}
+
+/// What an error response was, left in its extensions for the metrics middleware.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Answered {
+    pub kind: ApiErrorKind,
+    pub backpressure: Option<Backpressure>,
+}
+
 /// Seconds a client should wait before retrying a 503.
 const RETRY_AFTER_SECONDS: &str = "1";
 
@@ -64,6 +126,7 @@ pub struct ApiError {
     message: String,
     rule: Option<String>,
     path: Option<String>,
+    backpressure: Option<Backpressure>,
 }
 
 #[derive(Serialize)]
@@ -83,6 +146,7 @@ impl ApiError {
             message: message.into(),
             rule: None,
             path: None,
+            backpressure: None,
         }
     }
 
@@ -97,6 +161,7 @@ impl ApiError {
             message: message.into(),
             rule: Some(rule.to_owned()),
             path: Some(path.to_owned()),
+            backpressure: None,
         }
     }
 
@@ -108,6 +173,7 @@ impl ApiError {
             message: message.into(),
             rule: Some(rule.to_owned()),
             path: None,
+            backpressure: None,
         }
     }
 
@@ -121,6 +187,15 @@ impl ApiError {
             message: format!("statement {id} already exists with different content"),
             rule: Some("xAPI Communication §2.1.2: a statement id that exists with different content MUST be rejected with 409 Conflict".into()),
             path: None,
+            backpressure: None,
+        }
+    }
+
+    /// A 503: the LRS cannot take the request for now, because of `reason`.
+    pub fn backpressure(reason: Backpressure, message: impl Into<String>) -> Self {
+        ApiError {
+            backpressure: Some(reason),
+            ..ApiError::new(ApiErrorKind::Unavailable, message)
         }
     }
 
@@ -158,6 +233,10 @@ impl ResponseError for ApiError {
         } else {
             &self.message
         };
+        response.extensions_mut().insert(Answered {
+            kind: self.kind,
+            backpressure: self.backpressure,
+        });
         response.json(ErrorBody {
             error: code,
             message,
@@ -199,8 +278,13 @@ impl From<LogError> for ApiError {
         match err.kind() {
             LogErrorKind::Backpressure | LogErrorKind::Unavailable | LogErrorKind::Closed => {
                 tracing::warn!(error = %err, "log not accepting writes");
-                ApiError::new(
-                    ApiErrorKind::Unavailable,
+                let reason = if err.kind() == LogErrorKind::Backpressure {
+                    Backpressure::LogFull
+                } else {
+                    Backpressure::LogUnavailable
+                };
+                ApiError::backpressure(
+                    reason,
                     "the LRS is not accepting writes right now; retry later",
                 )
             }
@@ -217,8 +301,8 @@ impl From<StoreError> for ApiError {
             }
             StoreErrorKind::Unavailable => {
                 tracing::warn!(error = %err, "store unavailable");
-                ApiError::new(
-                    ApiErrorKind::Unavailable,
+                ApiError::backpressure(
+                    Backpressure::StoreUnavailable,
                     "the store is unavailable; retry later",
                 )
             }

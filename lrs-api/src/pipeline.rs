@@ -21,19 +21,20 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use lrs_ingest::{AppliedBatch, IngestListener};
+use lrs_ingest::{AppliedBatch, IngestListener, LATENCY_BUCKETS};
 use lrs_log::{Log, LogProducer};
 use lrs_schema::bodies_equivalent;
 use lrs_schema::envelope::{EnvelopeStatement, StatementEnvelope};
 use lrs_store::{Micros, StatementReader};
 use parking_lot::Mutex;
+use prometheus::{Histogram, HistogramOpts};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::error::{ApiError, ApiErrorKind};
+use crate::error::{ApiError, Backpressure};
 pub use crate::progress::Progress;
 use crate::progress::{Applied, Snapshot};
 
@@ -90,6 +91,9 @@ pub struct Pipeline {
     /// Statements appended, and statements found already stored or in flight (for metrics).
     accepted: AtomicU64,
     already_present: AtomicU64,
+    /// `lrs_log_append_duration_seconds`: from handing a record to the log to its durable
+    /// acknowledgement (acknowledged appends only).
+    append_seconds: Histogram,
 }
 
 /// How far ingest may fall behind the log before writes get 503 + Retry-After.
@@ -145,6 +149,14 @@ impl Pipeline {
             progress,
             accepted: AtomicU64::new(0),
             already_present: AtomicU64::new(0),
+            append_seconds: Histogram::with_opts(
+                HistogramOpts::new(
+                    "lrs_log_append_duration_seconds",
+                    "Time from handing a record to the log to its durable acknowledgement",
+                )
+                .buckets(LATENCY_BUCKETS.to_vec()),
+            )
+            .expect("valid metric"),
         })
     }
 
@@ -158,8 +170,8 @@ impl Pipeline {
         if self.lag_records() >= self.lag_limits.records
             || self.sequencer.lock().in_flight_bytes >= self.lag_limits.bytes
         {
-            return Err(ApiError::new(
-                ApiErrorKind::Unavailable,
+            return Err(ApiError::backpressure(
+                Backpressure::IngestLag,
                 "ingest is behind; retry later",
             ));
         }
@@ -237,8 +249,12 @@ impl Pipeline {
         let appended = ids.len();
         let sequencer = self.sequencer.clone();
         let owner = tenant.to_owned();
+        let (handed, append_seconds) = (Instant::now(), self.append_seconds.clone());
         let outcome = tokio::spawn(async move {
             let result = append.await;
+            if result.is_ok() {
+                append_seconds.observe(handed.elapsed().as_secs_f64());
+            }
             let mut seq = sequencer.lock();
             seq.pending_appends -= 1;
             if result.is_err() {
@@ -367,6 +383,11 @@ impl Pipeline {
             self.accepted.load(Ordering::Relaxed),
             self.already_present.load(Ordering::Relaxed),
         )
+    }
+
+    /// The log append latency histogram (for registering with a Prometheus registry).
+    pub fn append_seconds(&self) -> Histogram {
+        self.append_seconds.clone()
     }
 
     /// Records appended but not yet applied (the ingest lag, in records).

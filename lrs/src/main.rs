@@ -10,6 +10,7 @@ mod serve;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
@@ -64,7 +65,7 @@ enum Command {
     },
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<ExitCode> {
     disable_transparent_huge_pages();
     let cli = Cli::parse();
     match cli.command {
@@ -83,6 +84,9 @@ fn main() -> anyhow::Result<()> {
             let config = Config::load(config.as_deref(), &env, &cli)?;
             serve::run(config)
         }
-        Command::Credentials { command } => credentials::run(command),
+        Command::Credentials { command } => {
+            credentials::run(command)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

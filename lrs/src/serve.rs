@@ -7,6 +7,7 @@
 //! durable), drain ingest until the log is fully applied, then close the log. If ingest fails,
 //! the process shuts down the same way and exits non-zero (so an orchestrator restarts it).
 
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -32,13 +33,22 @@ use crate::roles::{LogUri, Roles, StoreUri, check_deployment};
 /// The consumer group ingest uses in the log.
 const INGEST_GROUP: &str = "ingest";
 
-pub fn run(config: Config) -> anyhow::Result<()> {
+/// Runs the server. Once logging is set up, a failure is logged (in `logging.format`, so a JSON
+/// log stays one object per line) and answered with a failing exit code rather than returned.
+pub fn run(config: Config) -> anyhow::Result<ExitCode> {
     init_tracing(&config)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let served = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(serve(config))
+        .context("starting the async runtime")
+        .and_then(|runtime| runtime.block_on(serve(config)));
+    match served {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(err) => {
+            tracing::error!(error = format!("{err:#}"), "stopped");
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }
 
 fn init_tracing(config: &Config) -> anyhow::Result<()> {
@@ -275,10 +285,7 @@ async fn run_roles<S: Store>(
     }
     log.close();
     match failure {
-        Some(err) => {
-            tracing::error!(error = %err, "stopped");
-            Err(err)
-        }
+        Some(err) => Err(err),
         None => {
             tracing::info!("stopped");
             Ok(())
@@ -321,7 +328,6 @@ fn start_xapi_server<S: Store>(
     ready: &Arc<AtomicBool>,
     metrics: Arc<Metrics>,
 ) -> anyhow::Result<(ServerHandle, ServerTask)> {
-    let metrics = web::Data::new(metrics);
     let authenticator = Arc::new(Authenticator::new(
         &config.storage.data_dir,
         auth_config(config)?,
@@ -351,6 +357,8 @@ fn start_xapi_server<S: Store>(
         store,
     );
     state.ready = ready.clone();
+    state.metrics = metrics.clone();
+    let metrics = web::Data::new(metrics);
     let state = web::Data::new(state);
     let base_path = config.server.base_path.clone();
     let server = HttpServer::new(move || {

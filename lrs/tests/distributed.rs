@@ -544,8 +544,25 @@ async fn the_query_role_answers_writes_with_405_and_every_role_serves_metrics() 
     let ingest_base = deployment.ingest.lock().unwrap().base.clone();
     for (base, expected) in [
         (&deployment.api.base, "lrs_statements_accepted_total"),
+        (
+            &deployment.api.base,
+            "lrs_log_append_duration_seconds_count",
+        ),
+        (
+            &deployment.api.base,
+            "lrs_backpressure_total{reason=\"ingest_lag\"}",
+        ),
         (&deployment.query.base, "lrs_ingest_lag_records"),
+        (
+            &deployment.query.base,
+            "lrs_store_operation_duration_seconds_count{op=\"query_statements\"}",
+        ),
         (&ingest_base, "lrs_ingest_records_total"),
+        (&ingest_base, "lrs_ingest_lag_seconds"),
+        (
+            &ingest_base,
+            "lrs_store_operation_duration_seconds_count{op=\"write_statements\"}",
+        ),
     ] {
         let url = base.replace("/xapi", "/metrics");
         let text = deployment

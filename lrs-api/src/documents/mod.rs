@@ -22,7 +22,7 @@ pub use conditions::{Conditions, Failed};
 pub use content::{NewDocument, etag_of};
 pub use target::DocumentTarget;
 
-use crate::error::{ApiError, ApiErrorKind};
+use crate::error::{ApiError, ApiErrorKind, Backpressure};
 
 /// How many times a change is decided again because the document changed meanwhile. Each
 /// retry means another request's write succeeded, so this bounds only starvation.
@@ -206,8 +206,8 @@ impl DocumentService {
                 other => return Ok(other?),
             }
         }
-        Err(ApiError::new(
-            ApiErrorKind::Unavailable,
+        Err(ApiError::backpressure(
+            Backpressure::DocumentContention,
             "the document kept changing while this request was applied; retry",
         ))
     }

@@ -50,14 +50,21 @@ pub async fn get(
     let (params, target) = request(&req, &auth, version, DocumentMethod::Read)?;
     let conditions = Conditions::from_headers(req.headers())?;
     if !target.is_single() {
-        let ids = state.documents.list(&target, params.since).await?;
+        let listing = state.documents.list(&target, params.since);
+        let ids = state
+            .metrics
+            .store()
+            .time("list_documents", listing)
+            .await?;
         let body = serde_json::to_vec(&ids).map_err(|e| ApiError::internal("id list", &e))?;
         return Ok(HttpResponse::Ok()
             .insert_header((header::ETAG, quoted(&etag_of(&body))))
             .content_type("application/json")
             .body(body));
     }
-    let document = state.documents.get(&target).await?.ok_or_else(|| {
+    let lookup = state.documents.get(&target);
+    let found = state.metrics.store().time("get_document", lookup).await?;
+    let document = found.ok_or_else(|| {
         ApiError::not_found(format!(
             "no document with this {} here",
             params.resource.id_parameter()
@@ -87,10 +94,10 @@ pub async fn put(
     let conditions = Conditions::from_headers(req.headers())?;
     let new = new_document(&req, payload, state.config.max_body_bytes).await?;
     let unconditional = UnconditionalPut::of(params.resource, version.0);
-    let etag = state
+    let write = state
         .documents
-        .put(&target, new, &conditions, unconditional)
-        .await?;
+        .put(&target, new, &conditions, unconditional);
+    let etag = state.metrics.store().time("write_document", write).await?;
     Ok(written(&etag))
 }
 
@@ -105,7 +112,8 @@ pub async fn post(
     let (_, target) = request(&req, &auth, version, DocumentMethod::Write)?;
     let conditions = Conditions::from_headers(req.headers())?;
     let new = new_document(&req, payload, state.config.max_body_bytes).await?;
-    let etag = state.documents.post(&target, new, &conditions).await?;
+    let write = state.documents.post(&target, new, &conditions);
+    let etag = state.metrics.store().time("write_document", write).await?;
     Ok(written(&etag))
 }
 
@@ -118,10 +126,13 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let (_, target) = request(&req, &auth, version, DocumentMethod::Delete)?;
     let conditions = Conditions::from_headers(req.headers())?;
+    let store = state.metrics.store();
     if target.is_single() {
-        state.documents.delete(&target, &conditions).await?;
+        let deletion = state.documents.delete(&target, &conditions);
+        store.time("delete_documents", deletion).await?;
     } else {
-        state.documents.delete_all(&target).await?;
+        let deletion = state.documents.delete_all(&target);
+        store.time("delete_documents", deletion).await?;
     }
     Ok(HttpResponse::NoContent().finish())
 }

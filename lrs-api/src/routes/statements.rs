@@ -43,6 +43,7 @@ pub async fn post(
         .map(|p| p.statement.id.hyphenated().to_string())
         .collect();
     submit(&state, &auth, prepared).await?;
+    state.metrics.statement_batch(ids.len());
     Ok(HttpResponse::Ok().json(ids))
 }
 
@@ -62,6 +63,7 @@ pub async fn put(
     state.pipeline.refuse_if_behind()?;
     let prepared = prepare(body, content, version, &auth, Some(id)).await?;
     submit(&state, &auth, prepared).await?;
+    state.metrics.statement_batch(1);
     Ok(no_content())
 }
 
@@ -136,9 +138,13 @@ async fn get_statements(
     let (body, last_modified, statements) = match query.statement_id.or(query.voided_statement_id) {
         Some(id) => {
             let voided = query.voided_statement_id.is_some();
-            let statement = state
+            let lookup = state
                 .queries
-                .get_statement(auth.tenant(), id, voided, scope)
+                .get_statement(auth.tenant(), id, voided, scope);
+            let statement = state
+                .metrics
+                .store()
+                .time("get_statement", lookup)
                 .await
                 .map_err(|e| ApiError::internal("statement lookup", &e))?
                 .ok_or_else(|| ApiError::not_found(format!("no statement {id}")))?;
@@ -150,16 +156,18 @@ async fn get_statements(
             (body, statements[0].stored, statements)
         }
         None => {
+            let query_page = state.queries.query(
+                auth.tenant(),
+                &query,
+                &params,
+                scope,
+                state.pipeline.query_cap(consistent_through),
+                cursor.as_ref(),
+            );
             let page = state
-                .queries
-                .query(
-                    auth.tenant(),
-                    &query,
-                    &params,
-                    scope,
-                    state.pipeline.query_cap(consistent_through),
-                    cursor.as_ref(),
-                )
+                .metrics
+                .store()
+                .time("query_statements", query_page)
                 .await
                 .map_err(|e| ApiError::internal("statement query", &e))?;
             let more = page
