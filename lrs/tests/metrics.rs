@@ -131,15 +131,7 @@ async fn the_grafana_dashboard_charts_only_series_the_server_exposes() {
     let lrs = TestLrs::start();
     let statement = json!({"actor": {"mbox": "mailto:a@example.jp"}, "verb": {"id": "http://adlnet.gov/expapi/verbs/answered"}, "object": {"id": "https://drill.example.jp/q/1"}});
     assert_eq!(lrs.post_statements(&statement).await.status(), 200);
-    let text = lrs
-        .client
-        .get(lrs.endpoint.replace("/xapi", "/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = scrape(&lrs).await;
     for name in series {
         let exposed = text.lines().any(|line| {
             line.strip_prefix(name.as_str())
@@ -290,21 +282,7 @@ async fn store_operation_histograms_and_ingest_lag_seconds_follow_ingest_and_rea
 /// with Retry-After, and counted as backpressure with its reason.
 #[tokio::test]
 async fn writes_refused_for_ingest_lag_are_counted_as_backpressure() {
-    let dir = tempfile::tempdir().unwrap();
-    let (key, secret) = common::create_credential(dir.path(), "board-a", "all");
-    let (child, endpoint) = common::spawn_server_env(
-        dir.path(),
-        &[],
-        &[("LRS__LOG__MAX_INGEST_LAG_RECORDS", "1")],
-    );
-    let lrs = TestLrs {
-        dir,
-        child,
-        endpoint,
-        key,
-        secret,
-        client: reqwest::Client::new(),
-    };
+    let lrs = TestLrs::start_with_env(&[], &[("LRS__LOG__MAX_INGEST_LAG_RECORDS", "1")]);
     // With a bound of one record, concurrent writes soon find the previous one unapplied.
     let mut refused = 0;
     for round in 0..50 {

@@ -6,34 +6,15 @@ mod common;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use common::{TestLrs, create_credential, spawn_server_env, statement_for};
+use common::{TestLrs, statement_for};
 use serde_json::Value;
-
-/// A server whose ingest lag bound in bytes is one byte: while any acknowledged statement is
-/// not yet applied, every write is refused.
-fn start_with_one_byte_lag_bound() -> TestLrs {
-    let dir = tempfile::tempdir().unwrap();
-    let (key, secret) = create_credential(dir.path(), "board-a", "all");
-    let (child, endpoint) =
-        spawn_server_env(dir.path(), &[], &[("LRS__LOG__MAX_INGEST_LAG_BYTES", "1")]);
-    TestLrs {
-        dir,
-        child,
-        endpoint,
-        key,
-        secret,
-        client: reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap(),
-    }
-}
 
 // xAPI 1.0.3 Communication §2.1.2 (and RFC 9110 §15.6.4): an LRS that cannot accept a write now
 // answers 503 with Retry-After, and a refused request stores nothing.
 #[tokio::test]
 async fn writes_beyond_the_ingest_lag_bound_in_bytes_get_503_with_retry_after_and_none_is_lost() {
-    let lrs = start_with_one_byte_lag_bound();
+    // A one-byte bound: while any acknowledged statement is not yet applied, writes are refused.
+    let lrs = TestLrs::start_with_env(&[], &[("LRS__LOG__MAX_INGEST_LAG_BYTES", "1")]);
     let mut tasks = Vec::new();
     for writer in 0..16 {
         let (client, url) = (lrs.client.clone(), lrs.url("/statements"));

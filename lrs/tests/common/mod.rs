@@ -85,9 +85,15 @@ impl TestLrs {
     }
 
     pub fn start_with(extra: &[&str]) -> TestLrs {
+        Self::start_with_env(extra, &[])
+    }
+
+    /// Like [`TestLrs::start_with`], with extra environment variables (settings such as
+    /// `LRS__LOG__MAX_INGEST_LAG_BYTES`).
+    pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> TestLrs {
         let dir = tempfile::tempdir().unwrap();
         let (key, secret) = create_credential(dir.path(), "board-a", "all");
-        let (child, endpoint) = spawn_server(dir.path(), extra);
+        let (child, endpoint) = spawn_server_env(dir.path(), extra, env);
         TestLrs {
             dir,
             child,
