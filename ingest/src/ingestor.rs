@@ -3,14 +3,14 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::Bytes;
 use lrs_log::{ConsumedRecord, LogConsumer, LogError, LogErrorKind, PartitionId};
 use lrs_schema::envelope::{IndexKeys, StatementEnvelope};
 use lrs_store::{
     ActivityStore, StatementReader, StatementRow, StatementWriter, StoreError, StoreErrorKind,
-    Watermark,
+    Watermark, now_micros,
 };
 use tokio::sync::watch;
 use tracing::Instrument;
@@ -105,12 +105,6 @@ impl IngestStats {
         };
         micros.max(0) as f64 / 1e6
     }
-}
-
-fn now_micros() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as i64)
 }
 
 /// Why the ingest loop stopped.
@@ -229,7 +223,7 @@ impl<S: StatementWriter + StatementReader + ActivityStore> Ingestor<S> {
     async fn apply_with_retry(&mut self, records: Vec<ConsumedRecord>) -> Result<(), IngestError> {
         let mut batch = decode_batch(&records, &self.stats);
         let per_record = batch.applied.statement_ids.len() as f64 / records.len() as f64;
-        self.statements_per_record = (0.8 * self.statements_per_record + 0.2 * per_record).max(1.0);
+        self.statements_per_record = 0.8 * self.statements_per_record + 0.2 * per_record;
         if let Some(oldest) = batch.oldest_stored {
             self.stats.applying_since.store(oldest, Ordering::Relaxed);
         }

@@ -78,7 +78,8 @@ impl ApiErrorKind {
 pub enum Backpressure {
     /// The log's pending-bytes bound is reached (`log.max_pending_bytes`).
     LogFull,
-    /// Ingest is `log.max_ingest_lag_records` or more records behind the log.
+    /// Ingest is `log.max_ingest_lag_records` records or `log.max_ingest_lag_bytes` of
+    /// statements behind the log.
     IngestLag,
     /// The log is unreachable or closed.
     LogUnavailable,

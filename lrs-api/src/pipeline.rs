@@ -21,13 +21,14 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use lrs_ingest::{AppliedBatch, IngestListener, LATENCY_BUCKETS};
 use lrs_log::{Log, LogProducer};
 use lrs_schema::bodies_equivalent;
 use lrs_schema::envelope::{EnvelopeStatement, StatementEnvelope};
+pub use lrs_store::now_micros;
 use lrs_store::{Micros, StatementReader};
 use parking_lot::Mutex;
 use prometheus::{Histogram, HistogramOpts};
@@ -104,13 +105,6 @@ pub struct LagLimits {
     /// Bytes of statements appended but not yet applied, which this process keeps in memory
     /// until they are (for the in-flight duplicate check; embedded mode only).
     pub bytes: u64,
-}
-
-pub fn now_micros() -> Micros {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_micros() as Micros)
-        .unwrap_or(0)
 }
 
 impl Pipeline {

@@ -48,6 +48,13 @@ pub use scylla::{
 /// Microseconds since the Unix epoch: the unit of `stored` everywhere in the store.
 pub type Micros = i64;
 
+/// The current time as [`Micros`] (0 if the clock is before the epoch).
+pub fn now_micros() -> Micros {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as Micros)
+}
+
 /// One statement to write. `body` is the statement JSON without `stored`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatementRow {
