@@ -7,17 +7,17 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use lrs_log::{ConsumedRecord, LogConsumer, LogError, LogErrorKind, PartitionId};
+use lrs_progress::{AppliedBatch, IngestListener};
 use lrs_schema::envelope::{IndexKeys, StatementEnvelope};
 use lrs_store::{
-    ActivityStore, StatementReader, StatementRow, StatementWriter, StoreError, StoreErrorKind,
-    Watermark, now_micros,
+    ActivityStore, Scraped, StatementReader, StatementRow, StatementWriter, StoreError,
+    StoreErrorKind, StoreTimings, Watermark, now_micros,
 };
 use tokio::sync::watch;
 use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::definitions::DefinitionLearner;
-use crate::timings::{INGEST_STORE_OPERATIONS, StoreTimings};
 
 /// Settings of one ingest loop.
 #[derive(Debug, Clone)]
@@ -42,20 +42,13 @@ impl Default for IngestorConfig {
     }
 }
 
-/// What one applied batch changed; handed to the [`IngestListener`].
-#[derive(Debug, Clone, Default)]
-pub struct AppliedBatch {
-    /// Per partition: the next offset to apply and the `stored` of the last applied record.
-    pub watermarks: Vec<Watermark>,
-    /// Every (tenant, id) carried by the batch's records, written or not.
-    pub statement_ids: Vec<(String, Uuid)>,
-}
-
-/// Told about progress after each batch is durable in the store (the embedded pipeline uses it to
-/// release in-flight ids and to compute `X-Experience-API-Consistent-Through`).
-pub trait IngestListener: Send + Sync + 'static {
-    fn applied(&self, batch: &AppliedBatch);
-}
+/// The store calls ingest makes once per batch (`lrs_store_operation_duration_seconds{op}`).
+pub const INGEST_STORE_OPERATIONS: &[&str] = &[
+    "existing_bodies",
+    "write_statements",
+    "merge_activity_definitions",
+    "record_watermarks",
+];
 
 /// Counters of one ingest loop (exposed as metrics).
 pub struct IngestStats {
@@ -107,6 +100,53 @@ impl IngestStats {
     }
 }
 
+const INGEST_METRICS: &[(&str, &str)] = &[
+    ("lrs_ingest_records_total", "Log records applied"),
+    (
+        "lrs_ingest_statements_written_total",
+        "Statements written to the store",
+    ),
+    (
+        "lrs_ingest_duplicates_total",
+        "Statements skipped: their id was already stored (first wins)",
+    ),
+    (
+        "lrs_ingest_conflicts_total",
+        "Skipped duplicates whose content differed from the first",
+    ),
+    (
+        "lrs_ingest_undecodable_records_total",
+        "Log records that could not be decoded",
+    ),
+    ("lrs_ingest_batches_total", "Store batches written"),
+    (
+        "lrs_ingest_lag_seconds",
+        "Age of the oldest log record ingest holds but has not applied (0 when drained)",
+    ),
+];
+
+impl IngestStats {
+    /// The `lrs_ingest_*` series, read from these counters at scrape time (register it with the
+    /// process's Prometheus registry).
+    pub fn collector(self: &Arc<Self>) -> Scraped {
+        let stats = self.clone();
+        Scraped::new(INGEST_METRICS, move || {
+            [
+                &stats.records,
+                &stats.statements_written,
+                &stats.duplicates_skipped,
+                &stats.conflicts,
+                &stats.undecodable_records,
+                &stats.batches,
+            ]
+            .iter()
+            .map(|counter| counter.load(Ordering::Relaxed) as f64)
+            .chain([stats.lag_seconds()])
+            .collect()
+        })
+    }
+}
+
 /// Why the ingest loop stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -120,7 +160,8 @@ pub enum IngestError {
 pub struct Ingestor<S> {
     store: Arc<S>,
     consumer: Box<dyn LogConsumer>,
-    listener: Option<Arc<dyn IngestListener>>,
+    /// Told after every applied batch (in one process: the read side and the write sequencer).
+    listeners: Vec<Arc<dyn IngestListener>>,
     config: IngestorConfig,
     stats: Arc<IngestStats>,
     /// `stored` of the last applied record per partition, so a batch of undecodable records
@@ -146,7 +187,7 @@ impl<S: StatementWriter + StatementReader + ActivityStore> Ingestor<S> {
         Ingestor {
             store,
             consumer,
-            listener: None,
+            listeners: Vec::new(),
             config,
             stats: Arc::new(IngestStats::default()),
             last_stored: HashMap::new(),
@@ -161,8 +202,19 @@ impl<S: StatementWriter + StatementReader + ActivityStore> Ingestor<S> {
         records_to_poll(&self.config, self.statements_per_record)
     }
 
+    /// Adds a listener told about every applied batch, in the order they were added.
     pub fn with_listener(mut self, listener: Arc<dyn IngestListener>) -> Self {
-        self.listener = Some(listener);
+        self.listeners.push(listener);
+        self
+    }
+
+    /// Times the batch's store calls into `timings` (the process's shared histogram); until this
+    /// is called they go to a histogram of the ingestor's own.
+    pub fn with_timings(mut self, timings: StoreTimings) -> Self {
+        timings.register_ops(INGEST_STORE_OPERATIONS);
+        Arc::get_mut(&mut self.stats)
+            .expect("timings are set before the stats are shared")
+            .store = timings;
         self
     }
 
@@ -262,7 +314,7 @@ impl<S: StatementWriter + StatementReader + ActivityStore> Ingestor<S> {
             self.stats.last_delay.store(waited, Ordering::Relaxed);
             self.stats.applying_since.store(0, Ordering::Relaxed);
         }
-        if let Some(listener) = &self.listener {
+        for listener in &self.listeners {
             listener.applied(&batch.applied);
         }
         Ok(())

@@ -10,9 +10,6 @@
 
 mod definitions;
 mod ingestor;
-mod timings;
 
-pub use ingestor::{
-    AppliedBatch, IngestError, IngestListener, IngestStats, Ingestor, IngestorConfig,
-};
-pub use timings::{INGEST_STORE_OPERATIONS, LATENCY_BUCKETS, StoreTimings};
+pub use ingestor::{INGEST_STORE_OPERATIONS, IngestError, IngestStats, Ingestor, IngestorConfig};
+pub use lrs_progress::{AppliedBatch, IngestListener};

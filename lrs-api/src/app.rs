@@ -1,7 +1,6 @@
 //! The HTTP application: shared state, routes and the version middleware.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_web::ResponseError;
 use actix_web::body::{EitherBody, MessageBody};
@@ -11,6 +10,7 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{HttpResponse, web};
 use lrs_auth::Authenticator;
+use lrs_progress::ReadVisibility;
 use lrs_query::StatementQueryService;
 use lrs_schema::XapiVersion;
 use lrs_store::{ActivityStore, AttachmentStore, DocumentStore, StatementReader};
@@ -21,27 +21,21 @@ use crate::documents::DocumentService;
 use crate::error::{ApiError, ApiErrorKind};
 use crate::extract::request_version;
 use crate::metrics::Metrics;
-use crate::pipeline::Pipeline;
 use crate::routes;
+use crate::sequencer::WriteSequencer;
 
-/// Settings of the HTTP surface.
+/// Settings of the HTTP surface (the read side's are in `lrs_query::QueryConfig`).
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
     /// Where the xAPI endpoint lives, e.g. `/xapi`.
     pub base_path: String,
     /// Requests with larger bodies are answered 413.
     pub max_body_bytes: usize,
-    /// The most statements one GET page holds.
-    pub max_page: u32,
-    /// How long a GET waits for ingest to apply writes acknowledged before it arrived.
-    pub read_your_writes_wait: Duration,
     /// The version family answered when a request names none we support (its 400 still says
     /// which version this LRS speaks).
     pub default_version: XapiVersion,
     /// Origins browsers may call the LRS from.
     pub cors: CorsConfig,
-    /// The query role: reads only; every write is answered 405.
-    pub read_only: bool,
 }
 
 impl Default for ApiConfig {
@@ -49,11 +43,32 @@ impl Default for ApiConfig {
         ApiConfig {
             base_path: "/xapi".into(),
             max_body_bytes: 16 * 1024 * 1024,
-            max_page: 500,
-            read_your_writes_wait: Duration::from_secs(2),
             default_version: XapiVersion::V2_0_0,
             cors: CorsConfig::default(),
-            read_only: false,
+        }
+    }
+}
+
+/// The store seams the handlers use (one store usually implements them all).
+#[derive(Clone)]
+pub struct Stores {
+    pub statements: Arc<dyn StatementReader>,
+    pub documents: Arc<dyn DocumentStore>,
+    pub attachments: Arc<dyn AttachmentStore>,
+    pub activities: Arc<dyn ActivityStore>,
+}
+
+impl Stores {
+    /// Every seam from one store.
+    pub fn all<S>(store: Arc<S>) -> Stores
+    where
+        S: StatementReader + DocumentStore + AttachmentStore + ActivityStore,
+    {
+        Stores {
+            statements: store.clone(),
+            documents: store.clone(),
+            attachments: store.clone(),
+            activities: store,
         }
     }
 }
@@ -62,8 +77,9 @@ impl Default for ApiConfig {
 pub struct AppState {
     pub config: ApiConfig,
     pub auth: Arc<Authenticator>,
-    pub pipeline: Arc<Pipeline>,
-    pub reader: Arc<dyn StatementReader>,
+    /// The write path; `None` on a query-role instance, which answers every write 405.
+    pub sequencer: Option<Arc<WriteSequencer>>,
+    /// The read side: statement GETs, and the visibility every read waits on.
     pub queries: StatementQueryService<dyn StatementReader>,
     /// The State, Activity Profile and Agent Profile resources.
     pub documents: DocumentService,
@@ -71,66 +87,87 @@ pub struct AppState {
     pub attachments: Arc<dyn AttachmentStore>,
     /// Canonical Activity Definitions (the Activities Resource).
     pub activities: Arc<dyn ActivityStore>,
-    /// Answered by `/ready`: false while starting or draining.
-    pub ready: Arc<std::sync::atomic::AtomicBool>,
-    /// Where the handlers observe batch sizes and store timings: the process's registry (set it
-    /// to the one `/metrics` serves; a new state has one of its own).
+    /// Where the handlers observe batch sizes and store timings: the process's registry (the
+    /// one `/metrics` serves).
     pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
+    /// `sequencer`: `None` for a read-only (query role) instance.
     pub fn new(
         config: ApiConfig,
         auth: Arc<Authenticator>,
-        pipeline: Arc<Pipeline>,
-        reader: Arc<dyn StatementReader>,
-        documents: Arc<dyn DocumentStore>,
-        attachments: Arc<dyn AttachmentStore>,
-        activities: Arc<dyn ActivityStore>,
+        sequencer: Option<Arc<WriteSequencer>>,
+        queries: StatementQueryService<dyn StatementReader>,
+        stores: Stores,
+        metrics: Arc<Metrics>,
     ) -> Self {
         AppState {
-            queries: StatementQueryService::new(
-                reader.clone(),
-                activities.clone(),
-                config.max_page,
-            ),
-            documents: DocumentService::new(documents),
+            queries: queries.with_timings(metrics.store().clone()),
+            documents: DocumentService::new(stores.documents),
             config,
             auth,
-            pipeline,
-            reader,
-            attachments,
-            activities,
-            ready: Arc::new(std::sync::atomic::AtomicBool::new(false)),
-            metrics: Metrics::new(None, None),
+            sequencer,
+            attachments: stores.attachments,
+            activities: stores.activities,
+            metrics,
         }
+    }
+
+    /// The read side's view of ingest progress.
+    pub fn visibility(&self) -> &Arc<ReadVisibility> {
+        self.queries.visibility()
+    }
+
+    /// The write path, or 405 on a read-only instance (the `read_only_role` middleware answers
+    /// writes before they reach a handler; this is for handlers that write).
+    pub fn sequencer(&self) -> Result<&Arc<WriteSequencer>, ApiError> {
+        self.sequencer
+            .as_ref()
+            .ok_or_else(|| read_only_error("POST, PUT and DELETE"))
     }
 }
 
-/// Registers every route. `state` must also be added with `App::app_data`.
-pub fn configure(cfg: &mut web::ServiceConfig, base_path: &str) {
+fn read_only_error(methods: &str) -> ApiError {
+    ApiError::new(
+        ApiErrorKind::MethodNotAllowed,
+        format!(
+            "this instance runs the query role and serves reads only; send {methods} requests to the api service"
+        ),
+    )
+}
+
+/// Registers `/health`, `/ready` and `/metrics`, which every role serves. The app needs a
+/// `web::Data<Readiness>` and a `web::Data<Arc<Metrics>>`.
+pub fn configure_probes(cfg: &mut web::ServiceConfig) {
     cfg.route("/health", web::get().to(routes::health::health))
         .route("/ready", web::get().to(routes::health::ready))
-        .route("/metrics", web::get().to(crate::metrics::metrics))
-        .service(
-            web::scope(base_path)
-                .wrap(from_fn(read_only_role))
-                .wrap(from_fn(version_header))
-                .wrap(from_fn(alternate_request_syntax))
-                .wrap(from_fn(cors))
-                .service(
-                    web::resource("/statements")
-                        .route(web::put().to(routes::statements::put))
-                        .route(web::post().to(routes::statements::post))
-                        .route(web::get().to(routes::statements::get))
-                        .route(web::head().to(routes::statements::get)),
-                )
-                .service(web::resource("/about").route(web::get().to(routes::about::about)))
-                .configure(routes::documents::configure)
-                .service(routes::agents::resource())
-                .service(routes::activities::resource())
-                .default_service(web::to(routes::not_found)),
-        );
+        .route("/metrics", web::get().to(crate::metrics::metrics));
+}
+
+/// Registers every route: the probes and the xAPI surface under `base_path`. The app needs a
+/// `web::Data<AppState>` besides what [`configure_probes`] needs.
+pub fn configure(cfg: &mut web::ServiceConfig, base_path: &str) {
+    configure_probes(cfg);
+    cfg.service(
+        web::scope(base_path)
+            .wrap(from_fn(read_only_role))
+            .wrap(from_fn(version_header))
+            .wrap(from_fn(alternate_request_syntax))
+            .wrap(from_fn(cors))
+            .service(
+                web::resource("/statements")
+                    .route(web::put().to(routes::statements::put))
+                    .route(web::post().to(routes::statements::post))
+                    .route(web::get().to(routes::statements::get))
+                    .route(web::head().to(routes::statements::get)),
+            )
+            .service(web::resource("/about").route(web::get().to(routes::about::about)))
+            .configure(routes::documents::configure)
+            .service(routes::agents::resource())
+            .service(routes::activities::resource())
+            .default_service(web::to(routes::not_found)),
+    );
 }
 
 /// xAPI Communication §3.3: every request but one to the About resource MUST carry a supported
@@ -174,16 +211,10 @@ async fn read_only_role(
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let read_only = req
         .app_data::<web::Data<AppState>>()
-        .is_some_and(|state| state.config.read_only);
+        .is_some_and(|state| state.sequencer.is_none());
     let reading = [Method::GET, Method::HEAD, Method::OPTIONS].contains(req.method());
     if read_only && !reading {
-        let err = ApiError::new(
-            ApiErrorKind::MethodNotAllowed,
-            format!(
-                "this instance runs the query role and serves reads only; send {} requests to the api service",
-                req.method()
-            ),
-        );
+        let err = read_only_error(req.method().as_str());
         return Ok(req
             .into_response(err.error_response())
             .map_into_right_body());

@@ -11,6 +11,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use lrs_auth::{AuthError, AuthErrorKind};
 use lrs_log::{LogError, LogErrorKind};
+use lrs_query::QueryError;
 use lrs_schema::ValidationError;
 use lrs_store::{StoreError, StoreErrorKind};
 use serde::Serialize;
@@ -308,6 +309,16 @@ impl From<StoreError> for ApiError {
                 )
             }
             StoreErrorKind::Corrupt => ApiError::internal("store", &err),
+        }
+    }
+}
+
+impl From<QueryError> for ApiError {
+    fn from(err: QueryError) -> Self {
+        match err {
+            QueryError::Invalid(err) => err.into(),
+            QueryError::NotFound(message) => ApiError::not_found(message),
+            QueryError::Store(err) => err.into(),
         }
     }
 }

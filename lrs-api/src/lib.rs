@@ -1,8 +1,8 @@
 //! The xAPI HTTP surface.
 //!
 //! Flow: **lrs-api** → log → ingest → store → query. Handlers are thin: extract (version,
-//! principal, typed query or statements) → authorize → call the [`Pipeline`] (writes) or the
-//! query service (reads) → map. [`error`] holds the only table from errors to HTTP statuses.
+//! principal, typed query or statements) → authorize → call one service → map. [`error`] holds
+//! the only table from errors to HTTP statuses.
 
 mod alternate;
 pub mod app;
@@ -14,14 +14,14 @@ pub mod error;
 pub mod extract;
 pub mod metrics;
 mod multipart;
-pub mod pipeline;
 mod prepare;
-mod progress;
 mod routes;
+pub mod sequencer;
 mod signature;
 
-pub use app::{ApiConfig, AppState, configure};
+pub use app::{ApiConfig, AppState, Stores, configure, configure_probes};
 pub use cors::CorsConfig;
 pub use error::{ApiError, ApiErrorKind};
 pub use metrics::Metrics;
-pub use pipeline::{Pipeline, Progress};
+pub use routes::health::Readiness;
+pub use sequencer::{LagLimits, WriteSequencer};

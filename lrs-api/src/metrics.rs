@@ -6,14 +6,13 @@
 //!   error kind the response carries, see [`Answered`]) and 503s by backpressure reason;
 //! - the handlers observe the size of every accepted statement batch and time their store reads
 //!   ([`StoreTimings`], shared with the ingest loop in one process);
-//! - the pipeline times log appends; the pipeline's and the ingest loop's atomics are read at
-//!   scrape time ([`Scraped`]).
+//! - the write sequencer times log appends; its counters, the ingest lag the read side sees and
+//!   whatever other collectors the process hands in (the ingest loop's) are read at scrape time.
 //!
 //! On the hot path this is a few atomic adds per request (two label lookups, one histogram
 //! observation), one observation per batch and per store call; nothing per statement.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
@@ -21,17 +20,17 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{HttpResponse, web};
-use lrs_ingest::{IngestStats, LATENCY_BUCKETS, StoreTimings};
-use prometheus::core::{Collector, Desc};
-use prometheus::proto::MetricFamily;
+use lrs_progress::ReadVisibility;
+use lrs_store::{LATENCY_BUCKETS, Scraped, StoreTimings};
+use prometheus::core::Collector;
 use prometheus::{
-    Counter, Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec,
-    Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
+    TextEncoder,
 };
 use tracing::Instrument;
 
 use crate::error::{Answered, ApiErrorKind, Backpressure};
-use crate::pipeline::Pipeline;
+use crate::sequencer::WriteSequencer;
 
 /// The store reads the api/query handlers time.
 pub const QUERY_STORE_OPERATIONS: &[&str] = &[
@@ -48,6 +47,19 @@ const BATCH_SIZE_BUCKETS: &[f64] = &[
     1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0,
 ];
 
+/// What one process measures besides its HTTP requests (each part only where its role runs).
+#[derive(Default)]
+pub struct MetricSources {
+    /// The write path (api role).
+    pub sequencer: Option<Arc<WriteSequencer>>,
+    /// The read side's view of ingest (api and query roles): `lrs_ingest_lag_records`.
+    pub visibility: Option<Arc<ReadVisibility>>,
+    /// Store call timings, shared by the handlers and, in one process, the ingest loop.
+    pub store: Option<StoreTimings>,
+    /// Further collectors, e.g. the ingest loop's (`lrs_ingest::IngestStats::collector`).
+    pub collectors: Vec<Box<dyn Collector>>,
+}
+
 /// The metrics registry of one process.
 pub struct Metrics {
     registry: Registry,
@@ -61,9 +73,8 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// `pipeline`: the api/query side, if this process has one; `ingest`: the ingest loop's
-    /// counters, if it runs one (its store timings are then shared with the handlers').
-    pub fn new(pipeline: Option<Arc<Pipeline>>, ingest: Option<Arc<IngestStats>>) -> Arc<Metrics> {
+    /// The registry of a process with these parts.
+    pub fn new(sources: MetricSources) -> Arc<Metrics> {
         let registry = Registry::new();
         let register = |collector: Box<dyn Collector>| {
             registry.register(collector).expect("registered once");
@@ -103,24 +114,27 @@ impl Metrics {
             BATCH_SIZE_BUCKETS,
         ))
         .expect("valid metric");
-        let store = match &ingest {
-            Some(stats) => stats.store.clone(),
-            None => StoreTimings::new(&[]),
-        };
+        let store = sources.store.unwrap_or_else(|| StoreTimings::new(&[]));
         register(Box::new(http_requests.clone()));
         register(Box::new(http_seconds.clone()));
         register(Box::new(store.histogram()));
-        if let Some(pipeline) = pipeline {
+        if let Some(visibility) = sources.visibility {
+            // The xAPI surface (api or query role).
             store.register_ops(QUERY_STORE_OPERATIONS);
             register(Box::new(statements_rejected.clone()));
             register(Box::new(statements_conflicted.clone()));
             register(Box::new(backpressure.clone()));
             register(Box::new(batch_size.clone()));
-            register(Box::new(pipeline.append_seconds()));
-            register(Box::new(pipeline_collector(pipeline)));
+            register(Box::new(Scraped::new(LAG_METRICS, move || {
+                vec![visibility.lag_records() as f64]
+            })));
         }
-        if let Some(stats) = ingest {
-            register(Box::new(ingest_collector(stats)));
+        if let Some(sequencer) = sources.sequencer {
+            register(Box::new(sequencer.append_seconds()));
+            register(Box::new(sequencer_collector(sequencer)));
+        }
+        for collector in sources.collectors {
+            register(collector);
         }
         Arc::new(Metrics {
             registry,
@@ -238,65 +252,12 @@ pub async fn track(
     Ok(response)
 }
 
-/// Series read at scrape time from atomics kept elsewhere (the pipeline's, the ingest loop's):
-/// `series` names them (counters end in `_total`, the rest are gauges); `read` returns their
-/// values in the same order.
-struct Scraped {
-    series: &'static [(&'static str, &'static str)],
-    read: Box<dyn Fn() -> Vec<f64> + Send + Sync>,
-    descs: Vec<Desc>,
-}
+const LAG_METRICS: &[(&str, &str)] = &[(
+    "lrs_ingest_lag_records",
+    "Log records appended but not yet applied to the store",
+)];
 
-impl Scraped {
-    fn new(
-        series: &'static [(&'static str, &'static str)],
-        read: impl Fn() -> Vec<f64> + Send + Sync + 'static,
-    ) -> Scraped {
-        let descs = series
-            .iter()
-            .map(|(name, help)| {
-                Desc::new(
-                    (*name).into(),
-                    (*help).into(),
-                    Vec::new(),
-                    Default::default(),
-                )
-                .expect("valid metric")
-            })
-            .collect();
-        Scraped {
-            series,
-            read: Box::new(read),
-            descs,
-        }
-    }
-}
-
-impl Collector for Scraped {
-    fn desc(&self) -> Vec<&Desc> {
-        self.descs.iter().collect()
-    }
-
-    fn collect(&self) -> Vec<MetricFamily> {
-        self.series
-            .iter()
-            .zip((self.read)())
-            .flat_map(|(&(name, help), value)| {
-                if name.ends_with("_total") {
-                    let counter = Counter::new(name, help).expect("valid metric");
-                    counter.inc_by(value);
-                    counter.collect()
-                } else {
-                    let gauge = Gauge::new(name, help).expect("valid metric");
-                    gauge.set(value);
-                    gauge.collect()
-                }
-            })
-            .collect()
-    }
-}
-
-const PIPELINE_METRICS: &[(&str, &str)] = &[
+const SEQUENCER_METRICS: &[(&str, &str)] = &[
     (
         "lrs_statements_accepted_total",
         "Statements appended to the log (acknowledged or failed)",
@@ -305,59 +266,11 @@ const PIPELINE_METRICS: &[(&str, &str)] = &[
         "lrs_statements_already_present_total",
         "Statements found already stored or in flight with equivalent content",
     ),
-    (
-        "lrs_ingest_lag_records",
-        "Log records appended but not yet applied to the store",
-    ),
 ];
 
-fn pipeline_collector(pipeline: Arc<Pipeline>) -> Scraped {
-    Scraped::new(PIPELINE_METRICS, move || {
-        let (accepted, present) = pipeline.statement_counts();
-        [accepted, present, pipeline.lag_records()]
-            .map(|value| value as f64)
-            .to_vec()
-    })
-}
-
-const INGEST_METRICS: &[(&str, &str)] = &[
-    ("lrs_ingest_records_total", "Log records applied"),
-    (
-        "lrs_ingest_statements_written_total",
-        "Statements written to the store",
-    ),
-    (
-        "lrs_ingest_duplicates_total",
-        "Statements skipped: their id was already stored (first wins)",
-    ),
-    (
-        "lrs_ingest_conflicts_total",
-        "Skipped duplicates whose content differed from the first",
-    ),
-    (
-        "lrs_ingest_undecodable_records_total",
-        "Log records that could not be decoded",
-    ),
-    ("lrs_ingest_batches_total", "Store batches written"),
-    (
-        "lrs_ingest_lag_seconds",
-        "Age of the oldest log record ingest holds but has not applied (0 when drained)",
-    ),
-];
-
-fn ingest_collector(stats: Arc<IngestStats>) -> Scraped {
-    Scraped::new(INGEST_METRICS, move || {
-        [
-            &stats.records,
-            &stats.statements_written,
-            &stats.duplicates_skipped,
-            &stats.conflicts,
-            &stats.undecodable_records,
-            &stats.batches,
-        ]
-        .iter()
-        .map(|counter| counter.load(Ordering::Relaxed) as f64)
-        .chain([stats.lag_seconds()])
-        .collect()
+fn sequencer_collector(sequencer: Arc<WriteSequencer>) -> Scraped {
+    Scraped::new(SEQUENCER_METRICS, move || {
+        let (accepted, present) = sequencer.statement_counts();
+        vec![accepted as f64, present as f64]
     })
 }

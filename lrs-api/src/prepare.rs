@@ -9,13 +9,13 @@ use lrs_schema::{
     Statement, XapiVersion, authority_terms, canonical_ifi, finalize_statement, format_timestamp,
     parse_statements,
 };
-use lrs_store::AttachmentBody;
+use lrs_store::{AttachmentBody, now_micros};
 use uuid::Uuid;
 
 use crate::attachments::ReceivedParts;
 use crate::error::ApiError;
 use crate::multipart;
-use crate::pipeline::{PreparedStatement, now_micros};
+use crate::sequencer::PreparedStatement;
 
 /// Bodies at least this large are validated on the blocking pool, not on an async worker.
 pub const BLOCKING_VALIDATION_BYTES: usize = 32 * 1024;

@@ -128,7 +128,7 @@ async fn run(requests: Arc<Vec<Request>>, batch: usize, length: Duration, parent
                     }
                     Err(err) => panic!("append failed: {err}"),
                 }
-                let stored = lrs_api::pipeline::now_micros();
+                let stored = lrs_store::now_micros();
                 let rows = request
                     .statements
                     .iter()

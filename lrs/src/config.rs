@@ -17,6 +17,7 @@ pub struct Config {
     pub storage: StorageConfig,
     pub log: LogConfig,
     pub query: QueryConfig,
+    pub ingest: IngestSection,
     pub auth: AuthSection,
     pub logging: LoggingConfig,
     pub cors: CorsSection,
@@ -86,6 +87,19 @@ pub struct QueryConfig {
     pub max_page: u32,
     /// How long a GET waits for already-acknowledged writes to become visible.
     pub read_your_writes_wait_ms: u64,
+}
+
+/// The ingest loop (log → store).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct IngestSection {
+    /// At most this many log records (requests) per store write.
+    pub max_records_per_batch: usize,
+    /// About this many statements per store write at most (the records polled adapt to the
+    /// statements per record seen so far).
+    pub max_statements_per_batch: usize,
+    /// How long one poll waits for records before checking for shutdown.
+    pub poll_wait_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -186,6 +200,17 @@ impl Default for QueryConfig {
         QueryConfig {
             max_page: 500,
             read_your_writes_wait_ms: 2000,
+        }
+    }
+}
+
+impl Default for IngestSection {
+    fn default() -> Self {
+        let defaults = lrs_ingest::IngestorConfig::default();
+        IngestSection {
+            max_records_per_batch: defaults.max_records_per_batch,
+            max_statements_per_batch: defaults.max_statements_per_batch,
+            poll_wait_ms: defaults.poll_wait.as_millis() as u64,
         }
     }
 }
@@ -306,6 +331,15 @@ impl Config {
             bail!("logging.format must be `text` or `json`");
         }
         Ok(())
+    }
+
+    /// The ingest loop's settings.
+    pub fn ingestor(&self) -> lrs_ingest::IngestorConfig {
+        lrs_ingest::IngestorConfig {
+            max_records_per_batch: self.ingest.max_records_per_batch.max(1),
+            max_statements_per_batch: self.ingest.max_statements_per_batch.max(1),
+            poll_wait: Duration::from_millis(self.ingest.poll_wait_ms.max(1)),
+        }
     }
 
     pub fn read_your_writes_wait(&self) -> Duration {

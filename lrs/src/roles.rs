@@ -1,63 +1,92 @@
 //! The roles one `lrs serve` process runs (`server.services` / `--services`), and the backends
 //! they run on (`log.uri`, `storage.uri`).
 
+use std::fmt;
+use std::str::FromStr;
+
 use anyhow::bail;
 
-/// Which of api, ingest and query this process runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Roles {
+/// One role of the pipeline a process can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
     /// The whole xAPI HTTP surface; writes go to the log.
-    pub api: bool,
+    Api,
     /// Log → store.
-    pub ingest: bool,
+    Ingest,
     /// The xAPI HTTP surface, reads only.
-    pub query: bool,
+    Query,
 }
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Api, Role::Ingest, Role::Query];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Api => "api",
+            Role::Ingest => "ingest",
+            Role::Query => "query",
+        }
+    }
+}
+
+impl FromStr for Role {
+    type Err = anyhow::Error;
+
+    fn from_str(name: &str) -> anyhow::Result<Role> {
+        Role::ALL
+            .into_iter()
+            .find(|role| role.as_str() == name.trim())
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "server.services: {name:?} is not a role; the roles are api, ingest and query"
+                )
+            })
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The roles this process runs (a set; never empty).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Roles([bool; 3]);
 
 impl Roles {
     pub fn parse(services: &[String]) -> anyhow::Result<Roles> {
-        let mut roles = Roles {
-            api: false,
-            ingest: false,
-            query: false,
-        };
+        let mut roles = Roles([false; 3]);
         for service in services {
-            match service.trim() {
-                "api" => roles.api = true,
-                "ingest" => roles.ingest = true,
-                "query" => roles.query = true,
-                other => bail!(
-                    "server.services: {other:?} is not a role; the roles are api, ingest and query"
-                ),
-            }
+            roles.0[service.parse::<Role>()? as usize] = true;
         }
-        if !(roles.api || roles.ingest || roles.query) {
+        if roles.0 == [false; 3] {
             bail!("server.services names no role; give one or more of api, ingest, query");
         }
         Ok(roles)
     }
 
+    pub fn has(self, role: Role) -> bool {
+        self.0[role as usize]
+    }
+
     pub fn all(self) -> bool {
-        self.api && self.ingest && self.query
+        self.0 == [true; 3]
     }
 
     /// Serves the xAPI HTTP surface (api or query).
-    pub fn http(self) -> bool {
-        self.api || self.query
+    pub fn serves_xapi(self) -> bool {
+        self.has(Role::Api) || self.has(Role::Query)
     }
 
+    /// e.g. `api,query`.
     pub fn names(self) -> String {
-        let mut names = Vec::new();
-        for (on, name) in [
-            (self.api, "api"),
-            (self.ingest, "ingest"),
-            (self.query, "query"),
-        ] {
-            if on {
-                names.push(name);
-            }
-        }
-        names.join(",")
+        Role::ALL
+            .into_iter()
+            .filter(|role| self.has(*role))
+            .map(Role::as_str)
+            .collect::<Vec<_>>()
+            .join(",")
     }
 }
 
@@ -141,9 +170,17 @@ mod tests {
     #[test]
     fn roles_are_named_by_the_services_list() {
         let r = roles(&["api", " query"]).unwrap();
-        assert!(r.api && r.query && !r.ingest);
+        assert!(r.has(Role::Api) && r.has(Role::Query) && !r.has(Role::Ingest));
         assert_eq!(r.names(), "api,query");
         assert!(roles(&["api", "ingest", "query"]).unwrap().all());
+    }
+
+    #[test]
+    fn every_role_parses_from_its_name() {
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>().unwrap(), role);
+            assert_eq!(role.to_string(), role.as_str());
+        }
     }
 
     #[test]

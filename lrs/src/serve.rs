@@ -14,21 +14,26 @@ use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
 use actix_web::middleware::from_fn;
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpServer, web};
 use anyhow::Context;
-use lrs_api::pipeline::LagLimits;
-use lrs_api::{ApiConfig, AppState, CorsConfig, Metrics, Pipeline, Progress, configure};
+use lrs_api::metrics::MetricSources;
+use lrs_api::{
+    ApiConfig, AppState, CorsConfig, LagLimits, Metrics, Readiness, Stores, WriteSequencer,
+    configure, configure_probes,
+};
 use lrs_auth::{AuthConfig, Authenticator, JwtAlgorithm, JwtIssuer};
-use lrs_ingest::{Ingestor, IngestorConfig};
+use lrs_ingest::{IngestListener, Ingestor};
 use lrs_log::{EmbeddedLog, EmbeddedLogConfig, Log};
+use lrs_progress::{Progress, ReadVisibility, WriteProgress};
+use lrs_query::{QueryConfig, StatementQueryService};
 use lrs_store::{
     ActivityStore, AttachmentStore, DocumentStore, EmbeddedStore, StatementReader, StatementWriter,
+    StoreTimings,
 };
-use serde_json::json;
 use tokio::sync::watch;
 
 use crate::config::Config;
-use crate::roles::{LogUri, Roles, StoreUri, check_deployment};
+use crate::roles::{LogUri, Role, Roles, StoreUri, check_deployment};
 
 /// The consumer group ingest uses in the log.
 const INGEST_GROUP: &str = "ingest";
@@ -203,44 +208,82 @@ async fn run_roles<S: Store>(
     let next_offset = marks.iter().map(|m| m.next_offset).sum();
     let stored = marks.iter().map(|m| m.stored).max().unwrap_or(0);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let timings = StoreTimings::new(&[]);
 
-    let pipeline = roles.http().then(|| {
-        let pipeline = Pipeline::new(
+    // The write path (api role) publishes its stamps to the read side through a watch.
+    let (writes_tx, writes_rx) = WriteSequencer::channel(stored);
+    let serves_xapi = roles.serves_xapi();
+    let visibility = serves_xapi.then(|| {
+        let writes = if roles.has(Role::Api) {
+            writes_rx
+        } else {
+            WriteProgress::none()
+        };
+        let visibility = ReadVisibility::new(
             dyn_log.clone(),
             store.clone(),
             next_offset,
             stored,
+            progress,
+            writes,
+        );
+        tokio::spawn(visibility.clone().poll(shutdown_rx.clone()));
+        visibility
+    });
+    let sequencer = match (&visibility, roles.has(Role::Api)) {
+        (Some(visibility), true) => Some(WriteSequencer::new(
+            dyn_log.producer(),
+            store.clone(),
+            visibility.clone(),
+            writes_tx,
             LagLimits {
                 records: config.log.max_ingest_lag_records,
                 bytes: config.log.max_ingest_lag_bytes,
             },
-            progress,
-        );
-        tokio::spawn(pipeline.clone().poll_progress(shutdown_rx.clone()));
-        pipeline
-    });
+        )),
+        _ => None,
+    };
 
     let mut ingest = None;
-    let mut ingest_stats = None;
-    if roles.ingest {
+    let mut collectors: Vec<Box<dyn prometheus::core::Collector>> = Vec::new();
+    if roles.has(Role::Ingest) {
         let consumer = dyn_log
             .consumer(INGEST_GROUP)
             .context("joining the ingest group")?;
-        let mut ingestor = Ingestor::new(store.clone(), consumer, IngestorConfig::default());
-        if let (Some(pipeline), Progress::Local) = (&pipeline, progress) {
-            ingestor = ingestor.with_listener(pipeline.clone());
+        let mut ingestor =
+            Ingestor::new(store.clone(), consumer, config.ingestor()).with_timings(timings.clone());
+        // One process on the embedded log: the read side and the write path hear of every batch.
+        if progress == Progress::Local {
+            for listener in [
+                visibility.clone().map(|v| v as Arc<dyn IngestListener>),
+                sequencer.clone().map(|s| s as Arc<dyn IngestListener>),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                ingestor = ingestor.with_listener(listener);
+            }
         }
-        ingest_stats = Some(ingestor.stats());
+        collectors.push(Box::new(ingestor.stats().collector()));
         ingest = Some(tokio::spawn(ingestor.run(shutdown_rx.clone())));
     }
 
     let ready = Arc::new(AtomicBool::new(false));
-    let metrics = Metrics::new(pipeline.clone(), ingest_stats);
-    let (handle, server_task) = match &pipeline {
-        Some(pipeline) => {
-            start_xapi_server(&config, roles, pipeline.clone(), store, &ready, metrics)?
+    let metrics = Metrics::new(MetricSources {
+        sequencer: sequencer.clone(),
+        visibility: visibility.clone(),
+        store: Some(timings),
+        collectors,
+    });
+    let readiness = web::Data::new(Readiness {
+        ready: ready.clone(),
+        visibility: visibility.clone(),
+    });
+    let (handle, server_task) = match visibility {
+        Some(visibility) => {
+            start_xapi_server(&config, sequencer, visibility, store, readiness, metrics)?
         }
-        None => start_probe_server(&config, &ready, metrics)?,
+        None => start_probe_server(&config, readiness, metrics)?,
     };
     ready.store(true, Ordering::Relaxed);
     tracing::info!(
@@ -319,13 +362,13 @@ macro_rules! bind_and_run {
     }};
 }
 
-/// The xAPI surface (api role; read-only for the query role alone) plus `/health` and `/ready`.
+/// The xAPI surface (api role; read-only for the query role alone) plus the probes.
 fn start_xapi_server<S: Store>(
     config: &Config,
-    roles: Roles,
-    pipeline: Arc<Pipeline>,
+    sequencer: Option<Arc<WriteSequencer>>,
+    visibility: Arc<ReadVisibility>,
     store: Arc<S>,
-    ready: &Arc<AtomicBool>,
+    readiness: web::Data<Readiness>,
     metrics: Arc<Metrics>,
 ) -> anyhow::Result<(ServerHandle, ServerTask)> {
     let authenticator = Arc::new(Authenticator::new(
@@ -335,29 +378,33 @@ fn start_xapi_server<S: Store>(
     let api_config = ApiConfig {
         base_path: config.server.base_path.clone(),
         max_body_bytes: config.server.max_body_bytes,
-        max_page: config.query.max_page,
-        read_your_writes_wait: config.read_your_writes_wait(),
         default_version: lrs_schema::XapiVersion::from_header(&config.server.default_xapi_version)
             .context("server.default_xapi_version")?,
         cors: CorsConfig {
             allowed_origins: config.cors.allowed_origins.clone(),
             max_age_seconds: config.cors.max_age_seconds,
         },
-        read_only: !roles.api,
     };
-    let reader: Arc<dyn StatementReader> = store.clone();
-    let attachments: Arc<dyn AttachmentStore> = store.clone();
-    let mut state = AppState::new(
+    let stores = Stores::all(store);
+    let queries = StatementQueryService::new(
+        stores.statements.clone(),
+        stores.activities.clone(),
+        stores.attachments.clone(),
+        visibility,
+        QueryConfig {
+            max_page: config.query.max_page,
+            read_your_writes_wait: config.read_your_writes_wait(),
+            statements_path: format!("{}/statements", config.server.base_path),
+        },
+    );
+    let state = AppState::new(
         api_config,
         authenticator,
-        pipeline,
-        reader,
-        store.clone(),
-        attachments,
-        store,
+        sequencer,
+        queries,
+        stores,
+        metrics.clone(),
     );
-    state.ready = ready.clone();
-    state.metrics = metrics.clone();
     let metrics = web::Data::new(metrics);
     let state = web::Data::new(state);
     let base_path = config.server.base_path.clone();
@@ -366,44 +413,25 @@ fn start_xapi_server<S: Store>(
             .wrap(from_fn(lrs_api::metrics::track))
             .app_data(state.clone())
             .app_data(metrics.clone())
+            .app_data(readiness.clone())
             .configure(|cfg| configure(cfg, &base_path))
     });
     bind_and_run!(config, server)
 }
 
-/// The ingest role alone serves only `/health`, `/ready` (for probes) and `/metrics`.
+/// The ingest role alone serves only the probes: `/health`, `/ready` and `/metrics`.
 fn start_probe_server(
     config: &Config,
-    ready: &Arc<AtomicBool>,
+    readiness: web::Data<Readiness>,
     metrics: Arc<Metrics>,
 ) -> anyhow::Result<(ServerHandle, ServerTask)> {
-    let ready = ready.clone();
     let metrics = web::Data::new(metrics);
     let server = HttpServer::new(move || {
-        let ready = ready.clone();
         App::new()
             .wrap(from_fn(lrs_api::metrics::track))
             .app_data(metrics.clone())
-            .route("/metrics", web::get().to(lrs_api::metrics::metrics))
-            .route(
-                "/health",
-                web::get().to(|| async { HttpResponse::Ok().json(json!({"status": "ok"})) }),
-            )
-            .route(
-                "/ready",
-                web::get().to(move || {
-                    let ready = ready.load(Ordering::Relaxed);
-                    async move {
-                        if ready {
-                            HttpResponse::Ok().json(json!({"ready": true}))
-                        } else {
-                            HttpResponse::ServiceUnavailable()
-                                .insert_header(("Retry-After", "1"))
-                                .json(json!({"ready": false}))
-                        }
-                    }
-                }),
-            )
+            .app_data(readiness.clone())
+            .configure(configure_probes)
     });
     bind_and_run!(config, server)
 }

@@ -1,11 +1,15 @@
 //! The statement query service: single lookups and filtered, paged queries.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
+use lrs_progress::ReadVisibility;
 use lrs_schema::envelope::Key16;
-use lrs_schema::{CanonicalDefinitions, StatementFormat, StatementQuery};
+use lrs_schema::{CanonicalDefinitions, StatementFormat, StatementQuery, ValidationError};
 use lrs_store::{
-    ActivityStore, IndexScan, Micros, Position, StatementReader, StoreError, StoredStatement,
+    ActivityStore, AttachmentStore, IndexScan, Micros, Position, StatementReader, StoreError,
+    StoreTimings, StoredStatement,
 };
 use uuid::Uuid;
 
@@ -39,11 +43,37 @@ pub struct QueryPage {
     pub more: Option<Cursor>,
 }
 
-/// Why a query failed.
+/// Why a query failed. Each variant is one answer: `Invalid` a 400 naming the rule, `NotFound` a
+/// 404, `Store` whatever the store's error kind says (503 + Retry-After while it is unavailable).
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
+    #[error("{0}")]
+    Invalid(#[from] ValidationError),
+    #[error("{0}")]
+    NotFound(String),
     #[error("store: {0}")]
     Store(#[from] StoreError),
+}
+
+/// Settings of the read side.
+#[derive(Debug, Clone)]
+pub struct QueryConfig {
+    /// The most statements one page holds (`limit=0` or absent asks for it).
+    pub max_page: u32,
+    /// How long a GET first waits for writes acknowledged before it arrived.
+    pub read_your_writes_wait: Duration,
+    /// The Statement Resource's path, e.g. `/xapi/statements`: `more` URLs start with it.
+    pub statements_path: String,
+}
+
+impl Default for QueryConfig {
+    fn default() -> Self {
+        QueryConfig {
+            max_page: 500,
+            read_your_writes_wait: Duration::from_secs(2),
+            statements_path: "/xapi/statements".into(),
+        }
+    }
 }
 
 /// Candidates fetched per store round trip while filling a page.
@@ -54,17 +84,57 @@ pub struct StatementQueryService<R: ?Sized> {
     reader: Arc<R>,
     /// Canonical Activity Definitions, read for `format=canonical`.
     activities: Arc<dyn ActivityStore>,
-    max_limit: u32,
+    /// Attachment data, read for `attachments=true`.
+    attachments: Arc<dyn AttachmentStore>,
+    /// How far ingest got: Consistent-Through, read-your-writes, the cap of a new query.
+    visibility: Arc<ReadVisibility>,
+    config: QueryConfig,
+    /// `lrs_store_operation_duration_seconds{op}` of the reads (`get_statement`,
+    /// `query_statements`).
+    timings: StoreTimings,
 }
 
 impl<R: StatementReader + ?Sized> StatementQueryService<R> {
-    /// `max_limit` is the most statements one page holds (`limit=0` or absent asks for it).
-    pub fn new(reader: Arc<R>, activities: Arc<dyn ActivityStore>, max_limit: u32) -> Self {
+    pub fn new(
+        reader: Arc<R>,
+        activities: Arc<dyn ActivityStore>,
+        attachments: Arc<dyn AttachmentStore>,
+        visibility: Arc<ReadVisibility>,
+        config: QueryConfig,
+    ) -> Self {
         StatementQueryService {
             reader,
             activities,
-            max_limit: max_limit.max(1),
+            attachments,
+            visibility,
+            config: QueryConfig {
+                max_page: config.max_page.max(1),
+                ..config
+            },
+            timings: StoreTimings::new(&[]),
         }
+    }
+
+    /// Times the store reads into `timings` (the process's shared histogram) from now on.
+    pub fn with_timings(mut self, timings: StoreTimings) -> Self {
+        self.timings = timings;
+        self
+    }
+
+    pub fn visibility(&self) -> &Arc<ReadVisibility> {
+        &self.visibility
+    }
+
+    pub fn config(&self) -> &QueryConfig {
+        &self.config
+    }
+
+    pub(crate) fn attachments(&self) -> &Arc<dyn AttachmentStore> {
+        &self.attachments
+    }
+
+    pub(crate) async fn timed<T>(&self, op: &str, call: impl Future<Output = T>) -> T {
+        self.timings.time(op, call).await
     }
 
     /// The statements as JSON bytes in `format`, in order. `languages` is the parsed
@@ -132,8 +202,8 @@ impl<R: StatementReader + ?Sized> StatementQueryService<R> {
     ) -> Result<QueryPage, QueryError> {
         let plan = plan(query, scope.authority());
         let limit = match query.limit {
-            0 => self.max_limit,
-            n => n.min(self.max_limit),
+            0 => self.config.max_page,
+            n => n.min(self.config.max_page),
         } as usize;
         let cap = cursor.map_or(consistent_through, |c| c.cap);
         let until = query.until.map_or(cap, |u| u.min(cap));

@@ -27,7 +27,7 @@ impl ValidationError {
     }
 
     /// An error whose path is a fixed string (`"$"`, `"?agent"`, or a header name).
-    pub(crate) fn at_str(rule: &'static str, path: &str, message: impl Into<String>) -> Self {
+    pub fn at_str(rule: &'static str, path: &str, message: impl Into<String>) -> Self {
         ValidationError {
             rule,
             path: path.to_owned(),

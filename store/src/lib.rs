@@ -30,6 +30,7 @@ use uuid::Uuid;
 mod embedded;
 mod error;
 mod layout;
+mod metrics;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "scylla")]
@@ -38,6 +39,7 @@ pub mod suite;
 
 pub use embedded::EmbeddedStore;
 pub use error::{StoreError, StoreErrorKind};
+pub use metrics::{LATENCY_BUCKETS, Scraped, StoreTimings};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
 #[cfg(feature = "scylla")]

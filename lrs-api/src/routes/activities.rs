@@ -36,8 +36,8 @@ pub async fn get(
     let id = only_param(&req, "activityId", ACTIVITY_ID_RULE)?;
     Iri::parse(&id).map_err(|e| ApiError::bad_request(e.rule(), "?activityId", e.message()))?;
     state
-        .pipeline
-        .wait_for_acknowledged(state.config.read_your_writes_wait)
+        .visibility()
+        .wait_for_acknowledged(state.queries.config().read_your_writes_wait)
         .await;
     let definition = state
         .activities

@@ -1,23 +1,39 @@
-//! `/health` (the process is alive) and `/ready` (it accepts and applies writes).
+//! `/health` (the process is alive) and `/ready` (it accepts and applies writes), served by every
+//! role: the xAPI surface and the ingest role's probe server alike.
 
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix_web::{HttpResponse, web};
+use lrs_progress::ReadVisibility;
 
-use crate::app::AppState;
+use crate::error::{ApiError, ApiErrorKind};
+
+/// What `/ready` answers from (add it with `App::app_data(web::Data::new(…))`).
+pub struct Readiness {
+    /// False while starting or draining.
+    pub ready: Arc<AtomicBool>,
+    /// The ingest lag reported with a ready answer (roles that read; the ingest role alone has
+    /// none).
+    pub visibility: Option<Arc<ReadVisibility>>,
+}
 
 pub async fn health() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
 }
 
-pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
-    let lag = state.pipeline.lag_records();
-    let body = serde_json::json!({"ready": state.ready.load(Ordering::Relaxed), "ingest_lag_records": lag});
-    if state.ready.load(Ordering::Relaxed) {
-        HttpResponse::Ok().json(body)
-    } else {
-        HttpResponse::ServiceUnavailable()
-            .insert_header(("Retry-After", "1"))
-            .json(body)
+/// 200 `{"ready": true, "ingest_lag_records": N}`, or 503 + Retry-After while starting or
+/// draining.
+pub async fn ready(readiness: web::Data<Readiness>) -> Result<HttpResponse, ApiError> {
+    if !readiness.ready.load(Ordering::Relaxed) {
+        return Err(ApiError::new(
+            ApiErrorKind::Unavailable,
+            "not ready: starting or draining",
+        ));
     }
+    let mut body = serde_json::json!({"ready": true});
+    if let Some(visibility) = &readiness.visibility {
+        body["ingest_lag_records"] = visibility.lag_records().into();
+    }
+    Ok(HttpResponse::Ok().json(body))
 }

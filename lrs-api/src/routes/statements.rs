@@ -6,9 +6,8 @@ use actix_web::ResponseError;
 use actix_web::http::header::{self, HeaderName, HeaderValue, HttpDate};
 use actix_web::{HttpRequest, HttpResponse, web};
 use lrs_auth::Access;
-use lrs_query::{Cursor, render};
-use lrs_schema::{StatementQuery, format_timestamp, parse_accept_language};
-use lrs_store::StoredStatement;
+use lrs_query::{StatementAnswer, StatementRequest};
+use lrs_schema::{format_timestamp, parse_accept_language};
 use uuid::Uuid;
 
 use crate::app::{AppState, no_content};
@@ -19,7 +18,7 @@ use crate::multipart;
 use crate::prepare::{
     BLOCKING_VALIDATION_BYTES, PreparedRequest, StatementContent, authority_term, prepare_request,
 };
-use crate::routes::params::{QueryParams, query_pairs};
+use crate::routes::params::query_pairs;
 
 const CONSISTENT_THROUGH: &str = "X-Experience-API-Consistent-Through";
 const CONSISTENT_THROUGH_LOWER: &str = "x-experience-api-consistent-through";
@@ -35,7 +34,7 @@ pub async fn post(
     auth.require(Access::WriteStatements)?;
     let content = statement_content(&req)?;
     let body = read_limited(req.headers(), payload, state.config.max_body_bytes).await?;
-    state.pipeline.refuse_if_behind()?;
+    state.sequencer()?.refuse_if_behind()?;
     let prepared = prepare(body, content, version, &auth, None).await?;
     let ids: Vec<String> = prepared
         .statements
@@ -60,7 +59,7 @@ pub async fn put(
     let id = put_statement_id(&params)?;
     let content = statement_content(&req)?;
     let body = read_limited(req.headers(), payload, state.config.max_body_bytes).await?;
-    state.pipeline.refuse_if_behind()?;
+    state.sequencer()?.refuse_if_behind()?;
     let prepared = prepare(body, content, version, &auth, Some(id)).await?;
     submit(&state, &auth, prepared).await?;
     state.metrics.statement_batch(1);
@@ -83,13 +82,14 @@ async fn submit(
             .await?;
     }
     state
-        .pipeline
+        .sequencer()?
         .submit(auth.tenant(), prepared.statements)
         .await?;
     Ok(())
 }
 
-/// GET (and HEAD) /statements: by id, by voided id, or filtered with `more` paging.
+/// GET (and HEAD) /statements: by id, by voided id, or filtered with `more` paging. The query
+/// service does the work (`lrs_query::StatementQueryService::get`); this parses and writes.
 ///
 /// xAPI Communication §2.1.3: every answer, a 404 included, carries Consistent-Through.
 pub async fn get(
@@ -98,159 +98,68 @@ pub async fn get(
     version: RequestVersion,
     auth: Authenticated,
 ) -> HttpResponse {
-    match get_statements(req, &state, version, auth).await {
-        Ok(response) => response,
-        Err(err) => {
-            let mut response = err.error_response();
-            if let Ok(value) =
-                HeaderValue::from_str(&format_timestamp(state.pipeline.consistent_through()))
-            {
-                response
-                    .headers_mut()
-                    .insert(HeaderName::from_static(CONSISTENT_THROUGH_LOWER), value);
-            }
-            response
-        }
+    let answered = async {
+        let authority = authority_term(&auth.0, version.0)?;
+        let request = StatementRequest {
+            tenant: auth.tenant().to_owned(),
+            scope: auth.read_scope(&authority)?,
+            version: version.0,
+            params: query_pairs(&req)?,
+            languages: accept_language(&req),
+        };
+        Ok::<_, ApiError>(answer(state.queries.get(&request).await?))
     }
+    .await;
+    answered.unwrap_or_else(|err| {
+        let mut response = err.error_response();
+        let through = format_timestamp(state.visibility().consistent_through());
+        if let Ok(value) = HeaderValue::from_str(&through) {
+            response
+                .headers_mut()
+                .insert(HeaderName::from_static(CONSISTENT_THROUGH_LOWER), value);
+        }
+        response
+    })
 }
 
-async fn get_statements(
-    req: HttpRequest,
-    state: &AppState,
-    version: RequestVersion,
-    auth: Authenticated,
-) -> Result<HttpResponse, ApiError> {
-    let authority = authority_term(&auth.0, version.0)?;
-    let scope = auth.read_scope(&authority)?;
-    let (params, cursor) = query_or_cursor(&req)?;
-    let query = StatementQuery::from_params(&params, version.0)?;
-    let languages = req
-        .headers()
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .map(parse_accept_language)
-        .unwrap_or_default();
-    state
-        .pipeline
-        .wait_for_acknowledged(state.config.read_your_writes_wait)
-        .await;
-    let consistent_through = state.pipeline.consistent_through();
-    let (body, last_modified, statements) = match query.statement_id.or(query.voided_statement_id) {
-        Some(id) => {
-            let voided = query.voided_statement_id.is_some();
-            let lookup = state
-                .queries
-                .get_statement(auth.tenant(), id, voided, scope);
-            let statement = state
-                .metrics
-                .store()
-                .time("get_statement", lookup)
-                .await
-                .map_err(|e| ApiError::internal("statement lookup", &e))?
-                .ok_or_else(|| ApiError::not_found(format!("no statement {id}")))?;
-            let statements = vec![statement];
-            let body = render_statements(state, auth.tenant(), &statements, &query, &languages)
-                .await?
-                .pop()
-                .unwrap_or_default();
-            (body, statements[0].stored, statements)
-        }
-        None => {
-            let query_page = state.queries.query(
-                auth.tenant(),
-                &query,
-                &params,
-                scope,
-                state.pipeline.query_cap(consistent_through),
-                cursor.as_ref(),
-            );
-            let page = state
-                .metrics
-                .store()
-                .time("query_statements", query_page)
-                .await
-                .map_err(|e| ApiError::internal("statement query", &e))?;
-            let more = page
-                .more
-                .map(|c| format!("{}/statements?more={}", state.config.base_path, c.encode()))
-                .unwrap_or_default();
-            let rendered =
-                render_statements(state, auth.tenant(), &page.statements, &query, &languages)
-                    .await?;
-            let newest = page.statements.iter().map(|s| s.stored).max();
-            (
-                render::statement_result(&rendered, &more),
-                newest.unwrap_or(consistent_through),
-                page.statements,
-            )
-        }
-    };
+/// The answer as HTTP: JSON, or `multipart/mixed` with the attachment data (xAPI 1.0.3
+/// Communication §2.1.3 `attachments=true`, §1.5.2.s3.b1).
+fn answer(answer: StatementAnswer) -> HttpResponse {
     let mut response = HttpResponse::Ok();
     response
-        .insert_header((CONSISTENT_THROUGH, format_timestamp(consistent_through)))
-        .insert_header((header::LAST_MODIFIED, http_date(last_modified)));
-    if query.attachments {
-        let (boundary, multipart) =
-            with_attachments(state, auth.tenant(), &body, &statements).await?;
-        response.content_type(format!("multipart/mixed; boundary={boundary}"));
-        return Ok(response.body(multipart));
-    }
-    Ok(response.content_type("application/json").body(body))
-}
-
-/// The statements as JSON in the query's `format`.
-async fn render_statements(
-    state: &AppState,
-    tenant: &str,
-    statements: &[StoredStatement],
-    query: &StatementQuery,
-    languages: &[String],
-) -> Result<Vec<Vec<u8>>, ApiError> {
-    state
-        .queries
-        .render(tenant, statements, query.format, languages)
-        .await
-        .map_err(|e| ApiError::internal("statement rendering", &e))
-}
-
-/// xAPI 1.0.3 Communication §2.1.3 (`attachments=true`) and §1.5.2.s3.b1: the answer is
-/// `multipart/mixed`, the statement JSON first, then one part per distinct attachment hash the
-/// statements reference and the LRS holds data for (`fileUrl`-only attachments have none).
-async fn with_attachments(
-    state: &AppState,
-    tenant: &str,
-    json: &[u8],
-    statements: &[StoredStatement],
-) -> Result<(String, Vec<u8>), ApiError> {
-    let refs = render::referenced_attachments(statements);
-    let hashes: Vec<String> = refs.iter().map(|r| r.sha2.to_ascii_lowercase()).collect();
-    let bodies = if hashes.is_empty() {
-        Vec::new()
-    } else {
-        state.attachments.get_attachments(tenant, &hashes).await?
+        .insert_header((
+            CONSISTENT_THROUGH,
+            format_timestamp(answer.consistent_through),
+        ))
+        .insert_header((header::LAST_MODIFIED, http_date(answer.last_modified)));
+    let Some(attachments) = answer.attachments else {
+        return response.content_type("application/json").body(answer.json);
     };
     let mut parts = vec![multipart::OutgoingPart {
         headers: vec![("Content-Type", "application/json")],
-        body: json,
+        body: &answer.json,
     }];
-    for (attachment, body) in refs.iter().zip(&bodies) {
-        let Some(body) = body else { continue };
-        // The statement's contentType names the part; one unfit for a header line (it is any
-        // JSON string) gives way to the type the data was stored with.
-        let content_type = [attachment.content_type.as_str(), body.content_type.as_str()]
-            .into_iter()
-            .find(|t| !t.is_empty() && !t.chars().any(char::is_control))
-            .unwrap_or("application/octet-stream");
+    for part in &attachments {
         parts.push(multipart::OutgoingPart {
             headers: vec![
-                ("Content-Type", content_type),
+                ("Content-Type", part.content_type.as_str()),
                 ("Content-Transfer-Encoding", "binary"),
-                ("X-Experience-API-Hash", attachment.sha2.as_str()),
+                ("X-Experience-API-Hash", part.sha2.as_str()),
             ],
-            body: &body.body,
+            body: &part.body,
         });
     }
-    Ok(multipart::write(&parts))
+    let (boundary, body) = multipart::write(&parts);
+    response.content_type(format!("multipart/mixed; boundary={boundary}"));
+    response.body(body)
+}
+
+fn accept_language(req: &HttpRequest) -> Vec<String> {
+    req.headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map(parse_accept_language)
+        .unwrap_or_default()
 }
 
 async fn prepare(
@@ -294,29 +203,6 @@ fn statement_content(req: &HttpRequest) -> Result<StatementContent, ApiError> {
             format!("unsupported Content-Type {content_type:?}"),
         )),
     }
-}
-
-/// The query's parameters, or those remembered by a `more` cursor.
-fn query_or_cursor(req: &HttpRequest) -> Result<(QueryParams, Option<Cursor>), ApiError> {
-    let params = query_pairs(req)?;
-    let Some((_, token)) = params.iter().find(|(k, _)| k == "more") else {
-        return Ok((params, None));
-    };
-    if params.len() > 1 {
-        return Err(ApiError::bad_request(
-            "LRS: a `more` URL is used as given, without other parameters",
-            "?more",
-            "`more` cannot be combined with other parameters",
-        ));
-    }
-    let cursor = Cursor::decode(token).map_err(|e| {
-        ApiError::bad_request(
-            "LRS: `more` must be a URL this LRS returned",
-            "?more",
-            e.to_string(),
-        )
-    })?;
-    Ok((cursor.params.clone(), Some(cursor)))
 }
 
 fn put_statement_id(params: &[(String, String)]) -> Result<Uuid, ApiError> {

@@ -1,7 +1,5 @@
-//! What the pipeline knows of ingest's progress, and how a polled snapshot becomes a
-//! Consistent-Through (see `pipeline.rs` and ARCHITECTURE.md, "The distributed deployment").
-
-use std::time::Duration;
+//! What readers know of ingest's progress, and how a polled snapshot becomes a
+//! Consistent-Through (see `visibility.rs` and ARCHITECTURE.md, "The distributed deployment").
 
 use lrs_log::PartitionId;
 use lrs_store::{Micros, Watermark};
@@ -43,18 +41,6 @@ impl Snapshot {
                 .any(|(p, applied, _)| p == partition && applied >= end)
         })
     }
-}
-
-/// Where the pipeline learns how far ingest has applied the log (see the module documentation).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Progress {
-    /// An ingestor in this process reports every applied batch.
-    Local,
-    /// Read from the log and the store every `interval`; Consistent-Through is lowered by `margin`.
-    Polled {
-        interval: Duration,
-        margin: Duration,
-    },
 }
 
 impl Applied {
