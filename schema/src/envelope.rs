@@ -12,16 +12,7 @@
 //! i64  stored, microseconds since the Unix epoch (shared by every statement of the record)
 //! u32  statement count, then per statement:
 //!      [16] id
-//!      u8   flags (bit 0: has voids target; bit 1: has registration; bit 2: refers to a statement)
-//!      [16] voided target id            (if bit 0)
-//!      [16] registration                (if bit 1)
-//!      [16] StatementRef target id      (if bit 2)
-//!      [16] verb key
-//!      [16] authority key
-//!      u8   n, n × [16]  direct agent keys     (actor; object when it is an Agent/Group)
-//!      u8   n, n × [16]  related agent keys    (direct + context, authority, sub-statement)
-//!      u8   n, n × [16]  direct activity keys  (object when it is an Activity)
-//!      u8   n, n × [16]  related activity keys (direct + context activities, sub-statement)
+//!      …    index keys, in the layout of `keys_codec.rs` with one-byte counts
 //!      u32  body length, body bytes (statement JSON without `stored`)
 //! ```
 //!
@@ -30,6 +21,10 @@
 use std::fmt;
 
 use uuid::Uuid;
+
+use crate::keys_codec::{
+    ByteReader, CountWidth, KeysCodecError, read_index_keys, write_index_keys,
+};
 
 /// A fixed-size key standing for an IRI or an agent identifier in index tables.
 ///
@@ -92,6 +87,17 @@ fn hash_all(terms: &[String]) -> Vec<Key16> {
 }
 
 impl IndexKeys {
+    /// The four key lists, in layout order: direct agents, related agents, direct activities,
+    /// related activities.
+    pub fn lists(&self) -> [&Vec<Key16>; 4] {
+        [
+            &self.direct_agents,
+            &self.related_agents,
+            &self.direct_activities,
+            &self.related_activities,
+        ]
+    }
+
     pub fn from_terms(terms: &IndexTerms) -> Self {
         IndexKeys {
             verb: Key16::of(&terms.verb),
@@ -142,9 +148,15 @@ pub enum EnvelopeError {
 }
 
 const FORMAT_VERSION: u8 = 1;
-const FLAG_VOIDS: u8 = 1;
-const FLAG_REGISTRATION: u8 = 2;
-const FLAG_REFERS: u8 = 4;
+
+impl From<KeysCodecError> for EnvelopeError {
+    fn from(err: KeysCodecError) -> Self {
+        match err {
+            KeysCodecError::Truncated => EnvelopeError::Truncated,
+            KeysCodecError::TooManyKeys(n) => EnvelopeError::TooManyKeys(n),
+        }
+    }
+}
 
 impl StatementEnvelope {
     /// Serializes the envelope (format version 1).
@@ -158,37 +170,7 @@ impl StatementEnvelope {
         out.extend_from_slice(&(self.statements.len() as u32).to_le_bytes());
         for s in &self.statements {
             out.extend_from_slice(s.id.as_bytes());
-            let k = &s.keys;
-            let mut flags = 0;
-            if k.voids.is_some() {
-                flags |= FLAG_VOIDS;
-            }
-            if k.registration.is_some() {
-                flags |= FLAG_REGISTRATION;
-            }
-            if k.refers_to.is_some() {
-                flags |= FLAG_REFERS;
-            }
-            out.push(flags);
-            for id in [k.voids, k.registration, k.refers_to].into_iter().flatten() {
-                out.extend_from_slice(id.as_bytes());
-            }
-            out.extend_from_slice(&k.verb.0);
-            out.extend_from_slice(&k.authority.0);
-            for list in [
-                &k.direct_agents,
-                &k.related_agents,
-                &k.direct_activities,
-                &k.related_activities,
-            ] {
-                if list.len() > 255 {
-                    return Err(EnvelopeError::TooManyKeys(list.len()));
-                }
-                out.push(list.len() as u8);
-                for key in list {
-                    out.extend_from_slice(&key.0);
-                }
-            }
+            write_index_keys(&mut out, &s.keys, CountWidth::One)?;
             out.extend_from_slice(&(s.body.len() as u32).to_le_bytes());
             out.extend_from_slice(&s.body);
         }
@@ -197,7 +179,7 @@ impl StatementEnvelope {
 
     /// Parses an envelope written by [`StatementEnvelope::encode`].
     pub fn decode(bytes: &[u8]) -> Result<Self, EnvelopeError> {
-        let mut r = Reader { bytes, pos: 0 };
+        let mut r = ByteReader::new(bytes);
         let version = r.u8()?;
         if version != FORMAT_VERSION {
             return Err(EnvelopeError::UnknownVersion(version));
@@ -211,90 +193,19 @@ impl StatementEnvelope {
         let mut statements = Vec::with_capacity(count.min(100_000));
         for _ in 0..count {
             let id = Uuid::from_bytes(r.array()?);
-            let flags = r.u8()?;
-            let voids = if flags & FLAG_VOIDS != 0 {
-                Some(Uuid::from_bytes(r.array()?))
-            } else {
-                None
-            };
-            let registration = if flags & FLAG_REGISTRATION != 0 {
-                Some(Uuid::from_bytes(r.array()?))
-            } else {
-                None
-            };
-            let refers_to = if flags & FLAG_REFERS != 0 {
-                Some(Uuid::from_bytes(r.array()?))
-            } else {
-                None
-            };
-            let verb = Key16(r.array()?);
-            let authority = Key16(r.array()?);
-            let mut lists: [Vec<Key16>; 4] = Default::default();
-            for list in &mut lists {
-                let n = r.u8()? as usize;
-                for _ in 0..n {
-                    list.push(Key16(r.array()?));
-                }
-            }
-            let [
-                direct_agents,
-                related_agents,
-                direct_activities,
-                related_activities,
-            ] = lists;
+            let keys = read_index_keys(&mut r, CountWidth::One)?;
             let body_len = u32::from_le_bytes(r.array()?) as usize;
             let body = r.take(body_len)?.to_vec();
-            statements.push(EnvelopeStatement {
-                id,
-                keys: IndexKeys {
-                    verb,
-                    authority,
-                    registration,
-                    voids,
-                    refers_to,
-                    direct_agents,
-                    related_agents,
-                    direct_activities,
-                    related_activities,
-                },
-                body,
-            });
+            statements.push(EnvelopeStatement { id, keys, body });
         }
-        if r.pos != bytes.len() {
-            return Err(EnvelopeError::TrailingBytes(bytes.len() - r.pos));
+        if r.remaining() != 0 {
+            return Err(EnvelopeError::TrailingBytes(r.remaining()));
         }
         Ok(StatementEnvelope {
             tenant,
             stored,
             statements,
         })
-    }
-}
-
-struct Reader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], EnvelopeError> {
-        let end = self.pos.checked_add(n).ok_or(EnvelopeError::Truncated)?;
-        let slice = self
-            .bytes
-            .get(self.pos..end)
-            .ok_or(EnvelopeError::Truncated)?;
-        self.pos = end;
-        Ok(slice)
-    }
-
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], EnvelopeError> {
-        let mut out = [0u8; N];
-        out.copy_from_slice(self.take(N)?);
-        Ok(out)
-    }
-
-    fn u8(&mut self) -> Result<u8, EnvelopeError> {
-        Ok(self.take(1)?[0])
     }
 }
 

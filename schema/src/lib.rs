@@ -11,6 +11,7 @@
 //! * Requests to the document resources (state, profiles) come in as [`DocumentParams`].
 
 pub mod envelope;
+pub mod keys_codec;
 
 mod activity;
 mod actor;

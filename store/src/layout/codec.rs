@@ -1,31 +1,16 @@
-//! Byte encodings shared by every backend: the index keys of a statement ([`encode_keys`]) and a
-//! bounds-checked [`Reader`] for versioned values.
+//! Byte encodings shared by every backend: the index keys of a statement (the one layout of
+//! `lrs_schema::keys_codec`, with two-byte counts) and a bounds-checked [`Reader`] for versioned
+//! values.
 //!
-//! Index keys layout (integers little-endian), part of the embedded `statements` value (see
-//! `embedded/codec.rs`) and, after a version byte, of the wide-column `keys` and `inherited` blobs
-//! ([`encode_keys_blob`]):
-//!
-//! ```text
-//! u8   flags (bit 0: has voids target; bit 1: has registration; bit 2: refers to a statement)
-//! [16] voided target id            (if bit 0)
-//! [16] registration                (if bit 1)
-//! [16] StatementRef target id      (if bit 2)
-//! [16] verb key
-//! [16] authority key
-//! u16  n, n × [16]  direct agent keys
-//! u16  n, n × [16]  related agent keys
-//! u16  n, n × [16]  direct activity keys
-//! u16  n, n × [16]  related activity keys
-//! ```
+//! The index keys are part of the embedded `statements` value (see `embedded/codec.rs`) and,
+//! after a version byte, of the wide-column `keys` and `inherited` blobs ([`encode_keys_blob`]).
 
-use lrs_schema::envelope::{IndexKeys, Key16};
-use uuid::Uuid;
+use lrs_schema::envelope::IndexKeys;
+use lrs_schema::keys_codec::{
+    ByteReader, CountWidth, KeysCodecError, read_index_keys, write_index_keys,
+};
 
 use crate::{StoreError, StoreErrorKind};
-
-const FLAG_VOIDS: u8 = 1;
-const FLAG_REGISTRATION: u8 = 2;
-const FLAG_REFERS: u8 = 4;
 
 /// Version byte of the wide-column `keys` blob (used by the PostgreSQL and ScyllaDB stores). Version 1 (a big-endian layout of the first
 /// PostgreSQL store, never released) is not read.
@@ -36,99 +21,27 @@ pub(crate) fn corrupt(message: String) -> StoreError {
     StoreError::new(StoreErrorKind::Corrupt, message)
 }
 
-/// Appends the index keys layout (see the module documentation) to `out`.
+/// Appends the index keys (two-byte counts) to `out`.
 pub(crate) fn encode_keys(out: &mut Vec<u8>, keys: &IndexKeys) -> Result<(), StoreError> {
-    let mut flags = 0;
-    if keys.voids.is_some() {
-        flags |= FLAG_VOIDS;
-    }
-    if keys.registration.is_some() {
-        flags |= FLAG_REGISTRATION;
-    }
-    if keys.refers_to.is_some() {
-        flags |= FLAG_REFERS;
-    }
-    out.push(flags);
-    for id in [keys.voids, keys.registration, keys.refers_to]
-        .into_iter()
-        .flatten()
-    {
-        out.extend_from_slice(id.as_bytes());
-    }
-    out.extend_from_slice(&keys.verb.0);
-    out.extend_from_slice(&keys.authority.0);
-    for list in [
-        &keys.direct_agents,
-        &keys.related_agents,
-        &keys.direct_activities,
-        &keys.related_activities,
-    ] {
-        let n = u16::try_from(list.len()).map_err(|_| {
-            StoreError::new(
-                StoreErrorKind::Unavailable,
-                format!("{} index keys of one kind in one statement", list.len()),
-            )
-        })?;
-        out.extend_from_slice(&n.to_le_bytes());
-        for key in list {
-            out.extend_from_slice(&key.0);
-        }
-    }
-    Ok(())
+    write_index_keys(out, keys, CountWidth::Two).map_err(|e| {
+        StoreError::new(
+            StoreErrorKind::Unavailable,
+            format!("statement index keys: {e}"),
+        )
+    })
 }
 
-/// Reads the index keys layout written by [`encode_keys`].
+/// Reads the index keys written by [`encode_keys`].
 pub(crate) fn decode_keys(r: &mut Reader<'_>) -> Result<IndexKeys, StoreError> {
-    let flags = r.u8()?;
-    let mut optional_id = |bit: u8| -> Result<Option<Uuid>, StoreError> {
-        if flags & bit != 0 {
-            Ok(Some(Uuid::from_bytes(r.array()?)))
-        } else {
-            Ok(None)
-        }
-    };
-    let voids = optional_id(FLAG_VOIDS)?;
-    let registration = optional_id(FLAG_REGISTRATION)?;
-    let refers_to = optional_id(FLAG_REFERS)?;
-    let verb = Key16(r.array()?);
-    let authority = Key16(r.array()?);
-    let mut lists: [Vec<Key16>; 4] = Default::default();
-    for list in &mut lists {
-        let n = u16::from_le_bytes(r.array()?) as usize;
-        list.reserve(n);
-        for _ in 0..n {
-            list.push(Key16(r.array()?));
-        }
-    }
-    let [
-        direct_agents,
-        related_agents,
-        direct_activities,
-        related_activities,
-    ] = lists;
-    Ok(IndexKeys {
-        verb,
-        authority,
-        registration,
-        voids,
-        refers_to,
-        direct_agents,
-        related_agents,
-        direct_activities,
-        related_activities,
-    })
+    let what = r.what;
+    read_index_keys(&mut r.bytes, CountWidth::Two).map_err(|e| truncated(what, e))
 }
 
 #[cfg_attr(not(any(feature = "postgres", feature = "scylla")), allow(dead_code))]
 /// The wide-column `keys` (and `inherited`) blob: [`KEYS_BLOB_V2`], then the index keys layout.
 pub(crate) fn encode_keys_blob(keys: &IndexKeys) -> Result<Vec<u8>, StoreError> {
-    let mut out = Vec::with_capacity(
-        64 + 16
-            * (keys.direct_agents.len()
-                + keys.related_agents.len()
-                + keys.direct_activities.len()
-                + keys.related_activities.len()),
-    );
+    let count: usize = keys.lists().iter().map(|l| l.len()).sum();
+    let mut out = Vec::with_capacity(64 + 16 * count);
     out.push(KEYS_BLOB_V2);
     encode_keys(&mut out, keys)?;
     Ok(out)
@@ -148,41 +61,35 @@ pub(crate) fn decode_keys_blob(bytes: &[u8]) -> Result<IndexKeys, StoreError> {
     Ok(keys)
 }
 
+fn truncated(what: &str, err: KeysCodecError) -> StoreError {
+    corrupt(format!("{what} value: {err}"))
+}
+
 /// Reads a value front to back; running out of bytes is [`StoreErrorKind::Corrupt`] naming
 /// `what`, never a panic.
 pub(crate) struct Reader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
+    bytes: ByteReader<'a>,
     what: &'static str,
 }
 
 impl<'a> Reader<'a> {
     pub(crate) fn new(bytes: &'a [u8], what: &'static str) -> Self {
         Reader {
-            bytes,
-            pos: 0,
+            bytes: ByteReader::new(bytes),
             what,
         }
     }
 
     pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], StoreError> {
-        let slice = self
-            .pos
-            .checked_add(n)
-            .and_then(|end| self.bytes.get(self.pos..end))
-            .ok_or_else(|| corrupt(format!("{} value is truncated", self.what)))?;
-        self.pos += n;
-        Ok(slice)
+        self.bytes.take(n).map_err(|e| truncated(self.what, e))
     }
 
     pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], StoreError> {
-        let mut out = [0u8; N];
-        out.copy_from_slice(self.take(N)?);
-        Ok(out)
+        self.bytes.array().map_err(|e| truncated(self.what, e))
     }
 
     pub(crate) fn u8(&mut self) -> Result<u8, StoreError> {
-        Ok(self.take(1)?[0])
+        self.bytes.u8().map_err(|e| truncated(self.what, e))
     }
 
     /// A `u16` little-endian length, then that many bytes of UTF-8.
@@ -194,14 +101,15 @@ impl<'a> Reader<'a> {
     }
 
     pub(crate) fn rest(&mut self) -> &'a [u8] {
-        let rest = &self.bytes[self.pos..];
-        self.pos = self.bytes.len();
-        rest
+        self.bytes.rest()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use lrs_schema::envelope::Key16;
+    use uuid::Uuid;
+
     use super::*;
 
     #[test]

@@ -74,6 +74,23 @@ impl IndexTable {
     }
 }
 
+impl AccessPath {
+    /// Whether a statement with these (own) keys is on this path: exactly when
+    /// [`index_entries`] files it there. The query planner checks its filters with it.
+    pub fn includes(&self, keys: &IndexKeys) -> bool {
+        match *self {
+            AccessPath::All => true,
+            AccessPath::Agent(k) => keys.direct_agents.contains(&k),
+            AccessPath::RelatedAgent(k) => keys.related_agents.contains(&k),
+            AccessPath::Verb(k) => keys.verb == k,
+            AccessPath::Activity(k) => keys.direct_activities.contains(&k),
+            AccessPath::RelatedActivity(k) => keys.related_activities.contains(&k),
+            AccessPath::Registration(r) => keys.registration == Some(r),
+            AccessPath::Authority(k) => keys.authority == k,
+        }
+    }
+}
+
 /// The key of one access path inside its table: none for `statements_by_stored`, a registration
 /// uuid, or a [`Key16`] hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -262,5 +279,47 @@ mod tests {
             ]
         );
         assert!(entries.contains(&(IndexTable::Authority, PathKey::Key(Key16::of("me")))));
+    }
+
+    #[test]
+    fn a_path_includes_a_statement_exactly_when_the_statement_is_filed_under_it() {
+        let keys = IndexKeys {
+            verb: Key16::of("answered"),
+            authority: Key16::of("tool"),
+            registration: Some(Uuid::from_u128(9)),
+            voids: None,
+            refers_to: None,
+            direct_agents: vec![Key16::of("learner")],
+            related_agents: vec![Key16::of("learner"), Key16::of("teacher")],
+            direct_activities: vec![Key16::of("item")],
+            related_activities: vec![Key16::of("item"), Key16::of("unit")],
+        };
+        let entries = index_entries(&keys, None, |k| k);
+        let names = [
+            "answered", "tool", "learner", "teacher", "item", "unit", "stranger",
+        ];
+        let mut paths = vec![
+            AccessPath::All,
+            AccessPath::Registration(Uuid::from_u128(9)),
+            AccessPath::Registration(Uuid::from_u128(10)),
+        ];
+        for name in names {
+            let k = Key16::of(name);
+            paths.extend([
+                AccessPath::Agent(k),
+                AccessPath::RelatedAgent(k),
+                AccessPath::Verb(k),
+                AccessPath::Activity(k),
+                AccessPath::RelatedActivity(k),
+                AccessPath::Authority(k),
+            ]);
+        }
+        for path in paths {
+            assert_eq!(
+                path.includes(&keys),
+                entries.contains(&IndexTable::of_path(&path)),
+                "{path:?}"
+            );
+        }
     }
 }
