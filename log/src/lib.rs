@@ -18,6 +18,7 @@ mod embedded;
 mod error;
 #[cfg(feature = "kafka")]
 mod kafka;
+#[cfg(feature = "testsuite")]
 pub mod suite;
 
 pub use embedded::{EmbeddedLog, EmbeddedLogConfig};

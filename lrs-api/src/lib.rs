@@ -3,6 +3,33 @@
 //! Flow: **lrs-api** → log → ingest → store → query. Handlers are thin: extract (version,
 //! principal, typed query or statements) → authorize → call one service → map. [`error`] holds
 //! the only table from errors to HTTP statuses.
+//!
+//! # Layout
+//!
+//! A request passes, outermost first (actix runs the last `wrap` first):
+//!
+//! ```text
+//! metrics::track            counts and times every request (wrapped by the binary, app-wide)
+//! └─ /health /ready /metrics (routes::health, metrics::metrics)
+//! └─ scope {base_path}       (app::configure)
+//!    cors                   answers preflights, stamps CORS headers
+//!    alternate              rewrites 1.0.3 alternate-syntax form POSTs into real requests
+//!    version_header         400 without a supported X-Experience-API-Version; echoes it
+//!    read_only_role         405 for writes on a query-role instance
+//!    └─ routes::*           extract::{RequestVersion, Authenticated} → handler
+//! ```
+//!
+//! Who the handlers call:
+//!
+//! ```text
+//! POST/PUT /statements  body::read_limited → prepare (multipart, attachments, signature,
+//!                       lrs_schema) → AttachmentStore → sequencer::WriteSequencer::submit → log
+//! GET /statements       lrs_query::StatementQueryService::get (wait, cap, plan, page, render)
+//! /activities/state, /activities/profile, /agents/profile
+//!                       documents::DocumentService → DocumentStore (compare-and-set)
+//! GET /activities       ReadVisibility wait → ActivityStore
+//! GET /agents, /about   answered from the request alone
+//! ```
 
 mod alternate;
 pub mod app;

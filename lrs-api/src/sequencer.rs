@@ -170,9 +170,8 @@ impl WriteSequencer {
         self.refuse_if_behind()?;
         let submitted = statements.len();
         let mut fresh = self.drop_stored_duplicates(tenant, statements).await?;
-        self.already_present
-            .fetch_add((submitted - fresh.len()) as u64, Ordering::Relaxed);
-        let (stamp, ids, already_in_flight, append) = {
+        let already_stored = submitted - fresh.len();
+        let (stamp, ids, already_present, append) = {
             let mut seq = self.sequence.lock();
             let before = fresh.len();
             let mut kept = Vec::with_capacity(fresh.len());
@@ -184,13 +183,13 @@ impl WriteSequencer {
                     Some(_) => return Err(ApiError::conflict(prepared.statement.id)),
                 }
             }
-            let already_in_flight = before - kept.len();
+            let already_present = already_stored + before - kept.len();
             self.already_present
-                .fetch_add(already_in_flight as u64, Ordering::Relaxed);
+                .fetch_add(already_present as u64, Ordering::Relaxed);
             if kept.is_empty() {
                 return Ok(SubmitOutcome {
                     stored: None,
-                    already_present: already_in_flight,
+                    already_present,
                 });
             }
             let stamp = now_micros().max(seq.progress.borrow().last_stamp + 1);
@@ -222,7 +221,7 @@ impl WriteSequencer {
             let append = self
                 .producer
                 .append(&partition_key(tenant, ids[0]), Bytes::from(payload));
-            (stamp, ids, already_in_flight, append)
+            (stamp, ids, already_present, append)
         };
         // Durability is awaited on a task of its own, which also does the bookkeeping: a client
         // hanging up (which drops this future) can neither cancel the append half way nor leave
@@ -251,7 +250,7 @@ impl WriteSequencer {
                 self.accepted.fetch_add(appended as u64, Ordering::Relaxed);
                 Ok(SubmitOutcome {
                     stored: Some(stamp),
-                    already_present: already_in_flight,
+                    already_present,
                 })
             }
             Ok(Err(err)) => Err(ApiError::from(err)),

@@ -157,10 +157,11 @@ impl<R: StatementReader + ?Sized> StatementQueryService<R> {
     }
 }
 
+/// A query string's parameters, in order.
+type Params = Vec<(String, String)>;
+
 /// The query's parameters, or those remembered by a `more` cursor.
-fn query_or_cursor(
-    params: &[(String, String)],
-) -> Result<(Vec<(String, String)>, Option<Cursor>), QueryError> {
+fn query_or_cursor(params: &[(String, String)]) -> Result<(Params, Option<Cursor>), QueryError> {
     let Some((_, token)) = params.iter().find(|(k, _)| k == "more") else {
         return Ok((params.to_vec(), None));
     };

@@ -35,6 +35,7 @@ mod metrics;
 mod postgres;
 #[cfg(feature = "scylla")]
 mod scylla;
+#[cfg(feature = "testsuite")]
 pub mod suite;
 
 pub use embedded::EmbeddedStore;

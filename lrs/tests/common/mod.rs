@@ -149,14 +149,17 @@ impl TestLrs {
     }
 
     pub async fn get_json(&self, path: &str) -> (reqwest::StatusCode, Value) {
-        let response = self
-            .request(reqwest::Method::GET, path)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        let value = response.json().await.unwrap_or(Value::Null);
-        (status, value)
+        send_json(self.request(reqwest::Method::GET, path)).await
+    }
+
+    /// Like [`TestLrs::get_json`], with another credential (xAPI 2.0.0).
+    pub async fn get_json_as(
+        &self,
+        path: &str,
+        key: &str,
+        secret: &str,
+    ) -> (reqwest::StatusCode, Value) {
+        send_json(self.request_as(reqwest::Method::GET, path, key, secret, "2.0.0")).await
     }
 
     /// Follows `more` links, returning every statement of the query.
@@ -210,9 +213,27 @@ impl Drop for TestLrs {
     }
 }
 
-/// The Japanese example statements shipped as a fixture.
+/// Sends the request; its status and JSON body (`Null` when the body is not JSON).
+pub async fn send_json(request: reqwest::RequestBuilder) -> (reqwest::StatusCode, Value) {
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let value = response.json().await.unwrap_or(Value::Null);
+    (status, value)
+}
+
+/// The ids of a `{"statements": […]}` page, in order.
+pub fn ids(page: &Value) -> Vec<&str> {
+    page["statements"]
+        .as_array()
+        .expect("a statement result")
+        .iter()
+        .map(|s| s["id"].as_str().expect("a statement id"))
+        .collect()
+}
+
+/// The Japanese example statements shipped as a fixture (one copy, in `schema/tests/fixtures`).
 pub fn japan_statements() -> Vec<Value> {
-    let text = include_str!("../fixtures/japan-statements.json");
+    let text = include_str!("../../../schema/tests/fixtures/japan-statements.json");
     serde_json::from_str::<Value>(text)
         .unwrap()
         .as_array()

@@ -1,4 +1,6 @@
-//! The shared test suite every store implementation runs (CONVENTIONS 7).
+//! The shared test suite every store implementation runs: one suite per seam, so a backend
+//! behaves like the others by construction (cargo feature `testsuite`; the store's own tests
+//! turn it on).
 //!
 //! Each public function checks one behaviour of the seam against a fresh store. An implementation
 //! runs all of them with [`store_suite!`](crate::store_suite), which generates one `#[tokio::test]`
