@@ -71,25 +71,21 @@ pub use vocabulary::{ClassType, EnrollmentRole, OrgType, RoleName, RoleType, Ses
 
 /// The entry point for a cargo-fuzz target: reads arbitrary bytes as a roster zip (at most
 /// 16 MiB decompressed), and if they parse, plans and applies them on an empty roster and
-/// computes every user's timeline and visibility. It must never panic, and its memory is bounded
-/// by the input and the limit.
-pub fn fuzz_import(data: &[u8]) {
+/// computes every user's timeline and visibility. It never panics, and its memory is bounded by
+/// the input and the limit. Answers the number of records written, or the refusal.
+pub fn fuzz_import(data: &[u8]) -> Result<usize, RosterError> {
     let options = ParseOptions {
         keep_person_names: true,
         max_uncompressed_bytes: 16 << 20,
     };
-    let Ok(import) = parse_zip(data, &options) else {
-        return;
-    };
+    let import = parse_zip(data, &options)?;
     let mut state = RosterState::new();
-    let calendar = Calendar::default();
-    let Ok(plan) = state.plan(import, UtcTime::from_micros(0), &calendar) else {
-        return;
-    };
-    state.apply(&plan).expect("a fresh plan applies");
+    let plan = state.plan(import, UtcTime::from_micros(0), &Calendar::default())?;
+    state.apply(&plan)?;
     let day = Day::parse("2025-06-01").expect("a valid date");
     for user in 0..state.users.len() as u32 {
         let _ = state.timeline(UserKey(user));
         let _ = state.visibility(UserKey(user), day);
     }
+    Ok(plan.changes().len())
 }
