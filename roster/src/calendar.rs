@@ -79,9 +79,9 @@ impl Calendar {
                 LocalResult::None => continue,
             }
         }
-        // No zone skips a whole day's quarter-hours but Pacific/Apia on 2011-12-30; count
-        // such a day from the next day's start.
-        self.start_of(day.next())
+        // No zone skips a whole day's quarter-hours but Pacific/Apia on 2011-12-30, which has
+        // no instant at all: count it from its UTC midnight.
+        date.and_time(NaiveTime::MIN).and_utc().timestamp_micros()
     }
 }
 

@@ -9,8 +9,9 @@
 //!
 //! When one identifier matches several users (a `userMasterIdentifier` or an email shared by the
 //! records of one person), the user not removed and enabled is preferred, then the smallest
-//! `sourcedId`, so the choice does not depend on import order. An actor that no rule resolves is
-//! still a learner under its own identity, in no class or school.
+//! `sourcedId`, so the choice does not depend on import order. Removed users still resolve (their
+//! statements arrive late; attribution ends on the removal day). An actor that no rule resolves
+//! is still a learner under its own identity, in no class or school.
 
 use std::collections::HashMap;
 

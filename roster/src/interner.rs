@@ -7,7 +7,7 @@
 use hashbrown::HashTable;
 use xxhash_rust::xxh3::xxh3_64;
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Interner {
     arena: String,
     /// `ends[i]` is where string `i` ends in the arena (it starts where `i - 1` ends).

@@ -69,6 +69,17 @@ pub use values::{Grade, MboxSha1, SourcedId, UtcTime};
 pub use visibility::{Subject, Visibility};
 pub use vocabulary::{ClassType, EnrollmentRole, OrgType, RoleName, RoleType, SessionType, Status};
 
+// The state, the identity index and visibilities are shared between the API, ingest and query
+// threads (behind a lock or an atomic swap).
+const _: () = {
+    const fn shared<T: Send + Sync + Clone + 'static>() {}
+    shared::<RosterState>();
+    shared::<IdentityIndex>();
+    shared::<Visibility>();
+    shared::<Calendar>();
+    shared::<ImportPlan>();
+};
+
 /// The entry point for a cargo-fuzz target: reads arbitrary bytes as a roster zip (at most
 /// 16 MiB decompressed), and if they parse, plans and applies them on an empty roster and
 /// computes every user's timeline and visibility. It never panics, and its memory is bounded by

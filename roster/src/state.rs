@@ -41,11 +41,13 @@ key_type!(
     OrgKey
 );
 
+#[derive(Clone)]
 pub(crate) struct OrgEntry {
     pub(crate) record: Org,
     pub(crate) parent: Option<u32>,
 }
 
+#[derive(Clone)]
 pub(crate) struct ClassEntry {
     pub(crate) record: Class,
     pub(crate) school: u32,
@@ -58,6 +60,7 @@ impl ClassEntry {
     }
 }
 
+#[derive(Clone)]
 pub(crate) struct UserEntry {
     pub(crate) enabled: bool,
     /// Index into [`RosterState::masters`].
@@ -75,6 +78,7 @@ pub(crate) enum Enrolled {
     Other,
 }
 
+#[derive(Clone)]
 pub(crate) struct EnrollmentEntry {
     pub(crate) user: u32,
     pub(crate) class: u32,
@@ -94,6 +98,7 @@ pub(crate) enum Granted {
     Other,
 }
 
+#[derive(Clone)]
 pub(crate) struct RoleEntry {
     pub(crate) user: u32,
     pub(crate) org: u32,
@@ -104,7 +109,10 @@ pub(crate) struct RoleEntry {
 
 /// A tenant's roster: the latest knowledge of every record ever imported, removed ones with
 /// their removal day, and the versions that made it.
-#[derive(Default)]
+///
+/// `Clone` (a copy costs about what [`RosterState::heap_bytes`] says) lets a caller apply an
+/// import to a copy while readers keep the current state, then swap.
+#[derive(Clone, Default)]
 pub struct RosterState {
     pub(crate) versions: Vec<RosterVersion>,
     pub(crate) orgs: Table<OrgEntry>,

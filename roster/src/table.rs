@@ -11,6 +11,7 @@ use crate::interner::Interner;
 use crate::records::Removal;
 
 /// A record's entry and what planning compares it by.
+#[derive(Clone)]
 pub(crate) struct Slot<E> {
     pub(crate) entry: E,
     /// The first day the record no longer counts ([`Day::MAX`]: not removed).
@@ -31,6 +32,7 @@ impl<E> Slot<E> {
     }
 }
 
+#[derive(Clone)]
 pub(crate) struct Table<E> {
     ids: Interner,
     /// `None` for an id only referenced so far (rebuilding from rows in any order).
