@@ -38,6 +38,23 @@ fn a_body_that_is_not_a_zip_is_refused() {
 }
 
 #[test]
+fn a_zip_entry_with_an_unsupported_compression_is_refused_by_name() {
+    let mut bytes = zip(&roster());
+    // Mark every entry as bzip2 (method 12) in its local and central headers.
+    let mut i = 0;
+    while i + 12 <= bytes.len() {
+        if bytes[i..].starts_with(b"PK\x03\x04") {
+            bytes[i + 8] = 12;
+        } else if bytes[i..].starts_with(b"PK\x01\x02") {
+            bytes[i + 10] = 12;
+        }
+        i += 1;
+    }
+    let error = parse_zip(&bytes, &ParseOptions::default()).unwrap_err();
+    assert_error(&error, RosterErrorKind::NotAZip, "manifest.csv", None, None);
+}
+
+#[test]
 fn a_zip_without_a_manifest_is_refused() {
     let mut files = roster();
     files.remove("manifest.csv");
@@ -510,12 +527,32 @@ fn a_delta_row_needs_its_status_and_date_last_modified() {
 
 #[test]
 fn a_roster_larger_than_the_limit_is_refused() {
+    // Room for every file read before users.csv, and ten bytes more.
+    let files = roster();
+    let before_users: usize = [
+        "manifest.csv",
+        "orgs.csv",
+        "academicSessions.csv",
+        "courses.csv",
+        "classes.csv",
+    ]
+    .iter()
+    .map(|name| files[*name].len())
+    .sum();
     let options = ParseOptions {
-        max_uncompressed_bytes: 2_000,
+        max_uncompressed_bytes: before_users as u64 + 10,
         ..ParseOptions::default()
     };
-    let error = parse_zip(&zip(&roster()), &options).unwrap_err();
-    assert_eq!(error.kind(), RosterErrorKind::TooLarge, "{error}");
+    let error = parse_zip(&zip(&files), &options).unwrap_err();
+    assert_error(&error, RosterErrorKind::TooLarge, "users.csv", None, None);
+    let options = ParseOptions {
+        max_uncompressed_bytes: files.values().map(|f| f.len() as u64).sum(),
+        ..ParseOptions::default()
+    };
+    assert!(
+        parse_zip(&zip(&files), &options).is_ok(),
+        "exactly the limit is allowed"
+    );
     // A deflated file of zeros well past the limit stops at the limit.
     let mut files = roster();
     files.insert(
@@ -529,7 +566,7 @@ fn a_roster_larger_than_the_limit_is_refused() {
         ..ParseOptions::default()
     };
     let error = parse_zip(&bomb, &options).unwrap_err();
-    assert_eq!(error.kind(), RosterErrorKind::TooLarge, "{error}");
+    assert_error(&error, RosterErrorKind::TooLarge, "users.csv", None, None);
 }
 
 #[test]
