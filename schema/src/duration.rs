@@ -26,6 +26,42 @@ impl Duration {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The length in seconds, for study-log learning time. ISO 8601 durations with calendar
+    /// units have no fixed length; here a year is 365 days, a month 30 days and a week 7 days
+    /// (learning durations are seconds to hours, so these never matter in practice).
+    pub fn seconds(&self) -> f64 {
+        let body = self
+            .0
+            .strip_prefix('P')
+            .unwrap_or(&self.0)
+            .replace(',', ".");
+        let mut total = 0.0;
+        let mut in_time = false;
+        let mut number = String::new();
+        for c in body.chars() {
+            match c {
+                'T' => in_time = true,
+                '0'..='9' | '.' => number.push(c),
+                designator => {
+                    let value: f64 = number.parse().unwrap_or(0.0);
+                    number.clear();
+                    total += value
+                        * match (designator, in_time) {
+                            ('Y', false) => 365.0 * 86_400.0,
+                            ('M', false) => 30.0 * 86_400.0,
+                            ('W', false) => 7.0 * 86_400.0,
+                            ('D', false) => 86_400.0,
+                            ('H', true) => 3_600.0,
+                            ('M', true) => 60.0,
+                            ('S', true) => 1.0,
+                            _ => 0.0,
+                        };
+                }
+            }
+        }
+        total
+    }
 }
 
 /// The form of a duration used for statement comparison.
@@ -161,6 +197,20 @@ mod tests {
             "P1DT",
         ] {
             assert!(!is_well_formed(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_duration_has_a_length_in_seconds() {
+        for (text, seconds) in [
+            ("PT38S", 38.0),
+            ("PT1H30M", 5_400.0),
+            ("PT1,5S", 1.5),
+            ("P1DT2H", 93_600.0),
+            ("P1W", 604_800.0),
+            ("PT0.25S", 0.25),
+        ] {
+            assert_eq!(Duration(text.into()).seconds(), seconds, "{text}");
         }
     }
 

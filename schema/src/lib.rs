@@ -37,6 +37,7 @@ mod path;
 mod query;
 mod result;
 mod statement;
+mod study_fact;
 mod sub_statement;
 mod timestamp;
 mod uuid_text;
@@ -68,6 +69,10 @@ pub use object::{StatementObject, StatementRef};
 pub use query::StatementQuery;
 pub use result::{Outcome, Score};
 pub use statement::{Statement, authority_terms, canonical_ifi};
+pub use study_fact::{
+    CURRICULUM_CODE_EXTENSION, DimKey, FactConfig, FactDim, FactTerms, MonthSummary,
+    SUBJECT_EXTENSION, StudyFact,
+};
 pub use sub_statement::SubStatement;
 pub use timestamp::{Timestamp, format_timestamp, parse_timestamp};
 pub use verb::{VOIDED_VERB, Verb};
