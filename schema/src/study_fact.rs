@@ -298,6 +298,27 @@ impl StudyFact {
     }
 }
 
+/// The civil date (year, month 1–12, day 1–31) of a day number (days since 1970-01-01).
+pub fn civil_date(day: i32) -> (i32, u8, u8) {
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = i64::from(day) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u8;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+    let y = (yoe + era * 400 + i64::from(m <= 2)) as i32;
+    (y, m, d)
+}
+
+/// The month number (`year * 12 + month - 1`) of a day number: what month summaries are keyed by.
+pub fn month_number(day: i32) -> i32 {
+    let (y, m, _) = civil_date(day);
+    y * 12 + i32::from(m) - 1
+}
+
 /// An extension value as dimension text: a string as it is, a number in its JSON form.
 fn scalar_text(value: &serde_json::Value) -> Option<String> {
     match value {
@@ -504,6 +525,15 @@ mod tests {
         };
         let (fact, _) = StudyFact::of_statement(&statement(value), 1, "t", &config).unwrap();
         assert_eq!(fact.subject, DimKey::of("国語"));
+    }
+
+    #[test]
+    fn day_numbers_map_to_civil_dates_and_months() {
+        assert_eq!(civil_date(0), (1970, 1, 1));
+        assert_eq!(civil_date(20_367), (2025, 10, 6));
+        assert_eq!(civil_date(-1), (1969, 12, 31));
+        assert_eq!(civil_date(11_016), (2000, 2, 29));
+        assert_eq!(month_number(20_367), 2025 * 12 + 9);
     }
 
     #[test]

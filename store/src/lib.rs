@@ -31,6 +31,7 @@ mod embedded;
 mod error;
 mod layout;
 mod metrics;
+mod studylog;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "scylla")]
@@ -41,6 +42,10 @@ pub mod suite;
 pub use embedded::EmbeddedStore;
 pub use error::{StoreError, StoreErrorKind};
 pub use metrics::{LATENCY_BUCKETS, Scraped, StoreTimings};
+pub use studylog::{
+    ACTOR_TERMS, ALIAS_KIND, FactRow, MonthNumber, RosterChangeRow, RosterRecordRow, RosterStore,
+    RosterVersionRow, StudyLogStore, StudyRow, TermRow,
+};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
 #[cfg(feature = "scylla")]
