@@ -7,10 +7,12 @@
 //! Consistent-Through instant of the first page). [`render`] writes statements back out as JSON.
 
 mod cursor;
+mod own_authority;
 mod planner;
 pub mod render;
 mod service;
 
 pub use cursor::{Cursor, CursorError};
+pub use own_authority::OwnAuthority;
 pub use planner::{Plan, plan};
 pub use service::{QueryError, QueryPage, ReadScope, StatementQueryService};
