@@ -18,7 +18,7 @@ use lrs_store::{ActivityStore, AttachmentStore, DocumentStore, StatementReader};
 use crate::alternate::alternate_request_syntax;
 use crate::cors::{CorsConfig, cors};
 use crate::documents::DocumentService;
-use crate::error::{ApiError, ApiErrorKind};
+use crate::error::ApiError;
 use crate::extract::request_version;
 use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;
@@ -107,30 +107,51 @@ impl AppState {
     }
 }
 
-/// Registers every route. `state` must also be added with `App::app_data`.
+/// The methods of the Statement Resource.
+const STATEMENT_METHODS: &[Method] = &[Method::PUT, Method::POST, Method::GET, Method::HEAD];
+
+/// Registers every route, and the JSON 404 for every other path. `state` must also be added
+/// with `App::app_data`.
 pub fn configure(cfg: &mut web::ServiceConfig, base_path: &str) {
-    cfg.route("/health", web::get().to(routes::health::health))
-        .route("/ready", web::get().to(routes::health::ready))
-        .route("/metrics", web::get().to(crate::metrics::metrics))
-        .service(
-            web::scope(base_path)
-                .wrap(from_fn(read_only_role))
-                .wrap(from_fn(version_header))
-                .wrap(from_fn(alternate_request_syntax))
-                .wrap(from_fn(cors))
-                .service(
-                    web::resource("/statements")
-                        .route(web::put().to(routes::statements::put))
-                        .route(web::post().to(routes::statements::post))
-                        .route(web::get().to(routes::statements::get))
-                        .route(web::head().to(routes::statements::get)),
-                )
-                .service(web::resource("/about").route(web::get().to(routes::about::about)))
-                .configure(routes::documents::configure)
-                .service(routes::agents::resource())
-                .service(routes::activities::resource())
-                .default_service(web::to(routes::not_found)),
-        );
+    cfg.service(
+        routes::probe_resource("/health", routes::READ_METHODS)
+            .route(web::get().to(routes::health::health))
+            .route(web::head().to(routes::health::health)),
+    )
+    .service(
+        routes::probe_resource("/ready", routes::READ_METHODS)
+            .route(web::get().to(routes::health::ready))
+            .route(web::head().to(routes::health::ready)),
+    )
+    .service(
+        routes::probe_resource("/metrics", routes::READ_METHODS)
+            .route(web::get().to(crate::metrics::metrics))
+            .route(web::head().to(crate::metrics::metrics)),
+    )
+    .service(
+        web::scope(base_path)
+            .wrap(from_fn(read_only_role))
+            .wrap(from_fn(version_header))
+            .wrap(from_fn(alternate_request_syntax))
+            .wrap(from_fn(cors))
+            .service(
+                routes::xapi_resource("/statements", STATEMENT_METHODS)
+                    .route(web::put().to(routes::statements::put))
+                    .route(web::post().to(routes::statements::post))
+                    .route(web::get().to(routes::statements::get))
+                    .route(web::head().to(routes::statements::get)),
+            )
+            .service(
+                routes::xapi_resource("/about", routes::READ_METHODS)
+                    .route(web::get().to(routes::about::about))
+                    .route(web::head().to(routes::about::about)),
+            )
+            .configure(routes::documents::configure)
+            .service(routes::agents::resource())
+            .service(routes::activities::resource())
+            .default_service(web::to(routes::not_found)),
+    )
+    .default_service(web::to(routes::not_found));
 }
 
 /// xAPI Communication §3.3: every request but one to the About resource MUST carry a supported
@@ -177,8 +198,8 @@ async fn read_only_role(
         .is_some_and(|state| state.config.read_only);
     let reading = [Method::GET, Method::HEAD, Method::OPTIONS].contains(req.method());
     if read_only && !reading {
-        let err = ApiError::new(
-            ApiErrorKind::MethodNotAllowed,
+        let err = ApiError::method_not_allowed(
+            &routes::xapi_methods(req.request(), routes::READ_METHODS),
             format!(
                 "this instance runs the query role and serves reads only; send {} requests to the api service",
                 req.method()

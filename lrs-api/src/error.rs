@@ -6,8 +6,8 @@
 //! Every error response carries an [`Answered`] in its extensions: the metrics middleware reads
 //! the kind and the backpressure reason from there rather than guessing from the status.
 
-use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use lrs_auth::{AuthError, AuthErrorKind};
 use lrs_log::{LogError, LogErrorKind};
@@ -28,7 +28,8 @@ pub enum ApiErrorKind {
     Conflict,
     PreconditionFailed,
     PayloadTooLarge,
-    /// A write sent to a read-only (query role) instance.
+    /// A method the resource does not serve (among them, writes sent to a read-only, query
+    /// role, instance); answered with `Allow`.
     MethodNotAllowed,
     Unavailable,
     Internal,
@@ -116,6 +117,8 @@ pub struct Answered {
     pub backpressure: Option<Backpressure>,
 }
 
+const METHOD_RULE: &str = "RFC 9110 §15.5.6: a 405 (Method Not Allowed) answers a method the target resource does not support, with an Allow header listing the methods it does";
+
 /// Seconds a client should wait before retrying a 503.
 const RETRY_AFTER_SECONDS: &str = "1";
 
@@ -128,6 +131,8 @@ pub struct ApiError {
     rule: Option<String>,
     path: Option<String>,
     backpressure: Option<Backpressure>,
+    /// The `Allow` header of a 405: the methods the resource serves.
+    allow: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -148,6 +153,7 @@ impl ApiError {
             rule: None,
             path: None,
             backpressure: None,
+            allow: None,
         }
     }
 
@@ -158,11 +164,9 @@ impl ApiError {
     /// A 400 naming the rule broken and where.
     pub fn bad_request(rule: &str, path: &str, message: impl Into<String>) -> Self {
         ApiError {
-            kind: ApiErrorKind::BadRequest,
-            message: message.into(),
             rule: Some(rule.to_owned()),
             path: Some(path.to_owned()),
-            backpressure: None,
+            ..ApiError::new(ApiErrorKind::BadRequest, message)
         }
     }
 
@@ -170,11 +174,8 @@ impl ApiError {
     /// resources, say).
     pub fn with_rule(kind: ApiErrorKind, rule: &str, message: impl Into<String>) -> Self {
         ApiError {
-            kind,
-            message: message.into(),
             rule: Some(rule.to_owned()),
-            path: None,
-            backpressure: None,
+            ..ApiError::new(kind, message)
         }
     }
 
@@ -183,13 +184,11 @@ impl ApiError {
     }
 
     pub fn conflict(id: Uuid) -> Self {
-        ApiError {
-            kind: ApiErrorKind::Conflict,
-            message: format!("statement {id} already exists with different content"),
-            rule: Some("xAPI Communication §2.1.2: a statement id that exists with different content MUST be rejected with 409 Conflict".into()),
-            path: None,
-            backpressure: None,
-        }
+        ApiError::with_rule(
+            ApiErrorKind::Conflict,
+            "xAPI Communication §2.1.2: a statement id that exists with different content MUST be rejected with 409 Conflict",
+            format!("statement {id} already exists with different content"),
+        )
     }
 
     /// A 503: the LRS cannot take the request for now, because of `reason`.
@@ -197,6 +196,20 @@ impl ApiError {
         ApiError {
             backpressure: Some(reason),
             ..ApiError::new(ApiErrorKind::Unavailable, message)
+        }
+    }
+
+    /// A 405 whose `Allow` lists `allowed`, the methods the resource serves.
+    pub fn method_not_allowed(allowed: &[Method], message: impl Into<String>) -> Self {
+        let allow = allowed
+            .iter()
+            .map(Method::as_str)
+            .collect::<Vec<_>>()
+            .join(", ");
+        ApiError {
+            rule: Some(METHOD_RULE.to_owned()),
+            allow: Some(allow),
+            ..ApiError::new(ApiErrorKind::MethodNotAllowed, message)
         }
     }
 
@@ -225,7 +238,9 @@ impl ResponseError for ApiError {
                 response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
             }
             ApiErrorKind::MethodNotAllowed => {
-                response.insert_header((header::ALLOW, "GET, HEAD, OPTIONS"));
+                if let Some(allow) = &self.allow {
+                    response.insert_header((header::ALLOW, allow.as_str()));
+                }
             }
             _ => {}
         }

@@ -25,3 +25,4 @@ pub use cors::CorsConfig;
 pub use error::{ApiError, ApiErrorKind};
 pub use metrics::Metrics;
 pub use pipeline::{Pipeline, Progress};
+pub use routes::{READ_METHODS, not_found, probe_resource};

@@ -17,7 +17,10 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::Context;
 use lrs_api::pipeline::LagLimits;
-use lrs_api::{ApiConfig, AppState, CorsConfig, Metrics, Pipeline, Progress, configure};
+use lrs_api::{
+    ApiConfig, AppState, CorsConfig, Metrics, Pipeline, Progress, READ_METHODS, configure,
+    not_found, probe_resource,
+};
 use lrs_auth::{AuthConfig, Authenticator, JwtAlgorithm, JwtIssuer};
 use lrs_ingest::{Ingestor, IngestorConfig};
 use lrs_log::{EmbeddedLog, EmbeddedLogConfig, Log};
@@ -381,29 +384,38 @@ fn start_probe_server(
     let metrics = web::Data::new(metrics);
     let server = HttpServer::new(move || {
         let ready = ready.clone();
+        let probe = move || {
+            let ready = ready.load(Ordering::Relaxed);
+            async move {
+                if ready {
+                    HttpResponse::Ok().json(json!({"ready": true}))
+                } else {
+                    HttpResponse::ServiceUnavailable()
+                        .insert_header(("Retry-After", "1"))
+                        .json(json!({"ready": false}))
+                }
+            }
+        };
+        let health = || async { HttpResponse::Ok().json(json!({"status": "ok"})) };
         App::new()
             .wrap(from_fn(lrs_api::metrics::track))
             .app_data(metrics.clone())
-            .route("/metrics", web::get().to(lrs_api::metrics::metrics))
-            .route(
-                "/health",
-                web::get().to(|| async { HttpResponse::Ok().json(json!({"status": "ok"})) }),
+            .service(
+                probe_resource("/metrics", READ_METHODS)
+                    .route(web::get().to(lrs_api::metrics::metrics))
+                    .route(web::head().to(lrs_api::metrics::metrics)),
             )
-            .route(
-                "/ready",
-                web::get().to(move || {
-                    let ready = ready.load(Ordering::Relaxed);
-                    async move {
-                        if ready {
-                            HttpResponse::Ok().json(json!({"ready": true}))
-                        } else {
-                            HttpResponse::ServiceUnavailable()
-                                .insert_header(("Retry-After", "1"))
-                                .json(json!({"ready": false}))
-                        }
-                    }
-                }),
+            .service(
+                probe_resource("/health", READ_METHODS)
+                    .route(web::get().to(health))
+                    .route(web::head().to(health)),
             )
+            .service(
+                probe_resource("/ready", READ_METHODS)
+                    .route(web::get().to(probe.clone()))
+                    .route(web::head().to(probe)),
+            )
+            .default_service(web::to(not_found))
     });
     bind_and_run!(config, server)
 }

@@ -6,6 +6,7 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
+use actix_web::http::Method;
 use actix_web::http::header::{self, HttpDate};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use lrs_auth::Access;
@@ -20,6 +21,16 @@ use crate::documents::{
 use crate::error::{ApiError, ApiErrorKind};
 use crate::extract::{Authenticated, RequestVersion};
 use crate::routes::params::query_pairs;
+use crate::routes::xapi_resource;
+
+/// The methods of the three document resources.
+const DOCUMENT_METHODS: &[Method] = &[
+    Method::GET,
+    Method::HEAD,
+    Method::PUT,
+    Method::POST,
+    Method::DELETE,
+];
 
 /// Registers the three resources in the xAPI scope.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -29,7 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         ("/agents/profile", DocumentResource::AgentProfile),
     ] {
         cfg.service(
-            web::resource(path)
+            xapi_resource(path, DOCUMENT_METHODS)
                 .app_data(resource)
                 .route(web::get().to(get))
                 .route(web::head().to(get))
