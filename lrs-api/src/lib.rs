@@ -18,6 +18,7 @@ pub mod pipeline;
 mod prepare;
 mod progress;
 mod routes;
+pub mod security;
 mod signature;
 
 pub use app::{ApiConfig, AppState, configure};
@@ -26,3 +27,4 @@ pub use error::{ApiError, ApiErrorKind};
 pub use metrics::Metrics;
 pub use pipeline::{Pipeline, Progress};
 pub use routes::{READ_METHODS, not_found, probe_resource};
+pub use security::security_headers;

@@ -19,7 +19,7 @@ use anyhow::Context;
 use lrs_api::pipeline::LagLimits;
 use lrs_api::{
     ApiConfig, AppState, CorsConfig, Metrics, Pipeline, Progress, READ_METHODS, configure,
-    not_found, probe_resource,
+    not_found, probe_resource, security_headers,
 };
 use lrs_auth::{AuthConfig, Authenticator, JwtAlgorithm, JwtIssuer};
 use lrs_ingest::{Ingestor, IngestorConfig};
@@ -366,6 +366,7 @@ fn start_xapi_server<S: Store>(
     let base_path = config.server.base_path.clone();
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(from_fn(security_headers))
             .wrap(from_fn(lrs_api::metrics::track))
             .app_data(state.clone())
             .app_data(metrics.clone())
@@ -398,6 +399,7 @@ fn start_probe_server(
         };
         let health = || async { HttpResponse::Ok().json(json!({"status": "ok"})) };
         App::new()
+            .wrap(from_fn(security_headers))
             .wrap(from_fn(lrs_api::metrics::track))
             .app_data(metrics.clone())
             .service(

@@ -22,6 +22,7 @@ use crate::error::{ApiError, ApiErrorKind};
 use crate::extract::{Authenticated, RequestVersion};
 use crate::routes::params::query_pairs;
 use crate::routes::xapi_resource;
+use crate::security;
 
 /// The methods of the three document resources.
 const DOCUMENT_METHODS: &[Method] = &[
@@ -88,6 +89,7 @@ pub async fn get(
         Err(failed) => return Err(failed.into()),
     };
     with_validators(&mut response, &document.etag, document.updated);
+    security::serve_stored(&mut response, &document.content_type);
     Ok(response
         .content_type(document.content_type.as_str())
         .body(document.body))

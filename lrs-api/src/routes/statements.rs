@@ -20,6 +20,7 @@ use crate::prepare::{
     BLOCKING_VALIDATION_BYTES, PreparedRequest, StatementContent, authority_term, prepare_request,
 };
 use crate::routes::params::{QueryParams, query_pairs};
+use crate::security;
 
 const CONSISTENT_THROUGH: &str = "X-Experience-API-Consistent-Through";
 const CONSISTENT_THROUGH_LOWER: &str = "x-experience-api-consistent-through";
@@ -192,7 +193,10 @@ async fn get_statements(
     if query.attachments {
         let (boundary, multipart) =
             with_attachments(state, auth.tenant(), &body, &statements).await?;
-        response.content_type(format!("multipart/mixed; boundary={boundary}"));
+        let content_type = format!("multipart/mixed; boundary={boundary}");
+        // Its parts carry the types the statements' writers chose.
+        security::serve_stored(&mut response, &content_type);
+        response.content_type(content_type);
         return Ok(response.body(multipart));
     }
     Ok(response.content_type("application/json").body(body))
