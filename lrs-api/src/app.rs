@@ -16,6 +16,7 @@ use lrs_schema::XapiVersion;
 use lrs_store::{ActivityStore, AttachmentStore, DocumentStore, StatementReader};
 
 use crate::alternate::alternate_request_syntax;
+use crate::body_budget::BodyBudget;
 use crate::cors::{CorsConfig, cors};
 use crate::documents::DocumentService;
 use crate::error::ApiError;
@@ -31,6 +32,12 @@ pub struct ApiConfig {
     pub base_path: String,
     /// Requests with larger bodies are answered 413.
     pub max_body_bytes: usize,
+    /// How long reading one request body may take; then 408.
+    pub body_read_timeout: Duration,
+    /// The most bytes of request bodies held in memory at once; beyond, new bodies get 503.
+    pub max_body_memory_bytes: usize,
+    /// The most bytes of bodies one credential's requests hold at once (0: no such bound).
+    pub max_body_memory_per_credential_bytes: usize,
     /// The most statements one GET page holds.
     pub max_page: u32,
     /// How long a GET waits for ingest to apply writes acknowledged before it arrived.
@@ -49,6 +56,9 @@ impl Default for ApiConfig {
         ApiConfig {
             base_path: "/xapi".into(),
             max_body_bytes: 16 * 1024 * 1024,
+            body_read_timeout: Duration::from_secs(60),
+            max_body_memory_bytes: 256 * 1024 * 1024,
+            max_body_memory_per_credential_bytes: 64 * 1024 * 1024,
             max_page: 500,
             read_your_writes_wait: Duration::from_secs(2),
             default_version: XapiVersion::V2_0_0,
@@ -71,6 +81,8 @@ pub struct AppState {
     pub attachments: Arc<dyn AttachmentStore>,
     /// Canonical Activity Definitions (the Activities Resource).
     pub activities: Arc<dyn ActivityStore>,
+    /// The request bodies held in memory, bounded.
+    pub bodies: Arc<BodyBudget>,
     /// Answered by `/ready`: false while starting or draining.
     pub ready: Arc<std::sync::atomic::AtomicBool>,
     /// Where the handlers observe batch sizes and store timings: the process's registry (set it
@@ -95,6 +107,10 @@ impl AppState {
                 config.max_page,
             ),
             documents: DocumentService::new(documents),
+            bodies: BodyBudget::new(
+                config.max_body_memory_bytes,
+                config.max_body_memory_per_credential_bytes,
+            ),
             config,
             auth,
             pipeline,

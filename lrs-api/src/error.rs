@@ -1,7 +1,8 @@
 //! The one table from error kinds to HTTP statuses and xAPI error bodies.
 //!
 //! Status codes appear nowhere else in the API. 4xx bodies say which rule was broken and where;
-//! 5xx bodies are opaque (the cause goes to the log). 503 carries `Retry-After`.
+//! 5xx bodies are opaque (the cause goes to the log). 503 carries `Retry-After`, 405 `Allow`;
+//! 408, 413 and a 503 refusing a body for memory close the connection (the body is not read).
 //!
 //! Every error response carries an [`Answered`] in its extensions: the metrics middleware reads
 //! the kind and the backpressure reason from there rather than guessing from the status.
@@ -28,6 +29,9 @@ pub enum ApiErrorKind {
     Conflict,
     PreconditionFailed,
     PayloadTooLarge,
+    /// The body did not arrive within `server.body_read_timeout_seconds`; the connection is
+    /// closed after the answer.
+    RequestTimeout,
     /// A method the resource does not serve (among them, writes sent to a read-only, query
     /// role, instance); answered with `Allow`.
     MethodNotAllowed,
@@ -37,7 +41,7 @@ pub enum ApiErrorKind {
 
 impl ApiErrorKind {
     /// The kinds answered with a 4xx status.
-    pub const CLIENT_ERRORS: [ApiErrorKind; 8] = [
+    pub const CLIENT_ERRORS: [ApiErrorKind; 9] = [
         ApiErrorKind::BadRequest,
         ApiErrorKind::Unauthorized,
         ApiErrorKind::Forbidden,
@@ -45,6 +49,7 @@ impl ApiErrorKind {
         ApiErrorKind::Conflict,
         ApiErrorKind::PreconditionFailed,
         ApiErrorKind::PayloadTooLarge,
+        ApiErrorKind::RequestTimeout,
         ApiErrorKind::MethodNotAllowed,
     ];
 
@@ -65,6 +70,7 @@ impl ApiErrorKind {
                 (StatusCode::PRECONDITION_FAILED, "precondition_failed")
             }
             ApiErrorKind::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiErrorKind::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
             ApiErrorKind::MethodNotAllowed => {
                 (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
             }
@@ -88,15 +94,22 @@ pub enum Backpressure {
     StoreUnavailable,
     /// A document kept changing under a conditional write (the retries ran out).
     DocumentContention,
+    /// The request bodies held in memory reached `server.max_body_memory_bytes`.
+    BodyMemory,
+    /// The bodies of one credential's requests reached
+    /// `server.max_body_memory_per_credential_bytes`.
+    CredentialBodyMemory,
 }
 
 impl Backpressure {
-    pub const ALL: [Backpressure; 5] = [
+    pub const ALL: [Backpressure; 7] = [
         Backpressure::LogFull,
         Backpressure::IngestLag,
         Backpressure::LogUnavailable,
         Backpressure::StoreUnavailable,
         Backpressure::DocumentContention,
+        Backpressure::BodyMemory,
+        Backpressure::CredentialBodyMemory,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -106,6 +119,8 @@ impl Backpressure {
             Backpressure::LogUnavailable => "log_unavailable",
             Backpressure::StoreUnavailable => "store_unavailable",
             Backpressure::DocumentContention => "document_contention",
+            Backpressure::BodyMemory => "body_memory",
+            Backpressure::CredentialBodyMemory => "credential_body_memory",
         }
     }
 }
@@ -236,11 +251,28 @@ impl ResponseError for ApiError {
             }
             ApiErrorKind::Unavailable => {
                 response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
+                // A body refused for memory is not read: close rather than drain it (the
+                // client retries on a new connection after Retry-After).
+                if matches!(
+                    self.backpressure,
+                    Some(Backpressure::BodyMemory | Backpressure::CredentialBodyMemory)
+                ) {
+                    response.force_close();
+                }
+            }
+            // The rest of the body is not read: close rather than drain it.
+            ApiErrorKind::PayloadTooLarge => {
+                response.force_close();
             }
             ApiErrorKind::MethodNotAllowed => {
                 if let Some(allow) = &self.allow {
                     response.insert_header((header::ALLOW, allow.as_str()));
                 }
+            }
+            // RFC 9110 §15.5.9: the server closes the connection; the rest of the body is
+            // never read.
+            ApiErrorKind::RequestTimeout => {
+                response.force_close();
             }
             _ => {}
         }

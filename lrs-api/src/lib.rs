@@ -8,6 +8,7 @@ mod alternate;
 pub mod app;
 mod attachments;
 mod body;
+pub mod body_budget;
 mod cors;
 pub mod documents;
 pub mod error;

@@ -30,6 +30,7 @@ use prometheus::{
 };
 use tracing::Instrument;
 
+use crate::body_budget::BodyBudget;
 use crate::error::{Answered, ApiErrorKind, Backpressure};
 use crate::pipeline::Pipeline;
 
@@ -146,6 +147,17 @@ impl Metrics {
     /// One accepted statement write of `statements` statements.
     pub fn statement_batch(&self, statements: usize) {
         self.batch_size.observe(statements as f64);
+    }
+
+    /// Serves the bytes of request bodies held in memory and their bound, read from `budget` at
+    /// scrape time (call once, for the process's one budget).
+    pub fn watch_request_bodies(&self, budget: Arc<BodyBudget>) {
+        let scraped = Scraped::new(BODY_METRICS, move || {
+            vec![budget.held() as f64, budget.limit() as f64]
+        });
+        if let Err(err) = self.registry.register(Box::new(scraped)) {
+            tracing::warn!(error = %err, "request body metrics registered twice");
+        }
     }
 
     /// Times the store calls of the api/query handlers (`QUERY_STORE_OPERATIONS`).
@@ -295,6 +307,17 @@ impl Collector for Scraped {
             .collect()
     }
 }
+
+const BODY_METRICS: &[(&str, &str)] = &[
+    (
+        "lrs_http_request_body_memory_bytes",
+        "Bytes of request bodies held in memory now (reserved as they are read, until the request is done)",
+    ),
+    (
+        "lrs_http_request_body_memory_limit_bytes",
+        "server.max_body_memory_bytes: beyond it new request bodies get 503",
+    ),
+];
 
 const PIPELINE_METRICS: &[(&str, &str)] = &[
     (

@@ -338,6 +338,9 @@ fn start_xapi_server<S: Store>(
     let api_config = ApiConfig {
         base_path: config.server.base_path.clone(),
         max_body_bytes: config.server.max_body_bytes,
+        body_read_timeout: config.body_read_timeout(),
+        max_body_memory_bytes: config.server.max_body_memory_bytes,
+        max_body_memory_per_credential_bytes: config.server.max_body_memory_per_credential_bytes,
         max_page: config.query.max_page,
         read_your_writes_wait: config.read_your_writes_wait(),
         default_version: lrs_schema::XapiVersion::from_header(&config.server.default_xapi_version)
@@ -360,6 +363,7 @@ fn start_xapi_server<S: Store>(
         store,
     );
     state.ready = ready.clone();
+    metrics.watch_request_bodies(state.bodies.clone());
     state.metrics = metrics.clone();
     let metrics = web::Data::new(metrics);
     let state = web::Data::new(state);

@@ -14,7 +14,8 @@ use lrs_schema::{DocumentMethod, DocumentParams, DocumentResource};
 use lrs_store::Micros;
 
 use crate::app::AppState;
-use crate::body::read_limited;
+use crate::body::read_body;
+use crate::body_budget::BodyReservation;
 use crate::documents::{
     Conditions, DocumentTarget, Failed, NewDocument, UnconditionalPut, etag_of,
 };
@@ -105,7 +106,7 @@ pub async fn put(
 ) -> Result<HttpResponse, ApiError> {
     let (params, target) = request(&req, &auth, version, DocumentMethod::Write)?;
     let conditions = Conditions::from_headers(req.headers())?;
-    let new = new_document(&req, payload, state.config.max_body_bytes).await?;
+    let (new, _body) = new_document(&req, payload, &auth).await?;
     let unconditional = UnconditionalPut::of(params.resource, version.0);
     let write = state
         .documents
@@ -124,7 +125,7 @@ pub async fn post(
 ) -> Result<HttpResponse, ApiError> {
     let (_, target) = request(&req, &auth, version, DocumentMethod::Write)?;
     let conditions = Conditions::from_headers(req.headers())?;
-    let new = new_document(&req, payload, state.config.max_body_bytes).await?;
+    let (new, _body) = new_document(&req, payload, &auth).await?;
     let write = state.documents.post(&target, new, &conditions);
     let etag = state.metrics.store().time("write_document", write).await?;
     Ok(written(&etag))
@@ -182,11 +183,13 @@ fn access(resource: DocumentResource, method: DocumentMethod) -> Access {
     }
 }
 
+/// The document a PUT or POST sends, and the reservation of its bytes (hold it until the write
+/// is done).
 async fn new_document(
     req: &HttpRequest,
     payload: web::Payload,
-    limit: usize,
-) -> Result<NewDocument, ApiError> {
+    auth: &Authenticated,
+) -> Result<(NewDocument, BodyReservation), ApiError> {
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -199,8 +202,10 @@ async fn new_document(
                 "Content-Type is not text",
             )
         })?;
-    let body = read_limited(req.headers(), payload, limit).await?;
-    Ok(NewDocument::new(content_type, body))
+    let (body, reservation) = read_body(req, payload, Some(&auth.0.identity))
+        .await?
+        .into_parts();
+    Ok((NewDocument::new(content_type, body), reservation))
 }
 
 /// 204, with the stored document's ETag so a client can send its next If-Match at once.

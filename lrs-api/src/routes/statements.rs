@@ -12,7 +12,7 @@ use lrs_store::StoredStatement;
 use uuid::Uuid;
 
 use crate::app::{AppState, no_content};
-use crate::body::read_limited;
+use crate::body::{HeldBody, read_body};
 use crate::error::ApiError;
 use crate::extract::{Authenticated, RequestVersion};
 use crate::multipart;
@@ -35,9 +35,11 @@ pub async fn post(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Access::WriteStatements)?;
     let content = statement_content(&req)?;
-    let body = read_limited(req.headers(), payload, state.config.max_body_bytes).await?;
+    let body = read_body(&req, payload, Some(&auth.0.identity)).await?;
     state.pipeline.refuse_if_behind()?;
-    let prepared = prepare(body, content, version, &auth, None).await?;
+    // Held to the end: the body's bytes live on in the prepared statements until the log has
+    // them.
+    let (prepared, _body) = prepare(body, content, version, &auth, None).await?;
     let ids: Vec<String> = prepared
         .statements
         .iter()
@@ -60,9 +62,9 @@ pub async fn put(
     let params = query_pairs(&req)?;
     let id = put_statement_id(&params)?;
     let content = statement_content(&req)?;
-    let body = read_limited(req.headers(), payload, state.config.max_body_bytes).await?;
+    let body = read_body(&req, payload, Some(&auth.0.identity)).await?;
     state.pipeline.refuse_if_behind()?;
-    let prepared = prepare(body, content, version, &auth, Some(id)).await?;
+    let (prepared, _body) = prepare(body, content, version, &auth, Some(id)).await?;
     submit(&state, &auth, prepared).await?;
     state.metrics.statement_batch(1);
     Ok(no_content())
@@ -257,20 +259,28 @@ async fn with_attachments(
     Ok(multipart::write(&parts))
 }
 
+/// Validates the body; gives it back (with its reservation) for the caller to hold while the
+/// statements are submitted. On the blocking pool the closure holds it, so it stays accounted
+/// for even if the request is dropped meanwhile.
 async fn prepare(
-    body: web::Bytes,
+    body: HeldBody,
     content: StatementContent,
     version: RequestVersion,
     auth: &Authenticated,
     put_id: Option<Uuid>,
-) -> Result<PreparedRequest, ApiError> {
-    if body.len() < BLOCKING_VALIDATION_BYTES {
-        return prepare_request(&body, &content, version.0, &auth.0, put_id);
+) -> Result<(PreparedRequest, HeldBody), ApiError> {
+    if body.bytes().len() < BLOCKING_VALIDATION_BYTES {
+        let prepared = prepare_request(body.bytes(), &content, version.0, &auth.0, put_id)?;
+        return Ok((prepared, body));
     }
     let principal = auth.0.clone();
-    web::block(move || prepare_request(&body, &content, version.0, &principal, put_id))
-        .await
-        .map_err(|e| ApiError::internal("validation pool", &e))?
+    let (prepared, body) = web::block(move || {
+        let prepared = prepare_request(body.bytes(), &content, version.0, &principal, put_id);
+        (prepared, body)
+    })
+    .await
+    .map_err(|e| ApiError::internal("validation pool", &e))?;
+    Ok((prepared?, body))
 }
 
 /// xAPI Communication §1.5: statements are sent as `application/json`, or as
