@@ -37,7 +37,8 @@ async fn a_configured_issuers_token_writes_and_reads_in_its_tenant_and_bad_token
         ),
     )
     .unwrap();
-    let (mut child, endpoint) = spawn_server(dir.path(), &["--config", config.to_str().unwrap()]);
+    let (child, endpoint) = spawn_server(dir.path(), &["--config", config.to_str().unwrap()]);
+    let _server = Killed(child);
     let client = reqwest::Client::new();
     let good = token(
         json!({"iss": "https://eportal.example.jp", "aud": "lrs", "sub": "portal-1",
@@ -93,8 +94,6 @@ async fn a_configured_issuers_token_writes_and_reads_in_its_tenant_and_bad_token
             .unwrap();
         assert_eq!(response.status(), 401);
     }
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 /// Writes one statement as `auth` (a Basic pair or a bearer token); returns its id.
@@ -195,7 +194,8 @@ async fn read_mine_sees_only_statements_of_the_same_issuer_and_subject_never_an_
         issuer("https://a.example.jp") + &issuer("https://b.example.jp"),
     )
     .unwrap();
-    let (mut child, endpoint) = spawn_server(dir.path(), &["--config", config.to_str().unwrap()]);
+    let (child, endpoint) = spawn_server(dir.path(), &["--config", config.to_str().unwrap()]);
+    let _server = Killed(child);
     let client = reqwest::Client::new();
     let bearer = |iss: &str, sub: &str| {
         Auth::Bearer(token(
@@ -228,8 +228,6 @@ async fn read_mine_sees_only_statements_of_the_same_issuer_and_subject_never_an_
         assert!(listed.is_empty(), "{who} lists {listed:?}");
         assert!(fetched.is_empty(), "{who} fetches {fetched:?}");
     }
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 #[test]
@@ -268,6 +266,16 @@ fn an_issuer_equal_to_the_authority_home_page_is_refused_at_start() {
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     assert!(stderr.contains("authority_home_page"), "{stderr}");
+}
+
+/// Kills the server when the test ends, passed or failed.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 fn b64(s: &str) -> String {
