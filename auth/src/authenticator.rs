@@ -23,7 +23,7 @@ use crate::config::AuthConfig;
 use crate::credential_file::{CredentialFile, SecretDigest, StoredCredential, read_records};
 use crate::error::{AuthError, Rejection};
 use crate::jwt_verifier::JwtVerifier;
-use crate::principal::{Principal, authority_agent};
+use crate::principal::{Identity, Principal};
 use crate::tenant::validate_tenant;
 
 /// How often the hot path looks at the credentials file's metadata.
@@ -200,13 +200,17 @@ fn active_credential(
     authority_home_page: &str,
 ) -> Result<ActiveCredential, AuthError> {
     validate_tenant(&record.tenant)?;
+    let identity = Identity {
+        home_page: authority_home_page.to_owned(),
+        name: record.key.clone(),
+    };
     Ok(ActiveCredential {
         digest: record.digest()?,
         principal: Principal {
             tenant: record.tenant.clone(),
             scopes: record.scopes,
-            name: record.key.clone(),
-            authority: authority_agent(authority_home_page, &record.key, record.label.as_deref()),
+            authority: identity.authority(record.label.as_deref()),
+            identity,
         },
     })
 }

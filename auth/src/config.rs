@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 /// issuers listed in `jwt` (none by default).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthConfig {
-    /// `account.homePage` of the `authority` Agent set on statements, e.g. the LRS's own URL.
+    /// `account.homePage` of the `authority` Agent set on statements written with a Basic
+    /// credential, e.g. the LRS's own URL. (A JWT's authority has its issuer as home page.)
     pub authority_home_page: String,
     #[serde(default)]
     pub jwt: Vec<JwtIssuer>,
@@ -69,7 +70,8 @@ impl JwtAlgorithm {
 /// One trusted token issuer (e.g. a learning e-portal).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JwtIssuer {
-    /// Expected `iss` claim, compared exactly.
+    /// Expected `iss` claim, compared exactly. An absolute IRI other than
+    /// `authority_home_page`: it is the `account.homePage` of its tokens' authority.
     pub issuer: String,
     /// Expected `aud` claim (one of the token's audiences must equal it).
     pub audience: String,

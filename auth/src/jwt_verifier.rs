@@ -11,6 +11,9 @@
 //! 4. signature, then `exp` (required), `nbf` (if present) with the issuer's leeway, `aud`;
 //! 5. `sub`, the tenant claim and the scope claim.
 //!
+//! The principal's identity is the pair (`iss`, `sub`): its authority is the account
+//! `{"homePage": iss, "name": sub}`, so equal subjects of two issuers are two principals.
+//!
 //! Verified tokens are cached by their SHA-256 until `exp`, so a tool reusing one token for
 //! thousands of requests pays for one RSA/ECDSA verification.
 
@@ -28,7 +31,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{AuthConfig, JwtAlgorithm, JwtIssuer};
 use crate::error::{AuthError, Rejection};
-use crate::principal::{Principal, authority_agent};
+use crate::principal::{Identity, Principal};
 use crate::scope::Scopes;
 use crate::tenant::validate_tenant;
 
@@ -41,7 +44,6 @@ pub(crate) struct JwtVerifier {
     issuers: HashMap<String, IssuerKey>,
     tenant_claim: String,
     scope_claim: String,
-    authority_home_page: String,
     cache: Mutex<HashMap<[u8; 32], CachedToken>>,
 }
 
@@ -72,6 +74,7 @@ impl JwtVerifier {
     pub fn new(config: &AuthConfig) -> Result<JwtVerifier, AuthError> {
         let mut issuers = HashMap::new();
         for issuer in &config.jwt {
+            check_issuer_identity(&issuer.issuer, &config.authority_home_page)?;
             let key = IssuerKey::new(issuer)?;
             if issuers.insert(issuer.issuer.clone(), key).is_some() {
                 return Err(AuthError::config(format!(
@@ -92,7 +95,6 @@ impl JwtVerifier {
             issuers,
             tenant_claim: config.tenant_claim.clone(),
             scope_claim: config.scope_claim.clone(),
-            authority_home_page: config.authority_home_page.clone(),
             cache: Mutex::new(HashMap::new()),
         })
     }
@@ -122,7 +124,7 @@ impl JwtVerifier {
             jsonwebtoken::decode::<Map<String, Value>>(token, &issuer.key, &issuer.validation)
                 .map_err(|e| map_jwt_error(e.kind()))?
                 .claims;
-        let principal = self.principal_from_claims(&claims)?;
+        let principal = self.principal_from_claims(&iss, &claims)?;
 
         let exp = claims.get("exp").and_then(Value::as_u64).unwrap_or(0);
         self.remember(
@@ -136,7 +138,12 @@ impl JwtVerifier {
         Ok(principal)
     }
 
-    fn principal_from_claims(&self, claims: &Map<String, Value>) -> Result<Principal, AuthError> {
+    /// `iss` is the verified issuer (the signature checked, `iss` validated against it).
+    fn principal_from_claims(
+        &self,
+        iss: &str,
+        claims: &Map<String, Value>,
+    ) -> Result<Principal, AuthError> {
         let sub = claims
             .get("sub")
             .and_then(Value::as_str)
@@ -158,11 +165,15 @@ impl JwtVerifier {
             }
             Some(_) => return Err(Rejection::MalformedToken.into()),
         };
+        let identity = Identity {
+            home_page: iss.to_owned(),
+            name: sub.to_owned(),
+        };
         Ok(Principal {
             tenant: tenant.to_owned(),
             scopes,
-            name: sub.to_owned(),
-            authority: authority_agent(&self.authority_home_page, sub, None),
+            authority: identity.authority(None),
+            identity,
         })
     }
 
@@ -239,6 +250,27 @@ impl IssuerKey {
             validation,
         })
     }
+}
+
+/// An issuer is the `account.homePage` of its principals' authority, so it must be an absolute
+/// IRI (xAPI 1.0.3 Data §2.4.2.4: homePage is an IRL), and it must differ from
+/// `authority_home_page`, the home page of Basic credentials: otherwise a token whose `sub`
+/// equals a credential key would be that credential.
+fn check_issuer_identity(issuer: &str, authority_home_page: &str) -> Result<(), AuthError> {
+    if issuer.is_empty() {
+        return Ok(()); // refused with the audience check in `IssuerKey::new`
+    }
+    if lrs_schema::Iri::parse(issuer).is_err() {
+        return Err(AuthError::config(format!(
+            "JWT issuer {issuer:?} must be an absolute IRI (e.g. https://eportal.example.jp): it becomes the account.homePage of the authority of statements its tokens write"
+        )));
+    }
+    if issuer == authority_home_page {
+        return Err(AuthError::config(format!(
+            "JWT issuer {issuer:?} equals auth.authority_home_page, the home page of Basic credentials; a token whose sub equals a credential key would act as that credential"
+        )));
+    }
+    Ok(())
 }
 
 fn split_token(token: &str) -> Result<(&str, &str), AuthError> {

@@ -25,6 +25,6 @@ pub use authenticator::{Authenticator, RELOAD_CHECK_INTERVAL};
 pub use config::{AuthConfig, JwtAlgorithm, JwtIssuer};
 pub use credential_file::{CREDENTIALS_FILE_NAME, CredentialFile, CredentialInfo};
 pub use error::{AuthError, AuthErrorKind, Rejection};
-pub use principal::Principal;
+pub use principal::{Identity, Principal};
 pub use scope::{Access, ReadRestriction, Scope, Scopes};
 pub use tenant::{MAX_TENANT_LEN, validate_tenant};

@@ -11,11 +11,34 @@ pub struct Principal {
     /// The board of education whose data the request touches.
     pub tenant: String,
     pub scopes: Scopes,
-    /// The credential key (Basic) or the token's `sub` (JWT bearer).
-    pub name: String,
+    /// Who the client is, whole: no two credentials or token subjects share one.
+    pub identity: Identity,
     /// The xAPI `authority` Agent the LRS sets on statements this principal writes
-    /// (xAPI 1.0.3 Data §2.4.9); also how `statements/read/mine` recognises own statements.
+    /// (xAPI 1.0.3 Data §2.4.9): an account whose `homePage` and `name` are the [`Identity`]
+    /// (plus, for a Basic credential, its label as display `name`).
     pub authority: Value,
+}
+
+/// A principal's identity: the `account` of its authority Agent.
+///
+/// - HTTP Basic: `home_page` = `auth.authority_home_page`, `name` = the credential key;
+/// - JWT bearer: `home_page` = the token's issuer (`iss`), `name` = its subject (`sub`).
+///
+/// Issuers are distinct and none equals `auth.authority_home_page` (checked when the
+/// configuration is loaded), so two tokens of different issuers, or a token and a Basic
+/// credential, never share an identity however their `sub` and key are chosen. Identities are
+/// compared as the pair, never as one joined string.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Identity {
+    pub home_page: String,
+    pub name: String,
+}
+
+impl Identity {
+    /// The `authority` Agent of this identity, with an optional display `name`.
+    pub(crate) fn authority(&self, display: Option<&str>) -> Value {
+        authority_agent(&self.home_page, &self.name, display)
+    }
 }
 
 impl Principal {
@@ -34,7 +57,7 @@ impl Principal {
 }
 
 /// `{"objectType":"Agent","account":{"homePage":…,"name":…}}` plus an optional display `name`.
-pub(crate) fn authority_agent(home_page: &str, account_name: &str, display: Option<&str>) -> Value {
+fn authority_agent(home_page: &str, account_name: &str, display: Option<&str>) -> Value {
     let mut account = Map::new();
     account.insert("homePage".into(), Value::from(home_page));
     account.insert("name".into(), Value::from(account_name));
@@ -69,7 +92,10 @@ mod tests {
         let principal = Principal {
             tenant: "131016".into(),
             scopes: Scopes::from_iter([Scope::StatementsWrite, Scope::StatementsReadMine]),
-            name: "k1".into(),
+            identity: Identity {
+                home_page: "https://lrs.example/".into(),
+                name: "k1".into(),
+            },
             authority: authority_agent("https://lrs.example/", "k1", None),
         };
         assert_eq!(

@@ -32,7 +32,8 @@ fn a_created_credential_authenticates_with_basic() {
     let principal = auth.authenticate(Some(&basic(&key, &secret))).unwrap();
 
     assert_eq!(principal.tenant, "131016");
-    assert_eq!(principal.name, key);
+    assert_eq!(principal.identity.name, key);
+    assert_eq!(principal.identity.home_page, HOME_PAGE);
     assert_eq!(principal.scopes, write_scopes());
     assert_eq!(
         principal.authority,

@@ -110,7 +110,8 @@ fn an_rs256_token_with_the_right_issuer_audience_and_expiry_is_accepted() {
     let (_dir, auth) = authenticator();
     let principal = bearer(&auth, &rs256(&claims(RSA_ISSUER))).unwrap();
     assert_eq!(principal.tenant, "131016");
-    assert_eq!(principal.name, "portal-user-42");
+    assert_eq!(principal.identity.name, "portal-user-42");
+    assert_eq!(principal.identity.home_page, RSA_ISSUER);
     assert_eq!(
         principal.scopes,
         Scopes::from_iter([Scope::StatementsWrite, Scope::StatementsRead])
@@ -118,7 +119,7 @@ fn an_rs256_token_with_the_right_issuer_audience_and_expiry_is_accepted() {
     assert_eq!(
         principal.authority,
         json!({"objectType": "Agent", "account":
-            {"homePage": "https://lrs.example.jp/authority", "name": "portal-user-42"}})
+            {"homePage": RSA_ISSUER, "name": "portal-user-42"}})
     );
 }
 
@@ -132,6 +133,31 @@ fn an_es256_token_with_the_right_issuer_audience_and_expiry_is_accepted() {
         principal.scopes,
         Scopes::from_iter([Scope::StatementsReadMine])
     );
+}
+
+#[test]
+fn equal_subjects_of_two_issuers_are_two_identities_and_two_authorities() {
+    let (_dir, auth) = authenticator();
+    let from_rsa = bearer(&auth, &rs256(&claims(RSA_ISSUER))).unwrap();
+    let from_ec = bearer(&auth, &es256(&claims(EC_ISSUER))).unwrap();
+    assert_eq!(from_rsa.identity.name, from_ec.identity.name);
+    assert_ne!(from_rsa.identity, from_ec.identity);
+    assert_ne!(from_rsa.authority, from_ec.authority);
+    assert_eq!(from_ec.authority["account"]["homePage"], EC_ISSUER);
+}
+
+#[test]
+fn an_issuer_must_be_an_iri_other_than_the_basic_credentials_home_page() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["eportal", "https://lrs.example.jp/authority"] {
+        let mut config = AuthConfig::new("https://lrs.example.jp/authority");
+        config.jwt = vec![JwtIssuer {
+            hs_secret: Some(HS_SECRET.into()),
+            ..issuer(name, JwtAlgorithm::HS256)
+        }];
+        let err = Authenticator::new(dir.path(), config).err().unwrap();
+        assert_eq!(err.kind(), AuthErrorKind::Config, "{name}");
+    }
 }
 
 #[test]

@@ -12,12 +12,13 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::{Method, Uri};
 use actix_web::middleware::Next;
-use actix_web::web;
+use actix_web::web::{self, Bytes};
 use actix_web::{HttpMessage, ResponseError};
 use lrs_schema::XapiVersion;
 
 use crate::app::AppState;
-use crate::body::read_limited;
+use crate::body::{HeldBody, read_body};
+use crate::body_budget::BodyReservation;
 use crate::error::{ApiError, ApiErrorKind};
 use crate::extract::VERSION_HEADER;
 
@@ -77,12 +78,13 @@ struct Translated {
 async fn rewrite(req: &mut ServiceRequest, params: &[(String, String)]) -> Result<(), ApiError> {
     let method = intended(req, params)?;
     require_form(req)?;
-    let limit = req
-        .app_data::<web::Data<AppState>>()
-        .map_or(usize::MAX, |state| state.config.max_body_bytes);
-    let headers = req.headers().clone();
-    let body = read_limited(&headers, req.take_payload(), limit).await?;
-    let translated = translate(method, &body)?;
+    // Read before authentication (the credentials are in the form): the anonymous bucket.
+    let payload = req.take_payload();
+    let (form, mut reservation) = read_body(req.request(), payload, None).await?.into_parts();
+    // Decoding copies every field out of the form: both live until the form is dropped.
+    reservation.grow(form.len())?;
+    let translated = translate(method, &form)?;
+    drop(form);
     if translated
         .headers
         .iter()
@@ -94,7 +96,7 @@ async fn rewrite(req: &mut ServiceRequest, params: &[(String, String)]) -> Resul
             "xAPI 2.0 has no alternate request syntax",
         ));
     }
-    apply(req, translated)
+    apply(req, translated, reservation)
 }
 
 /// The intended method, once the request line is a valid alternate-syntax one: an xAPI 1.0
@@ -204,7 +206,16 @@ fn translate(method: Method, body: &[u8]) -> Result<Translated, ApiError> {
 /// Rewrites the request in place. `Content-Length` is the content's (the form field is a hint
 /// §1.3.s3.b12 only); `Content-Type` is the form's, else [`DEFAULT_CONTENT_TYPE`] when there is
 /// content (§1.3.s3.b10).
-fn apply(req: &mut ServiceRequest, translated: Translated) -> Result<(), ApiError> {
+///
+/// The content becomes the request's payload and is also left in its extensions with
+/// `reservation`, resized to what the rewritten request holds (content, query string, header
+/// values), where the handler's body read takes it over: it is accounted for until the request
+/// is done, and never copied again.
+fn apply(
+    req: &mut ServiceRequest,
+    translated: Translated,
+    mut reservation: BodyReservation,
+) -> Result<(), ApiError> {
     let query = serde_urlencoded::to_string(&translated.query)
         .map_err(|e| ApiError::new(ApiErrorKind::Internal, e.to_string()))?;
     let path_and_query = if query.is_empty() {
@@ -219,7 +230,18 @@ fn apply(req: &mut ServiceRequest, translated: Translated) -> Result<(), ApiErro
             "the form parameters do not make a query string",
         )
     })?;
-    let content = translated.content.unwrap_or_default().into_bytes();
+    let content = Bytes::from(translated.content.unwrap_or_default().into_bytes());
+    let retained = content.len()
+        + path_and_query.len()
+        + translated
+            .headers
+            .iter()
+            .map(|(_, value)| value.len())
+            .sum::<usize>();
+    match retained.checked_sub(reservation.bytes()) {
+        Some(more) => reservation.grow(more)?,
+        None => reservation.shrink_to(retained),
+    }
     let head = req.head_mut();
     head.method = translated.method;
     head.uri = uri;
@@ -247,7 +269,9 @@ fn apply(req: &mut ServiceRequest, translated: Translated) -> Result<(), ApiErro
     }
     head.headers
         .insert(header::CONTENT_LENGTH, HeaderValue::from(content.len()));
-    req.set_payload(Payload::from(content));
+    req.set_payload(Payload::from(content.clone()));
+    req.extensions_mut()
+        .insert(HeldBody::new(content, reservation));
     Ok(())
 }
 

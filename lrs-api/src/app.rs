@@ -1,6 +1,7 @@
 //! The HTTP application: shared state, routes and the version middleware.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::ResponseError;
 use actix_web::body::{EitherBody, MessageBody};
@@ -16,9 +17,10 @@ use lrs_schema::XapiVersion;
 use lrs_store::{ActivityStore, AttachmentStore, DocumentStore, StatementReader};
 
 use crate::alternate::alternate_request_syntax;
+use crate::body_budget::BodyBudget;
 use crate::cors::{CorsConfig, cors};
 use crate::documents::DocumentService;
-use crate::error::{ApiError, ApiErrorKind};
+use crate::error::ApiError;
 use crate::extract::request_version;
 use crate::metrics::Metrics;
 use crate::routes;
@@ -31,6 +33,12 @@ pub struct ApiConfig {
     pub base_path: String,
     /// Requests with larger bodies are answered 413.
     pub max_body_bytes: usize,
+    /// How long reading one request body may take; then 408.
+    pub body_read_timeout: Duration,
+    /// The most bytes of request bodies held in memory at once; beyond, new bodies get 503.
+    pub max_body_memory_bytes: usize,
+    /// The most bytes of bodies one credential's requests hold at once (0: no such bound).
+    pub max_body_memory_per_credential_bytes: usize,
     /// The version family answered when a request names none we support (its 400 still says
     /// which version this LRS speaks).
     pub default_version: XapiVersion,
@@ -43,6 +51,9 @@ impl Default for ApiConfig {
         ApiConfig {
             base_path: "/xapi".into(),
             max_body_bytes: 16 * 1024 * 1024,
+            body_read_timeout: Duration::from_secs(60),
+            max_body_memory_bytes: 256 * 1024 * 1024,
+            max_body_memory_per_credential_bytes: 64 * 1024 * 1024,
             default_version: XapiVersion::V2_0_0,
             cors: CorsConfig::default(),
         }
@@ -87,6 +98,8 @@ pub struct AppState {
     pub attachments: Arc<dyn AttachmentStore>,
     /// Canonical Activity Definitions (the Activities Resource).
     pub activities: Arc<dyn ActivityStore>,
+    /// The request bodies held in memory, bounded.
+    pub bodies: Arc<BodyBudget>,
     /// Where the handlers observe batch sizes and store timings: the process's registry (the
     /// one `/metrics` serves).
     pub metrics: Arc<Metrics>,
@@ -105,6 +118,10 @@ impl AppState {
         AppState {
             queries: queries.with_timings(metrics.store().clone()),
             documents: DocumentService::new(stores.documents),
+            bodies: BodyBudget::new(
+                config.max_body_memory_bytes,
+                config.max_body_memory_per_credential_bytes,
+            ),
             config,
             auth,
             sequencer,
@@ -124,29 +141,46 @@ impl AppState {
     pub fn sequencer(&self) -> Result<&Arc<WriteSequencer>, ApiError> {
         self.sequencer
             .as_ref()
-            .ok_or_else(|| read_only_error("POST, PUT and DELETE"))
+            .ok_or_else(|| read_only_error("POST, PUT and DELETE", routes::READ_METHODS))
     }
 }
 
-fn read_only_error(methods: &str) -> ApiError {
-    ApiError::new(
-        ApiErrorKind::MethodNotAllowed,
+fn read_only_error(method: &str, allowed: &[Method]) -> ApiError {
+    ApiError::method_not_allowed(
+        allowed,
         format!(
-            "this instance runs the query role and serves reads only; send {methods} requests to the api service"
+            "this instance runs the query role and serves reads only; send {method} requests to the api service"
         ),
     )
 }
 
-/// Registers `/health`, `/ready` and `/metrics`, which every role serves. The app needs a
-/// `web::Data<Readiness>` and a `web::Data<Arc<Metrics>>`.
+/// The methods of the Statement Resource.
+const STATEMENT_METHODS: &[Method] = &[Method::PUT, Method::POST, Method::GET, Method::HEAD];
+
+/// Registers `/health`, `/ready` and `/metrics` (GET and HEAD), which every role serves. The app
+/// needs a `web::Data<Readiness>` and a `web::Data<Arc<Metrics>>`; every other path is the
+/// caller's (add `.default_service(web::to(lrs_api::not_found))` for the JSON 404).
 pub fn configure_probes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health", web::get().to(routes::health::health))
-        .route("/ready", web::get().to(routes::health::ready))
-        .route("/metrics", web::get().to(crate::metrics::metrics));
+    cfg.service(
+        routes::probe_resource("/health", routes::READ_METHODS)
+            .route(web::get().to(routes::health::health))
+            .route(web::head().to(routes::health::health)),
+    )
+    .service(
+        routes::probe_resource("/ready", routes::READ_METHODS)
+            .route(web::get().to(routes::health::ready))
+            .route(web::head().to(routes::health::ready)),
+    )
+    .service(
+        routes::probe_resource("/metrics", routes::READ_METHODS)
+            .route(web::get().to(crate::metrics::metrics))
+            .route(web::head().to(crate::metrics::metrics)),
+    );
 }
 
-/// Registers every route: the probes and the xAPI surface under `base_path`. The app needs a
-/// `web::Data<AppState>` besides what [`configure_probes`] needs.
+/// Registers every route: the probes, the xAPI surface under `base_path`, and the JSON 404 for
+/// every other path. The app needs a `web::Data<AppState>` besides what [`configure_probes`]
+/// needs.
 pub fn configure(cfg: &mut web::ServiceConfig, base_path: &str) {
     configure_probes(cfg);
     cfg.service(
@@ -156,18 +190,23 @@ pub fn configure(cfg: &mut web::ServiceConfig, base_path: &str) {
             .wrap(from_fn(alternate_request_syntax))
             .wrap(from_fn(cors))
             .service(
-                web::resource("/statements")
+                routes::xapi_resource("/statements", STATEMENT_METHODS)
                     .route(web::put().to(routes::statements::put))
                     .route(web::post().to(routes::statements::post))
                     .route(web::get().to(routes::statements::get))
                     .route(web::head().to(routes::statements::get)),
             )
-            .service(web::resource("/about").route(web::get().to(routes::about::about)))
+            .service(
+                routes::xapi_resource("/about", routes::READ_METHODS)
+                    .route(web::get().to(routes::about::about))
+                    .route(web::head().to(routes::about::about)),
+            )
             .configure(routes::documents::configure)
             .service(routes::agents::resource())
             .service(routes::activities::resource())
             .default_service(web::to(routes::not_found)),
-    );
+    )
+    .default_service(web::to(routes::not_found));
 }
 
 /// xAPI Communication §3.3: every request but one to the About resource MUST carry a supported
@@ -214,7 +253,10 @@ async fn read_only_role(
         .is_some_and(|state| state.sequencer.is_none());
     let reading = [Method::GET, Method::HEAD, Method::OPTIONS].contains(req.method());
     if read_only && !reading {
-        let err = read_only_error(req.method().as_str());
+        let err = read_only_error(
+            req.method().as_str(),
+            &routes::xapi_methods(req.request(), routes::READ_METHODS),
+        );
         return Ok(req
             .into_response(err.error_response())
             .map_into_right_body());

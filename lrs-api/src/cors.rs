@@ -61,7 +61,7 @@ impl CorsConfig {
             .then(|| AllowedOrigin::Exactly(origin.clone()))
     }
 
-    fn enabled(&self) -> bool {
+    pub(crate) fn enabled(&self) -> bool {
         !self.allowed_origins.is_empty()
     }
 }

@@ -1,13 +1,14 @@
 //! The one table from error kinds to HTTP statuses and xAPI error bodies.
 //!
 //! Status codes appear nowhere else in the API. 4xx bodies say which rule was broken and where;
-//! 5xx bodies are opaque (the cause goes to the log). 503 carries `Retry-After`.
+//! 5xx bodies are opaque (the cause goes to the log). 503 carries `Retry-After`, 405 `Allow`;
+//! 408, 413 and a 503 refusing a body for memory close the connection (the body is not read).
 //!
 //! Every error response carries an [`Answered`] in its extensions: the metrics middleware reads
 //! the kind and the backpressure reason from there rather than guessing from the status.
 
-use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use lrs_auth::{AuthError, AuthErrorKind};
 use lrs_log::{LogError, LogErrorKind};
@@ -29,7 +30,11 @@ pub enum ApiErrorKind {
     Conflict,
     PreconditionFailed,
     PayloadTooLarge,
-    /// A write sent to a read-only (query role) instance.
+    /// The body did not arrive within `server.body_read_timeout_seconds`; the connection is
+    /// closed after the answer.
+    RequestTimeout,
+    /// A method the resource does not serve (among them, writes sent to a read-only, query
+    /// role, instance); answered with `Allow`.
     MethodNotAllowed,
     Unavailable,
     Internal,
@@ -37,7 +42,7 @@ pub enum ApiErrorKind {
 
 impl ApiErrorKind {
     /// The kinds answered with a 4xx status.
-    pub const CLIENT_ERRORS: [ApiErrorKind; 8] = [
+    pub const CLIENT_ERRORS: [ApiErrorKind; 9] = [
         ApiErrorKind::BadRequest,
         ApiErrorKind::Unauthorized,
         ApiErrorKind::Forbidden,
@@ -45,6 +50,7 @@ impl ApiErrorKind {
         ApiErrorKind::Conflict,
         ApiErrorKind::PreconditionFailed,
         ApiErrorKind::PayloadTooLarge,
+        ApiErrorKind::RequestTimeout,
         ApiErrorKind::MethodNotAllowed,
     ];
 
@@ -65,6 +71,7 @@ impl ApiErrorKind {
                 (StatusCode::PRECONDITION_FAILED, "precondition_failed")
             }
             ApiErrorKind::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiErrorKind::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
             ApiErrorKind::MethodNotAllowed => {
                 (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
             }
@@ -88,15 +95,22 @@ pub enum Backpressure {
     StoreUnavailable,
     /// A document kept changing under a conditional write (the retries ran out).
     DocumentContention,
+    /// The request bodies held in memory reached `server.max_body_memory_bytes`.
+    BodyMemory,
+    /// The bodies of one credential's requests reached
+    /// `server.max_body_memory_per_credential_bytes`.
+    CredentialBodyMemory,
 }
 
 impl Backpressure {
-    pub const ALL: [Backpressure; 5] = [
+    pub const ALL: [Backpressure; 7] = [
         Backpressure::LogFull,
         Backpressure::IngestLag,
         Backpressure::LogUnavailable,
         Backpressure::StoreUnavailable,
         Backpressure::DocumentContention,
+        Backpressure::BodyMemory,
+        Backpressure::CredentialBodyMemory,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -106,6 +120,8 @@ impl Backpressure {
             Backpressure::LogUnavailable => "log_unavailable",
             Backpressure::StoreUnavailable => "store_unavailable",
             Backpressure::DocumentContention => "document_contention",
+            Backpressure::BodyMemory => "body_memory",
+            Backpressure::CredentialBodyMemory => "credential_body_memory",
         }
     }
 }
@@ -116,6 +132,8 @@ pub struct Answered {
     pub kind: ApiErrorKind,
     pub backpressure: Option<Backpressure>,
 }
+
+const METHOD_RULE: &str = "RFC 9110 §15.5.6: a 405 (Method Not Allowed) answers a method the target resource does not support, with an Allow header listing the methods it does";
 
 /// Seconds a client should wait before retrying a 503.
 const RETRY_AFTER_SECONDS: &str = "1";
@@ -129,6 +147,8 @@ pub struct ApiError {
     rule: Option<String>,
     path: Option<String>,
     backpressure: Option<Backpressure>,
+    /// The `Allow` header of a 405: the methods the resource serves.
+    allow: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -149,6 +169,7 @@ impl ApiError {
             rule: None,
             path: None,
             backpressure: None,
+            allow: None,
         }
     }
 
@@ -159,11 +180,9 @@ impl ApiError {
     /// A 400 naming the rule broken and where.
     pub fn bad_request(rule: &str, path: &str, message: impl Into<String>) -> Self {
         ApiError {
-            kind: ApiErrorKind::BadRequest,
-            message: message.into(),
             rule: Some(rule.to_owned()),
             path: Some(path.to_owned()),
-            backpressure: None,
+            ..ApiError::new(ApiErrorKind::BadRequest, message)
         }
     }
 
@@ -171,11 +190,8 @@ impl ApiError {
     /// resources, say).
     pub fn with_rule(kind: ApiErrorKind, rule: &str, message: impl Into<String>) -> Self {
         ApiError {
-            kind,
-            message: message.into(),
             rule: Some(rule.to_owned()),
-            path: None,
-            backpressure: None,
+            ..ApiError::new(kind, message)
         }
     }
 
@@ -184,13 +200,11 @@ impl ApiError {
     }
 
     pub fn conflict(id: Uuid) -> Self {
-        ApiError {
-            kind: ApiErrorKind::Conflict,
-            message: format!("statement {id} already exists with different content"),
-            rule: Some("xAPI Communication §2.1.2: a statement id that exists with different content MUST be rejected with 409 Conflict".into()),
-            path: None,
-            backpressure: None,
-        }
+        ApiError::with_rule(
+            ApiErrorKind::Conflict,
+            "xAPI Communication §2.1.2: a statement id that exists with different content MUST be rejected with 409 Conflict",
+            format!("statement {id} already exists with different content"),
+        )
     }
 
     /// A 503: the LRS cannot take the request for now, because of `reason`.
@@ -198,6 +212,20 @@ impl ApiError {
         ApiError {
             backpressure: Some(reason),
             ..ApiError::new(ApiErrorKind::Unavailable, message)
+        }
+    }
+
+    /// A 405 whose `Allow` lists `allowed`, the methods the resource serves.
+    pub fn method_not_allowed(allowed: &[Method], message: impl Into<String>) -> Self {
+        let allow = allowed
+            .iter()
+            .map(Method::as_str)
+            .collect::<Vec<_>>()
+            .join(", ");
+        ApiError {
+            rule: Some(METHOD_RULE.to_owned()),
+            allow: Some(allow),
+            ..ApiError::new(ApiErrorKind::MethodNotAllowed, message)
         }
     }
 
@@ -224,9 +252,28 @@ impl ResponseError for ApiError {
             }
             ApiErrorKind::Unavailable => {
                 response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
+                // A body refused for memory is not read: close rather than drain it (the
+                // client retries on a new connection after Retry-After).
+                if matches!(
+                    self.backpressure,
+                    Some(Backpressure::BodyMemory | Backpressure::CredentialBodyMemory)
+                ) {
+                    response.force_close();
+                }
+            }
+            // The rest of the body is not read: close rather than drain it.
+            ApiErrorKind::PayloadTooLarge => {
+                response.force_close();
             }
             ApiErrorKind::MethodNotAllowed => {
-                response.insert_header((header::ALLOW, "GET, HEAD, OPTIONS"));
+                if let Some(allow) = &self.allow {
+                    response.insert_header((header::ALLOW, allow.as_str()));
+                }
+            }
+            // RFC 9110 §15.5.9: the server closes the connection; the rest of the body is
+            // never read.
+            ApiErrorKind::RequestTimeout => {
+                response.force_close();
             }
             _ => {}
         }

@@ -6,7 +6,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use lrs_auth::{Access, Principal, ReadRestriction};
-use lrs_query::ReadScope;
+use lrs_query::{OwnAuthority, ReadScope};
 use lrs_schema::XapiVersion;
 use lrs_schema::envelope::Key16;
 
@@ -91,12 +91,18 @@ impl Authenticated {
         }
     }
 
-    /// Which statements this principal may read (403 when none).
+    /// Which statements this principal may read (403 when none). `statements/read/mine` reads
+    /// the statements whose authority is this principal's whole identity (its account's home
+    /// page and name; `authority_term` is that account's canonical identifier, for the index).
     pub fn read_scope(&self, authority_term: &str) -> Result<ReadScope, ApiError> {
         self.require(Access::ReadStatements)?;
         Ok(match self.0.scopes.read_restriction() {
             ReadRestriction::None => ReadScope::Tenant,
-            ReadRestriction::OwnStatementsOnly => ReadScope::Own(Key16::of(authority_term)),
+            ReadRestriction::OwnStatementsOnly => ReadScope::Own(OwnAuthority {
+                key: Key16::of(authority_term),
+                home_page: self.0.identity.home_page.clone(),
+                name: self.0.identity.name.clone(),
+            }),
         })
     }
 }

@@ -29,6 +29,7 @@ use prometheus::{
 };
 use tracing::Instrument;
 
+use crate::body_budget::BodyBudget;
 use crate::error::{Answered, ApiErrorKind, Backpressure};
 use crate::sequencer::WriteSequencer;
 
@@ -162,6 +163,17 @@ impl Metrics {
         self.batch_size.observe(statements as f64);
     }
 
+    /// Serves the bytes of request bodies held in memory and their bound, read from `budget` at
+    /// scrape time (call once, for the process's one budget).
+    pub fn watch_request_bodies(&self, budget: Arc<BodyBudget>) {
+        let scraped = Scraped::new(BODY_METRICS, move || {
+            vec![budget.held() as f64, budget.limit() as f64]
+        });
+        if let Err(err) = self.registry.register(Box::new(scraped)) {
+            tracing::warn!(error = %err, "request body metrics registered twice");
+        }
+    }
+
     /// Times the store calls of the api/query handlers (`QUERY_STORE_OPERATIONS`).
     pub fn store(&self) -> &StoreTimings {
         &self.store
@@ -256,6 +268,17 @@ const LAG_METRICS: &[(&str, &str)] = &[(
     "lrs_ingest_lag_records",
     "Log records appended but not yet applied to the store",
 )];
+
+const BODY_METRICS: &[(&str, &str)] = &[
+    (
+        "lrs_http_request_body_memory_bytes",
+        "Bytes of request bodies held in memory now (reserved as they are read, until the request is done)",
+    ),
+    (
+        "lrs_http_request_body_memory_limit_bytes",
+        "server.max_body_memory_bytes: beyond it new request bodies get 503",
+    ),
+];
 
 const SEQUENCER_METRICS: &[(&str, &str)] = &[
     (

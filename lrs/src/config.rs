@@ -32,6 +32,17 @@ pub struct ServerConfig {
     pub base_path: String,
     /// Requests with larger bodies get 413.
     pub max_body_bytes: usize,
+    /// A request body not all received this long after its handler started reading gets 408
+    /// (slow or stalled uploads do not hold memory or a connection for ever).
+    pub body_read_timeout_seconds: u64,
+    /// The most bytes of request bodies held in memory at once, all requests together; beyond
+    /// it new bodies get 503 + Retry-After. At least `max_body_bytes`.
+    pub max_body_memory_bytes: usize,
+    /// The most bytes of bodies one credential's requests hold at once (bodies read before
+    /// authentication, i.e. alternate-syntax forms, share one bucket); beyond it that
+    /// credential's new bodies get 503 + Retry-After. 0 = no such bound; else at least
+    /// `max_body_bytes`.
+    pub max_body_memory_per_credential_bytes: usize,
     /// HTTP worker threads; 0 = one per core.
     pub workers: usize,
     /// How long a graceful shutdown waits for in-flight requests.
@@ -163,6 +174,9 @@ impl Default for ServerConfig {
             listen: "127.0.0.1:8080".into(),
             base_path: "/xapi".into(),
             max_body_bytes: 16 * 1024 * 1024,
+            body_read_timeout_seconds: 60,
+            max_body_memory_bytes: 256 * 1024 * 1024,
+            max_body_memory_per_credential_bytes: 64 * 1024 * 1024,
             workers: 0,
             shutdown_timeout_seconds: 30,
             default_xapi_version: "2.0.0".into(),
@@ -323,6 +337,7 @@ impl Config {
         if !self.server.base_path.starts_with('/') || self.server.base_path.ends_with('/') {
             bail!("server.base_path must start with '/' and not end with '/' (e.g. /xapi)");
         }
+        self.validate_body_limits()?;
         if !["1.0.3", "2.0.0"].contains(&self.server.default_xapi_version.as_str()) {
             bail!("server.default_xapi_version must be `1.0.3` or `2.0.0`");
         }
@@ -340,6 +355,34 @@ impl Config {
             max_statements_per_batch: self.ingest.max_statements_per_batch.max(1),
             poll_wait: Duration::from_millis(self.ingest.poll_wait_ms.max(1)),
         }
+    }
+
+    /// One body of the largest size allowed must fit the memory bounds when nothing else is
+    /// held, or it would be refused for ever.
+    fn validate_body_limits(&self) -> anyhow::Result<()> {
+        let server = &self.server;
+        if server.body_read_timeout_seconds == 0 {
+            bail!("server.body_read_timeout_seconds must be at least 1");
+        }
+        if server.max_body_memory_bytes < server.max_body_bytes {
+            bail!(
+                "server.max_body_memory_bytes ({}) must be at least server.max_body_bytes ({})",
+                server.max_body_memory_bytes,
+                server.max_body_bytes
+            );
+        }
+        let per_credential = server.max_body_memory_per_credential_bytes;
+        if per_credential != 0 && per_credential < server.max_body_bytes {
+            bail!(
+                "server.max_body_memory_per_credential_bytes ({per_credential}) must be 0 (no bound) or at least server.max_body_bytes ({})",
+                server.max_body_bytes
+            );
+        }
+        Ok(())
+    }
+
+    pub fn body_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.server.body_read_timeout_seconds)
     }
 
     pub fn read_your_writes_wait(&self) -> Duration {
@@ -455,6 +498,36 @@ mod tests {
         let env = BTreeMap::from([("LRS__SERVER__LISTEN_ADDR".to_owned(), "x".to_owned())]);
         let err = Config::load(None, &env, &CliOverrides::default()).unwrap_err();
         assert!(format!("{err:#}").contains("listen_addr"), "{err:#}");
+    }
+
+    #[test]
+    fn body_memory_bounds_must_hold_one_body_of_the_largest_size() {
+        let load = |pairs: &[(&str, &str)]| {
+            let env = pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            Config::load(None, &env, &CliOverrides::default())
+        };
+        let defaults = load(&[]).unwrap();
+        assert_eq!(defaults.server.body_read_timeout_seconds, 60);
+        assert_eq!(defaults.server.max_body_memory_bytes, 256 << 20);
+        assert_eq!(
+            defaults.server.max_body_memory_per_credential_bytes,
+            64 << 20
+        );
+        for bad in [
+            [("LRS__SERVER__MAX_BODY_MEMORY_BYTES", "1000000")],
+            [(
+                "LRS__SERVER__MAX_BODY_MEMORY_PER_CREDENTIAL_BYTES",
+                "1000000",
+            )],
+            [("LRS__SERVER__BODY_READ_TIMEOUT_SECONDS", "0")],
+        ] {
+            assert!(load(&bad).is_err(), "{bad:?}");
+        }
+        let off = load(&[("LRS__SERVER__MAX_BODY_MEMORY_PER_CREDENTIAL_BYTES", "0")]).unwrap();
+        assert_eq!(off.server.max_body_memory_per_credential_bytes, 0);
     }
 
     #[test]

@@ -19,7 +19,7 @@ use anyhow::Context;
 use lrs_api::metrics::MetricSources;
 use lrs_api::{
     ApiConfig, AppState, CorsConfig, LagLimits, Metrics, Readiness, Stores, WriteSequencer,
-    configure, configure_probes,
+    configure, configure_probes, not_found, security_headers,
 };
 use lrs_auth::{AuthConfig, Authenticator, JwtAlgorithm, JwtIssuer};
 use lrs_ingest::{IngestListener, Ingestor};
@@ -378,6 +378,9 @@ fn start_xapi_server<S: Store>(
     let api_config = ApiConfig {
         base_path: config.server.base_path.clone(),
         max_body_bytes: config.server.max_body_bytes,
+        body_read_timeout: config.body_read_timeout(),
+        max_body_memory_bytes: config.server.max_body_memory_bytes,
+        max_body_memory_per_credential_bytes: config.server.max_body_memory_per_credential_bytes,
         default_version: lrs_schema::XapiVersion::from_header(&config.server.default_xapi_version)
             .context("server.default_xapi_version")?,
         cors: CorsConfig {
@@ -405,11 +408,13 @@ fn start_xapi_server<S: Store>(
         stores,
         metrics.clone(),
     );
+    metrics.watch_request_bodies(state.bodies.clone());
     let metrics = web::Data::new(metrics);
     let state = web::Data::new(state);
     let base_path = config.server.base_path.clone();
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(from_fn(security_headers))
             .wrap(from_fn(lrs_api::metrics::track))
             .app_data(state.clone())
             .app_data(metrics.clone())
@@ -428,10 +433,12 @@ fn start_probe_server(
     let metrics = web::Data::new(metrics);
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(from_fn(security_headers))
             .wrap(from_fn(lrs_api::metrics::track))
             .app_data(metrics.clone())
             .app_data(readiness.clone())
             .configure(configure_probes)
+            .default_service(web::to(not_found))
     });
     bind_and_run!(config, server)
 }

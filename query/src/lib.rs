@@ -10,12 +10,14 @@
 //! attachments); the HTTP handler only parses and writes.
 
 mod cursor;
+mod own_authority;
 mod planner;
 pub mod render;
 mod service;
 mod statement_get;
 
 pub use cursor::{Cursor, CursorError};
+pub use own_authority::OwnAuthority;
 pub use planner::{Plan, plan};
 pub use service::{QueryConfig, QueryError, QueryPage, ReadScope, StatementQueryService};
 pub use statement_get::{AttachmentPart, StatementAnswer, StatementRequest};

@@ -14,23 +14,33 @@ use lrs_store::{
 use uuid::Uuid;
 
 use crate::cursor::Cursor;
+use crate::own_authority::OwnAuthority;
 use crate::planner::plan;
 use crate::render::{CanonicalPage, statement_json};
 
 /// Whose statements a reader may see.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReadScope {
     /// Every statement of the tenant (`statements/read`, `all/read`, `all`).
     Tenant,
     /// Only statements whose authority is this credential (`statements/read/mine`).
-    Own(Key16),
+    Own(OwnAuthority),
 }
 
 impl ReadScope {
-    fn authority(self) -> Option<Key16> {
+    fn authority_key(&self) -> Option<Key16> {
         match self {
             ReadScope::Tenant => None,
-            ReadScope::Own(key) => Some(key),
+            ReadScope::Own(own) => Some(own.key),
+        }
+    }
+
+    /// Whether the reader may see `statement`: its index keys are checked by the plan; this
+    /// compares the whole authority account for `statements/read/mine`.
+    fn allows(&self, statement: &StoredStatement) -> bool {
+        match self {
+            ReadScope::Tenant => true,
+            ReadScope::Own(own) => own.wrote(statement.keys.authority, &statement.body),
         }
     }
 }
@@ -180,13 +190,11 @@ impl<R: StatementReader + ?Sized> StatementQueryService<R> {
         tenant: &str,
         id: Uuid,
         voided: bool,
-        scope: ReadScope,
+        scope: &ReadScope,
     ) -> Result<Option<StoredStatement>, QueryError> {
         let found = self.reader.get_statements(tenant, &[id]).await?;
         let statement = found.into_iter().next().flatten();
-        Ok(statement.filter(|s| {
-            is_voided(s) == voided && scope.authority().is_none_or(|a| s.keys.authority == a)
-        }))
+        Ok(statement.filter(|s| is_voided(s) == voided && scope.allows(s)))
     }
 
     /// Runs a filtered query. `cursor` continues an earlier page; otherwise `consistent_through`
@@ -196,11 +204,11 @@ impl<R: StatementReader + ?Sized> StatementQueryService<R> {
         tenant: &str,
         query: &StatementQuery,
         params: &[(String, String)],
-        scope: ReadScope,
+        scope: &ReadScope,
         consistent_through: Micros,
         cursor: Option<&Cursor>,
     ) -> Result<QueryPage, QueryError> {
-        let plan = plan(query, scope.authority());
+        let plan = plan(query, scope.authority_key());
         let limit = match query.limit {
             0 => self.config.max_page,
             n => n.min(self.config.max_page),
@@ -230,6 +238,7 @@ impl<R: StatementReader + ?Sized> StatementQueryService<R> {
                 let Some(statement) = statement else { continue };
                 if !is_voided(&statement)
                     && plan.matches_statement(&statement.keys, statement.inherited.as_ref())
+                    && scope.allows(&statement)
                 {
                     page.push((*position, statement));
                     if page.len() > limit {

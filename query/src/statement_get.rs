@@ -64,50 +64,55 @@ impl<R: StatementReader + ?Sized> StatementQueryService<R> {
             .wait_for_acknowledged(self.config().read_your_writes_wait)
             .await;
         let consistent_through = self.visibility().consistent_through();
-        let (json, last_modified, statements) = match query
-            .statement_id
-            .or(query.voided_statement_id)
-        {
-            Some(id) => {
-                let voided = query.voided_statement_id.is_some();
-                let statement = self
-                    .timed(
-                        "get_statement",
-                        self.get_statement(tenant, id, voided, request.scope),
+        let (json, last_modified, statements) =
+            match query.statement_id.or(query.voided_statement_id) {
+                Some(id) => {
+                    let voided = query.voided_statement_id.is_some();
+                    let statement = self
+                        .timed(
+                            "get_statement",
+                            self.get_statement(tenant, id, voided, &request.scope),
+                        )
+                        .await?
+                        .ok_or_else(|| QueryError::NotFound(format!("no statement {id}")))?;
+                    let statements = vec![statement];
+                    let json = self
+                        .render(tenant, &statements, query.format, &request.languages)
+                        .await?
+                        .pop()
+                        .unwrap_or_default();
+                    (json, statements[0].stored, statements)
+                }
+                None => {
+                    let cap = self.visibility().query_cap(consistent_through);
+                    let page = self
+                        .timed(
+                            "query_statements",
+                            self.query(
+                                tenant,
+                                &query,
+                                &params,
+                                &request.scope,
+                                cap,
+                                cursor.as_ref(),
+                            ),
+                        )
+                        .await?;
+                    let more = page
+                        .more
+                        .map(|c| format!("{}?more={}", self.config().statements_path, c.encode()))
+                        .unwrap_or_default();
+                    let rendered = self
+                        .render(tenant, &page.statements, query.format, &request.languages)
+                        .await?;
+                    let newest = page.statements.iter().map(|s| s.stored).max();
+                    (
+                        render::statement_result(&rendered, &more),
+                        newest.unwrap_or(consistent_through),
+                        page.statements,
                     )
-                    .await?
-                    .ok_or_else(|| QueryError::NotFound(format!("no statement {id}")))?;
-                let statements = vec![statement];
-                let json = self
-                    .render(tenant, &statements, query.format, &request.languages)
-                    .await?
-                    .pop()
-                    .unwrap_or_default();
-                (json, statements[0].stored, statements)
-            }
-            None => {
-                let cap = self.visibility().query_cap(consistent_through);
-                let page = self
-                    .timed(
-                        "query_statements",
-                        self.query(tenant, &query, &params, request.scope, cap, cursor.as_ref()),
-                    )
-                    .await?;
-                let more = page
-                    .more
-                    .map(|c| format!("{}?more={}", self.config().statements_path, c.encode()))
-                    .unwrap_or_default();
-                let rendered = self
-                    .render(tenant, &page.statements, query.format, &request.languages)
-                    .await?;
-                let newest = page.statements.iter().map(|s| s.stored).max();
-                (
-                    render::statement_result(&rendered, &more),
-                    newest.unwrap_or(consistent_through),
-                    page.statements,
-                )
-            }
-        };
+                }
+            };
         let attachments = if query.attachments {
             Some(self.attachment_parts(tenant, &statements).await?)
         } else {

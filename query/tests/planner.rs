@@ -185,7 +185,7 @@ async fn a_candidate_whose_full_keys_do_not_match_is_never_returned() {
             "t",
             &query(true, false, false, None),
             &[],
-            ReadScope::Tenant,
+            &ReadScope::Tenant,
             i64::MAX,
             None,
         )

@@ -2,6 +2,8 @@
 //! §2.5; 2.0.0 §4.1.6.4).
 
 use actix_web::{HttpRequest, HttpResponse, Resource, web};
+
+use crate::routes::{READ_METHODS, xapi_resource};
 use lrs_auth::Access;
 use lrs_schema::Iri;
 use serde_json::{Map, Value};
@@ -15,7 +17,7 @@ const ACTIVITY_ID_RULE: &str = "xAPI 1.0.3 Communication §2.5.s1.table1.row1: t
 
 /// `/activities`, GET and HEAD.
 pub fn resource() -> Resource {
-    web::resource("/activities")
+    xapi_resource("/activities", READ_METHODS)
         .route(web::get().to(get))
         .route(web::head().to(get))
 }

@@ -2,6 +2,8 @@
 //! §4.1.6.3).
 
 use actix_web::{HttpRequest, HttpResponse, Resource, web};
+
+use crate::routes::{READ_METHODS, xapi_resource};
 use lrs_auth::Access;
 use lrs_schema::{Agent, Ifi};
 use serde_json::{Map, Value, json};
@@ -14,7 +16,7 @@ const AGENT_RULE: &str = "xAPI 1.0.3 Communication §2.4.s2.table1.row1: the Age
 
 /// `/agents`, GET and HEAD.
 pub fn resource() -> Resource {
-    web::resource("/agents")
+    xapi_resource("/agents", READ_METHODS)
         .route(web::get().to(get))
         .route(web::head().to(get))
 }

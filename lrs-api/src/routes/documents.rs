@@ -6,6 +6,7 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
+use actix_web::http::Method;
 use actix_web::http::header::{self, HttpDate};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use lrs_auth::Access;
@@ -13,13 +14,25 @@ use lrs_schema::{DocumentMethod, DocumentParams, DocumentResource};
 use lrs_store::Micros;
 
 use crate::app::AppState;
-use crate::body::read_limited;
+use crate::body::read_body;
+use crate::body_budget::BodyReservation;
 use crate::documents::{
     Conditions, DocumentTarget, Failed, NewDocument, UnconditionalPut, etag_of,
 };
 use crate::error::{ApiError, ApiErrorKind};
 use crate::extract::{Authenticated, RequestVersion};
 use crate::routes::params::query_pairs;
+use crate::routes::xapi_resource;
+use crate::security;
+
+/// The methods of the three document resources.
+const DOCUMENT_METHODS: &[Method] = &[
+    Method::GET,
+    Method::HEAD,
+    Method::PUT,
+    Method::POST,
+    Method::DELETE,
+];
 
 /// Registers the three resources in the xAPI scope.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -29,7 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         ("/agents/profile", DocumentResource::AgentProfile),
     ] {
         cfg.service(
-            web::resource(path)
+            xapi_resource(path, DOCUMENT_METHODS)
                 .app_data(resource)
                 .route(web::get().to(get))
                 .route(web::head().to(get))
@@ -77,6 +90,7 @@ pub async fn get(
         Err(failed) => return Err(failed.into()),
     };
     with_validators(&mut response, &document.etag, document.updated);
+    security::serve_stored(&mut response, &document.content_type);
     Ok(response
         .content_type(document.content_type.as_str())
         .body(document.body))
@@ -92,7 +106,7 @@ pub async fn put(
 ) -> Result<HttpResponse, ApiError> {
     let (params, target) = request(&req, &auth, version, DocumentMethod::Write)?;
     let conditions = Conditions::from_headers(req.headers())?;
-    let new = new_document(&req, payload, state.config.max_body_bytes).await?;
+    let (new, _body) = new_document(&req, payload, &auth).await?;
     let unconditional = UnconditionalPut::of(params.resource, version.0);
     let write = state
         .documents
@@ -111,7 +125,7 @@ pub async fn post(
 ) -> Result<HttpResponse, ApiError> {
     let (_, target) = request(&req, &auth, version, DocumentMethod::Write)?;
     let conditions = Conditions::from_headers(req.headers())?;
-    let new = new_document(&req, payload, state.config.max_body_bytes).await?;
+    let (new, _body) = new_document(&req, payload, &auth).await?;
     let write = state.documents.post(&target, new, &conditions);
     let etag = state.metrics.store().time("write_document", write).await?;
     Ok(written(&etag))
@@ -169,11 +183,13 @@ fn access(resource: DocumentResource, method: DocumentMethod) -> Access {
     }
 }
 
+/// The document a PUT or POST sends, and the reservation of its bytes (hold it until the write
+/// is done).
 async fn new_document(
     req: &HttpRequest,
     payload: web::Payload,
-    limit: usize,
-) -> Result<NewDocument, ApiError> {
+    auth: &Authenticated,
+) -> Result<(NewDocument, BodyReservation), ApiError> {
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -186,8 +202,10 @@ async fn new_document(
                 "Content-Type is not text",
             )
         })?;
-    let body = read_limited(req.headers(), payload, limit).await?;
-    Ok(NewDocument::new(content_type, body))
+    let (body, reservation) = read_body(req, payload, Some(&auth.0.identity))
+        .await?
+        .into_parts();
+    Ok((NewDocument::new(content_type, body), reservation))
 }
 
 /// 204, with the stored document's ETag so a client can send its next If-Match at once.

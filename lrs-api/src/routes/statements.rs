@@ -11,7 +11,7 @@ use lrs_schema::{format_timestamp, parse_accept_language};
 use uuid::Uuid;
 
 use crate::app::{AppState, no_content};
-use crate::body::read_limited;
+use crate::body::{HeldBody, read_body};
 use crate::error::ApiError;
 use crate::extract::{Authenticated, RequestVersion};
 use crate::multipart;
@@ -19,6 +19,7 @@ use crate::prepare::{
     BLOCKING_VALIDATION_BYTES, PreparedRequest, StatementContent, authority_term, prepare_request,
 };
 use crate::routes::params::query_pairs;
+use crate::security;
 
 const CONSISTENT_THROUGH: &str = "X-Experience-API-Consistent-Through";
 const CONSISTENT_THROUGH_LOWER: &str = "x-experience-api-consistent-through";
@@ -33,9 +34,11 @@ pub async fn post(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Access::WriteStatements)?;
     let content = statement_content(&req)?;
-    let body = read_limited(req.headers(), payload, state.config.max_body_bytes).await?;
+    let body = read_body(&req, payload, Some(&auth.0.identity)).await?;
     state.sequencer()?.refuse_if_behind()?;
-    let prepared = prepare(body, content, version, &auth, None).await?;
+    // Held to the end: the body's bytes live on in the prepared statements until the log has
+    // them.
+    let (prepared, _body) = prepare(body, content, version, &auth, None).await?;
     let ids: Vec<String> = prepared
         .statements
         .iter()
@@ -58,9 +61,9 @@ pub async fn put(
     let params = query_pairs(&req)?;
     let id = put_statement_id(&params)?;
     let content = statement_content(&req)?;
-    let body = read_limited(req.headers(), payload, state.config.max_body_bytes).await?;
+    let body = read_body(&req, payload, Some(&auth.0.identity)).await?;
     state.sequencer()?.refuse_if_behind()?;
-    let prepared = prepare(body, content, version, &auth, Some(id)).await?;
+    let (prepared, _body) = prepare(body, content, version, &auth, Some(id)).await?;
     submit(&state, &auth, prepared).await?;
     state.metrics.statement_batch(1);
     Ok(no_content())
@@ -150,7 +153,10 @@ fn answer(answer: StatementAnswer) -> HttpResponse {
         });
     }
     let (boundary, body) = multipart::write(&parts);
-    response.content_type(format!("multipart/mixed; boundary={boundary}"));
+    let content_type = format!("multipart/mixed; boundary={boundary}");
+    // Its parts carry the types the statements' writers chose.
+    security::serve_stored(&mut response, &content_type);
+    response.content_type(content_type);
     response.body(body)
 }
 
@@ -162,20 +168,28 @@ fn accept_language(req: &HttpRequest) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Validates the body; gives it back (with its reservation) for the caller to hold while the
+/// statements are submitted. On the blocking pool the closure holds it, so it stays accounted
+/// for even if the request is dropped meanwhile.
 async fn prepare(
-    body: web::Bytes,
+    body: HeldBody,
     content: StatementContent,
     version: RequestVersion,
     auth: &Authenticated,
     put_id: Option<Uuid>,
-) -> Result<PreparedRequest, ApiError> {
-    if body.len() < BLOCKING_VALIDATION_BYTES {
-        return prepare_request(&body, &content, version.0, &auth.0, put_id);
+) -> Result<(PreparedRequest, HeldBody), ApiError> {
+    if body.bytes().len() < BLOCKING_VALIDATION_BYTES {
+        let prepared = prepare_request(body.bytes(), &content, version.0, &auth.0, put_id)?;
+        return Ok((prepared, body));
     }
     let principal = auth.0.clone();
-    web::block(move || prepare_request(&body, &content, version.0, &principal, put_id))
-        .await
-        .map_err(|e| ApiError::internal("validation pool", &e))?
+    let (prepared, body) = web::block(move || {
+        let prepared = prepare_request(body.bytes(), &content, version.0, &principal, put_id);
+        (prepared, body)
+    })
+    .await
+    .map_err(|e| ApiError::internal("validation pool", &e))?;
+    Ok((prepared?, body))
 }
 
 /// xAPI Communication §1.5: statements are sent as `application/json`, or as
