@@ -9,6 +9,7 @@
 //! Consistent-Through from `lrs_progress::ReadVisibility`, the cap, paging, `more`, rendering,
 //! attachments); the HTTP handler only parses and writes.
 
+pub mod aggregates;
 mod cursor;
 mod own_authority;
 mod planner;

@@ -55,6 +55,11 @@ impl Day {
             .expect("a Day is always within years 1..=9999")
     }
 
+    /// The day `days` after 1970-01-01 (before, when negative), clamped to the years 1–9999.
+    pub fn from_days_since_epoch(days: i32) -> Day {
+        Day(days).clamp(Day::MIN, Day::MAX)
+    }
+
     /// Days since 1970-01-01 (negative before).
     pub fn days_since_epoch(self) -> i32 {
         self.0

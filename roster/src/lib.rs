@@ -35,6 +35,7 @@ mod identity;
 mod import;
 mod interner;
 mod manifest;
+mod members;
 mod parsers;
 mod plan;
 mod records;
@@ -57,6 +58,7 @@ pub use import::{
     ImportFile, ParseOptions, RosterFiles, RosterImport, Row, parse_files, parse_zip,
 };
 pub use manifest::FileMode;
+pub use members::Members;
 pub use plan::{ImportPlan, RecordChange};
 pub use records::{
     AcademicSession, Class, Course, Enrollment, Org, PersistedRecord, PersonNames, RecordKind,

@@ -31,26 +31,26 @@ mod embedded;
 mod error;
 mod layout;
 mod metrics;
-mod studylog;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "scylla")]
 mod scylla;
+mod studylog;
 #[cfg(feature = "testsuite")]
 pub mod suite;
 
 pub use embedded::EmbeddedStore;
 pub use error::{StoreError, StoreErrorKind};
 pub use metrics::{LATENCY_BUCKETS, Scraped, StoreTimings};
-pub use studylog::{
-    ACTOR_TERMS, ALIAS_KIND, FactRow, MonthNumber, RosterChangeRow, RosterRecordRow, RosterStore,
-    RosterVersionRow, StudyLogStore, StudyRow, TermRow,
-};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
 #[cfg(feature = "scylla")]
 pub use scylla::{
     DEFAULT_CONCURRENCY, DEFAULT_REPLICATION, ScyllaConfig, ScyllaStore, ScyllaUriError,
+};
+pub use studylog::{
+    ACTOR_TERMS, ALIAS_KIND, FactRow, MonthNumber, RosterChangeRow, RosterRecordRow, RosterStore,
+    RosterVersionRow, StudyLogStore, StudyRow, TermRow,
 };
 
 /// Microseconds since the Unix epoch: the unit of `stored` everywhere in the store.
