@@ -67,11 +67,11 @@ pub(crate) async fn alternate_request_syntax(
 }
 
 /// The request the form stands for: method, headers, query string and body.
-struct Translated {
-    method: Method,
-    headers: Vec<(&'static str, String)>,
-    query: Vec<(String, String)>,
-    content: Option<String>,
+pub(crate) struct Translated {
+    pub(crate) method: Method,
+    pub(crate) headers: Vec<(&'static str, String)>,
+    pub(crate) query: Vec<(String, String)>,
+    pub(crate) content: Option<String>,
 }
 
 async fn rewrite(req: &mut ServiceRequest, params: &[(String, String)]) -> Result<(), ApiError> {
@@ -166,7 +166,7 @@ fn require_form(req: &ServiceRequest) -> Result<(), ApiError> {
 
 /// Sorts the form fields: header fields (names compared case-insensitively, as HTTP header names
 /// are), `content`, and the rest, which are query parameters (§1.3.s3.b14).
-fn translate(method: Method, body: &[u8]) -> Result<Translated, ApiError> {
+pub(crate) fn translate(method: Method, body: &[u8]) -> Result<Translated, ApiError> {
     let form: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|e| {
         ApiError::bad_request(FORM_RULE, "$", format!("the form does not decode: {e}"))
     })?;
@@ -205,20 +205,7 @@ fn translate(method: Method, body: &[u8]) -> Result<Translated, ApiError> {
 /// §1.3.s3.b12 only); `Content-Type` is the form's, else [`DEFAULT_CONTENT_TYPE`] when there is
 /// content (§1.3.s3.b10).
 fn apply(req: &mut ServiceRequest, translated: Translated) -> Result<(), ApiError> {
-    let query = serde_urlencoded::to_string(&translated.query)
-        .map_err(|e| ApiError::new(ApiErrorKind::Internal, e.to_string()))?;
-    let path_and_query = if query.is_empty() {
-        req.path().to_owned()
-    } else {
-        format!("{}?{query}", req.path())
-    };
-    let uri: Uri = path_and_query.parse().map_err(|_| {
-        ApiError::bad_request(
-            ONLY_METHOD_RULE,
-            "?",
-            "the form parameters do not make a query string",
-        )
-    })?;
+    let uri = rewritten_uri(req.path(), &translated.query)?;
     let content = translated.content.unwrap_or_default().into_bytes();
     let head = req.head_mut();
     head.method = translated.method;
@@ -235,13 +222,7 @@ fn apply(req: &mut ServiceRequest, translated: Translated) -> Result<(), ApiErro
         if name == "Content-Length" {
             continue;
         }
-        let value = HeaderValue::from_str(&value).map_err(|_| {
-            ApiError::bad_request(
-                FORM_RULE,
-                &format!("$.{name}"),
-                format!("\"{name}\" is not a header value"),
-            )
-        })?;
+        let value = header_value(name, &value)?;
         head.headers
             .insert(HeaderName::from_static(lowercase(name)), value);
     }
@@ -249,6 +230,35 @@ fn apply(req: &mut ServiceRequest, translated: Translated) -> Result<(), ApiErro
         .insert(header::CONTENT_LENGTH, HeaderValue::from(content.len()));
     req.set_payload(Payload::from(content));
     Ok(())
+}
+
+/// The request's path with the form's query parameters.
+pub(crate) fn rewritten_uri(path: &str, query: &[(String, String)]) -> Result<Uri, ApiError> {
+    let query = serde_urlencoded::to_string(query)
+        .map_err(|e| ApiError::new(ApiErrorKind::Internal, e.to_string()))?;
+    let path_and_query = if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{query}")
+    };
+    path_and_query.parse().map_err(|_| {
+        ApiError::bad_request(
+            ONLY_METHOD_RULE,
+            "?",
+            "the form parameters do not make a query string",
+        )
+    })
+}
+
+/// A header form field's value as a header value.
+pub(crate) fn header_value(name: &str, value: &str) -> Result<HeaderValue, ApiError> {
+    HeaderValue::from_str(value).map_err(|_| {
+        ApiError::bad_request(
+            FORM_RULE,
+            &format!("$.{name}"),
+            format!("\"{name}\" is not a header value"),
+        )
+    })
 }
 
 /// The header name of a header form field ([`HeaderName::from_static`] wants lowercase).

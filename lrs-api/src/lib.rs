@@ -12,6 +12,8 @@ mod cors;
 pub mod documents;
 pub mod error;
 pub mod extract;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod metrics;
 mod multipart;
 pub mod pipeline;
@@ -25,3 +27,6 @@ pub use cors::CorsConfig;
 pub use error::{ApiError, ApiErrorKind};
 pub use metrics::Metrics;
 pub use pipeline::{Pipeline, Progress};
+
+// Every tenant a credential or token may name fits in a store key.
+const _: () = assert!(lrs_auth::MAX_TENANT_LEN <= lrs_store::MAX_TENANT_BYTES);

@@ -9,6 +9,8 @@
 //! end with the close delimiter. A preamble before the first delimiter and an epilogue after the
 //! last one are ignored, as RFC 2046 requires.
 
+use std::collections::HashSet;
+
 use bytes::Bytes;
 use memchr::memmem;
 
@@ -179,11 +181,13 @@ fn parse_part(content: Bytes, index: usize) -> Result<Part, MultipartError> {
         (&content[..end], end + 4)
     };
     let mut headers: Vec<(String, String)> = Vec::new();
+    // Repetitions are found with a set: a part may carry any number of header lines.
+    let mut names: HashSet<String> = HashSet::new();
     if !head.is_empty() {
         let mut lines = head.split(|b| *b == b'\n').peekable();
         while let Some(line) = lines.next() {
             let (name, value) = header_line(line, lines.peek().is_none(), index)?;
-            if headers.iter().any(|(n, _)| *n == name) {
+            if !names.insert(name.clone()) {
                 return Err(MultipartError::DuplicateHeader { part: index, name });
             }
             headers.push((name, value));

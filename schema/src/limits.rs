@@ -14,7 +14,7 @@
 /// definition inside a SubStatement in a batch, sits 9 levels down), and stays below
 /// serde_json's own recursion limit (128), so whatever passes is parsed by either parser.
 pub const MAX_JSON_DEPTH: usize = 100;
-pub(crate) const JSON_DEPTH_RULE: &str =
+pub const JSON_DEPTH_RULE: &str =
     "LRS limit: JSON nesting depth (arrays and objects inside one another) is at most 100 levels";
 
 /// Bytes of one IRI or IRL (activity ids, verb ids, extension keys, `homePage`, `openid`,
@@ -24,7 +24,7 @@ pub(crate) const JSON_DEPTH_RULE: &str =
 /// btree index rows hold about 2,700 bytes, the tightest of every backend (fjall and ScyllaDB keys
 /// hold 65,535 bytes). The store's shared suite writes ids of this size to every backend.
 pub const MAX_IRI_BYTES: usize = 2_048;
-pub(crate) const IRI_LENGTH_RULE: &str = "LRS limit: an IRI (activity id, verb id, extension key, homePage, openid, moreInfo, type, fileUrl, usageType) is at most 2048 bytes";
+pub const IRI_LENGTH_RULE: &str = "LRS limit: an IRI (activity id, verb id, extension key, homePage, openid, moreInfo, type, fileUrl, usageType) is at most 2048 bytes";
 
 /// Bytes that address one document of the document resources: the `activityId`, the canonical
 /// form of the `agent` (e.g. `account::<homePage>::<name>`, `mbox::mailto:…`) and the
@@ -33,13 +33,13 @@ pub(crate) const IRI_LENGTH_RULE: &str = "LRS limit: an IRI (activity id, verb i
 /// They make up the document's store key with the tenant, the registration and two separators
 /// (at most 38 bytes more); like activity ids, the key must fit PostgreSQL's btree rows.
 pub const MAX_DOCUMENT_ADDRESS_BYTES: usize = 2_400;
-pub(crate) const DOCUMENT_ADDRESS_RULE: &str = "LRS limit: a document's address (activityId, the agent's canonical identifier and the stateId or profileId together) is at most 2400 bytes";
+pub const DOCUMENT_ADDRESS_RULE: &str = "LRS limit: a document's address (activityId, the agent's canonical identifier and the stateId or profileId together) is at most 2400 bytes";
 
 /// Components in one interaction component list (`choices`, `scale`, `source`, `target`,
 /// `steps`). Far above any real question (validation is linear in them whatever their number,
 /// but a definition is merged and rendered with every statement that carries it).
 pub const MAX_INTERACTION_COMPONENTS: usize = 10_000;
-pub(crate) const INTERACTION_COMPONENTS_RULE: &str = "LRS limit: an interaction component list (choices, scale, source, target, steps) holds at most 10000 components";
+pub const INTERACTION_COMPONENTS_RULE: &str = "LRS limit: an interaction component list (choices, scale, source, target, steps) holds at most 10000 components";
 
 /// Language ranges of an `Accept-Language` header used for `format=canonical` (the best ones by
 /// `q`); longer ranges than [`MAX_LANGUAGE_RANGE_BYTES`] are skipped. Language filtering looks
