@@ -12,7 +12,7 @@
 # fuzz/corpus/ (not committed). A crashing input is left in fuzz/artifacts/<target>/.
 # The targets run on a 2 MiB stack, the size of an HTTP worker's.
 # Environment: FUZZ_SECONDS (30), FUZZ_MAX_LEN (65536), FUZZ_SANITIZER (address; "none" builds
-# faster), FUZZ_TARGET_DIR (target/fuzz), CARGO_FUZZ_ROOT.
+# faster), FUZZ_TARGET_DIR ($CARGO_TARGET_DIR/fuzz, else target/fuzz), CARGO_FUZZ_ROOT.
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -20,7 +20,7 @@ root="${CARGO_FUZZ_ROOT:-/var/cache/lrs-ci/cargo-fuzz}"
 seconds="${FUZZ_SECONDS:-30}"
 max_len="${FUZZ_MAX_LEN:-65536}"
 sanitizer="${FUZZ_SANITIZER:-address}"
-target_dir="${FUZZ_TARGET_DIR:-$repo/target/fuzz}"
+target_dir="${FUZZ_TARGET_DIR:-${CARGO_TARGET_DIR:-$repo/target}/fuzz}"
 
 if ! rustup toolchain list | grep -q '^nightly'; then
   echo "installing the nightly toolchain" >&2

@@ -430,6 +430,29 @@ mod tests {
     }
 
     #[test]
+    fn a_header_repeated_after_thousands_of_others_is_found() {
+        let many: String = (0..20_000).map(|i| format!("X-{i}: v\r\n")).collect();
+        let distinct = body(&["--", B, "\r\n", &many, "\r\n{}\r\n--", B, "--"]);
+        assert_eq!(parse(&distinct, B).unwrap()[0].header("x-19999"), Some("v"));
+        let repeated = body(&[
+            "--",
+            B,
+            "\r\n",
+            &many,
+            "x-0: again\r\n\r\n{}\r\n--",
+            B,
+            "--",
+        ]);
+        assert_eq!(
+            parse(&repeated, B),
+            Err(MultipartError::DuplicateHeader {
+                part: 0,
+                name: "x-0".into(),
+            })
+        );
+    }
+
+    #[test]
     fn an_empty_part_and_a_part_without_headers_are_parts() {
         let raw = body(&["--", B, "\r\n\r\n--", B, "\r\n\r\ndata\r\n--", B, "--"]);
         let parts = parse(&raw, B).unwrap();

@@ -5,9 +5,14 @@
 //! ```
 //!
 //! Builds one `choice` statement whose definition lists N choices (default 100 000) and times
-//! `parse_statements` on it in both versions. Issue 16 measured 13 s for 100 k components before
-//! duplicate ids were checked with a set; docs/fuzzing.md has the numbers after. A body over the
-//! component limit is refused, so this also reports what the limit answers.
+//! `parse_statements` on it in both versions; a list over the component limit (10 000) is
+//! refused, so this also shows how fast the limit answers.
+//!
+//! Measured on the shared 2-core CI machine (release, load average about 6), 2026-12-04:
+//! 100 000 components took 55 s (1.0.3) and 39 s (2.0.0) while duplicate ids were found by
+//! scanning the components already seen (issue 16 measured 13 s on a quiet machine). With a set,
+//! and the limit lifted for the measurement, 100 000 took 0.2–0.9 s; with the limit, 100 000 are
+//! refused in 0.2–0.3 s (mostly parsing the 5.8 MB body) and 10 000 validate in 8–38 ms.
 
 use std::time::Instant;
 
