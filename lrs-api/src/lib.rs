@@ -40,6 +40,8 @@ mod cors;
 pub mod documents;
 pub mod error;
 pub mod extract;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod metrics;
 mod multipart;
 mod prepare;
@@ -56,3 +58,6 @@ pub use routes::health::Readiness;
 pub use routes::{READ_METHODS, not_found, probe_resource};
 pub use security::security_headers;
 pub use sequencer::{LagLimits, WriteSequencer};
+
+// Every tenant a credential or token may name fits in a store key.
+const _: () = assert!(lrs_auth::MAX_TENANT_LEN <= lrs_store::MAX_TENANT_BYTES);

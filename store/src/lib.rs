@@ -48,6 +48,26 @@ pub use scylla::{
     DEFAULT_CONCURRENCY, DEFAULT_REPLICATION, ScyllaConfig, ScyllaStore, ScyllaUriError,
 };
 
+/// Bytes of a tenant name, which starts every key (tenants are 1–64 characters, `lrs-auth`).
+pub const MAX_TENANT_BYTES: usize = 64;
+
+/// Bytes of an activity id, a key of [`ActivityStore`] (with the tenant).
+///
+/// The key limits come from the backends: fjall keys and ScyllaDB partition keys hold 65,535
+/// bytes, but a PostgreSQL btree index row holds about 2,700 bytes (`BTMaxItemSize`: 2,704 with
+/// the row header; with a 64-byte tenant, measured on PostgreSQL 15: 2,624 bytes of activity id
+/// or 2,617 bytes of document scope + id, for values that do not compress). The shared [`suite`]
+/// writes keys of these sizes to every backend. The API refuses larger values before
+/// acknowledging anything (`lrs_schema::limits`), so ingest never meets an unstorable key.
+pub const MAX_ACTIVITY_ID_BYTES: usize = 2_048;
+
+/// Bytes of a document's scope and id together, a key of [`DocumentStore`] (with the tenant and
+/// the kind). See [`MAX_ACTIVITY_ID_BYTES`] for where the limit comes from.
+pub const MAX_DOCUMENT_KEY_BYTES: usize = 2_450;
+
+// Every IRI the API accepts fits as an activity id.
+const _: () = assert!(lrs_schema::limits::MAX_IRI_BYTES <= MAX_ACTIVITY_ID_BYTES);
+
 /// Microseconds since the Unix epoch: the unit of `stored` everywhere in the store.
 pub type Micros = i64;
 

@@ -192,31 +192,14 @@ async fn prepare(
     Ok((prepared?, body))
 }
 
-/// xAPI Communication §1.5: statements are sent as `application/json`, or as
-/// `multipart/mixed` when attachment data travels with them.
+/// The framing the request's Content-Type names (see [`StatementContent::from_content_type`]).
 fn statement_content(req: &HttpRequest) -> Result<StatementContent, ApiError> {
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    match essence.as_str() {
-        "application/json" => Ok(StatementContent::Json),
-        "multipart/mixed" => Ok(StatementContent::Multipart {
-            boundary: multipart::boundary(content_type)?,
-        }),
-        _ => Err(ApiError::bad_request(
-            "xAPI Communication §1.5: statements MUST be sent as application/json, or as multipart/mixed with attachments",
-            "header:Content-Type",
-            format!("unsupported Content-Type {content_type:?}"),
-        )),
-    }
+    StatementContent::from_content_type(content_type)
 }
 
 fn put_statement_id(params: &[(String, String)]) -> Result<Uuid, ApiError> {

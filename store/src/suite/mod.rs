@@ -18,6 +18,7 @@ mod activities;
 mod attachments;
 mod documents;
 mod fixtures;
+mod limits;
 mod model;
 mod statements;
 
@@ -25,6 +26,7 @@ pub use activities::*;
 pub use attachments::*;
 pub use documents::*;
 pub use fixtures::Rng;
+pub use limits::*;
 pub use model::*;
 pub use statements::*;
 
@@ -84,6 +86,9 @@ macro_rules! store_suite {
             merging_the_same_definitions_again_changes_nothing,
             activity_definitions_of_tenants_are_isolated,
             a_batch_get_answers_each_activity_in_request_order,
+            the_longest_activity_ids_are_stored,
+            the_longest_document_keys_are_stored,
+            the_longest_tenant_names_key_statements_and_attachments,
         );
     };
     (@tests required $fresh:path; $($name:ident),* $(,)?) => {
