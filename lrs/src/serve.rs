@@ -95,7 +95,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         ),
         #[cfg(feature = "scylla")]
         StoreUri::Scylla(uri) => {
-            let store = lrs_store::ScyllaStore::connect_uri(&uri)
+            let store = lrs_store::ScyllaStore::connect_uri(&uri, lrs_store::SchemaMode::Apply)
                 .await
                 .context("connecting to the ScyllaDB store")?;
             run_roles(config, roles, log, Arc::new(store)).await
