@@ -307,6 +307,17 @@ impl From<StoreError> for ApiError {
                     "the store is unavailable; retry later",
                 )
             }
+            // A document or attachment the store can never hold (a key beyond its limits): the
+            // request's fault, answered 400; the backend's details go to the log only.
+            StoreErrorKind::Rejected => {
+                tracing::warn!(error = %err, "the store refused a request's data for good");
+                ApiError::bad_request(
+                    "LRS limit: the store cannot hold this request's data",
+                    "$",
+                    "a key or value of this request is beyond the store's limits (an id, IRI or \
+                     parameter too long)",
+                )
+            }
             StoreErrorKind::Corrupt => ApiError::internal("store", &err),
         }
     }

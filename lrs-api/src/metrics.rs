@@ -338,6 +338,10 @@ const INGEST_METRICS: &[(&str, &str)] = &[
         "lrs_ingest_undecodable_records_total",
         "Log records that could not be decoded",
     ),
+    (
+        "lrs_ingest_quarantined_total",
+        "Statements the store refused for good, kept in its quarantine instead",
+    ),
     ("lrs_ingest_batches_total", "Store batches written"),
     (
         "lrs_ingest_lag_seconds",
@@ -353,6 +357,7 @@ fn ingest_collector(stats: Arc<IngestStats>) -> Scraped {
             &stats.duplicates_skipped,
             &stats.conflicts,
             &stats.undecodable_records,
+            &stats.quarantined,
             &stats.batches,
         ]
         .iter()

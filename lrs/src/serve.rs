@@ -22,7 +22,8 @@ use lrs_auth::{AuthConfig, Authenticator, JwtAlgorithm, JwtIssuer};
 use lrs_ingest::{Ingestor, IngestorConfig};
 use lrs_log::{EmbeddedLog, EmbeddedLogConfig, Log};
 use lrs_store::{
-    ActivityStore, AttachmentStore, DocumentStore, EmbeddedStore, StatementReader, StatementWriter,
+    ActivityStore, AttachmentStore, DocumentStore, EmbeddedStore, QuarantineStore, StatementReader,
+    StatementWriter,
 };
 use serde_json::json;
 use tokio::sync::watch;
@@ -110,12 +111,22 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
 /// Every store trait the roles use.
 pub trait Store:
-    StatementWriter + StatementReader + DocumentStore + AttachmentStore + ActivityStore
+    StatementWriter
+    + StatementReader
+    + DocumentStore
+    + AttachmentStore
+    + ActivityStore
+    + QuarantineStore
 {
 }
 
 impl<S> Store for S where
-    S: StatementWriter + StatementReader + DocumentStore + AttachmentStore + ActivityStore
+    S: StatementWriter
+        + StatementReader
+        + DocumentStore
+        + AttachmentStore
+        + ActivityStore
+        + QuarantineStore
 {
 }
 

@@ -65,7 +65,10 @@ pub async fn quarantining_a_statement_again_keeps_one_row<S: SuiteStore>(store: 
         quarantined: first.quarantined + 5,
         ..first.clone()
     };
-    store.quarantine(std::slice::from_ref(&replayed)).await.unwrap();
+    store
+        .quarantine(std::slice::from_ref(&replayed))
+        .await
+        .unwrap();
     assert_eq!(
         store.quarantined(Some(tenant), 10).await.unwrap(),
         [replayed]
