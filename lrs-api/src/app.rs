@@ -13,7 +13,7 @@ use actix_web::{HttpResponse, web};
 use lrs_auth::Authenticator;
 use lrs_query::StatementQueryService;
 use lrs_schema::XapiVersion;
-use lrs_store::{ActivityStore, AttachmentStore, DocumentStore, StatementReader};
+use lrs_store::{ActivityStore, AttachmentStore, DocumentStore, QuarantineStore, StatementReader};
 
 use crate::alternate::alternate_request_syntax;
 use crate::cors::{CorsConfig, cors};
@@ -76,6 +76,8 @@ pub struct AppState {
     /// Where the handlers observe batch sizes and store timings: the process's registry (set it
     /// to the one `/metrics` serves; a new state has one of its own).
     pub metrics: Arc<Metrics>,
+    /// The statements ingest quarantined (`GET /api/v1/admin/quarantine`); none in a new state.
+    pub quarantine: Option<Arc<dyn QuarantineStore>>,
 }
 
 impl AppState {
@@ -103,6 +105,7 @@ impl AppState {
             activities,
             ready: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             metrics: Metrics::new(None, None),
+            quarantine: None,
         }
     }
 }
@@ -112,6 +115,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, base_path: &str) {
     cfg.route("/health", web::get().to(routes::health::health))
         .route("/ready", web::get().to(routes::health::ready))
         .route("/metrics", web::get().to(crate::metrics::metrics))
+        .service(
+            web::scope("/api/v1/admin")
+                .route("/quarantine", web::get().to(routes::admin::quarantine))
+                .default_service(web::to(routes::admin::not_found)),
+        )
         .service(
             web::scope(base_path)
                 .wrap(from_fn(read_only_role))

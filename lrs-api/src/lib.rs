@@ -25,3 +25,4 @@ pub use cors::CorsConfig;
 pub use error::{ApiError, ApiErrorKind};
 pub use metrics::Metrics;
 pub use pipeline::{Pipeline, Progress};
+pub use routes::admin::QuarantineEntry;

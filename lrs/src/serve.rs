@@ -22,8 +22,8 @@ use lrs_auth::{AuthConfig, Authenticator, JwtAlgorithm, JwtIssuer};
 use lrs_ingest::{Ingestor, IngestorConfig};
 use lrs_log::{EmbeddedLog, EmbeddedLogConfig, Log};
 use lrs_store::{
-    ActivityStore, AttachmentStore, DocumentStore, EmbeddedStore, QuarantineStore, StatementReader,
-    StatementWriter,
+    ActivityStore, AttachmentStore, DocumentStore, EmbeddedStore, QuarantineStore, SchemaMode,
+    StatementReader, StatementWriter, StoreError, StoreErrorKind,
 };
 use serde_json::json;
 use tokio::sync::watch;
@@ -84,9 +84,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
         #[cfg(feature = "postgres")]
         StoreUri::Postgres(url) => {
-            let store = lrs_store::PostgresStore::connect(&url)
-                .await
-                .context("connecting to the PostgreSQL store")?;
+            let store = connect_with_schema(&config, |mode| {
+                lrs_store::PostgresStore::connect_with_schema(&url, mode)
+            })
+            .await
+            .context("connecting to the PostgreSQL store")?;
             run_roles(config, roles, log, Arc::new(store)).await
         }
         #[cfg(not(feature = "postgres"))]
@@ -96,9 +98,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         ),
         #[cfg(feature = "scylla")]
         StoreUri::Scylla(uri) => {
-            let store = lrs_store::ScyllaStore::connect_uri(&uri, lrs_store::SchemaMode::Apply)
-                .await
-                .context("connecting to the ScyllaDB store")?;
+            let store = connect_with_schema(&config, |mode| {
+                lrs_store::ScyllaStore::connect_uri(&uri, mode)
+            })
+            .await
+            .context("connecting to the ScyllaDB store")?;
             run_roles(config, roles, log, Arc::new(store)).await
         }
         #[cfg(not(feature = "scylla"))]
@@ -106,6 +110,42 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             "storage.uri names ScyllaDB, but this build has no ScyllaDB store; build with \
              `--features scylla` (or `distributed`)"
         ),
+    }
+}
+
+/// How long a role started with `storage.apply_schema = false` waits for `lrs migrate` to create
+/// the schema, and how often it looks.
+const SCHEMA_WAIT: Duration = Duration::from_secs(300);
+const SCHEMA_RETRY: Duration = Duration::from_secs(2);
+
+/// Connects to a remote store: applying the schema (`storage.apply_schema`, the default), or
+/// requiring it and waiting up to [`SCHEMA_WAIT`] while it (or the database) is not there yet.
+#[cfg_attr(not(any(feature = "postgres", feature = "scylla")), allow(dead_code))]
+async fn connect_with_schema<S, F, Fut>(config: &Config, connect: F) -> anyhow::Result<S>
+where
+    F: Fn(SchemaMode) -> Fut,
+    Fut: std::future::Future<Output = Result<S, StoreError>>,
+{
+    if config.storage.apply_schema {
+        return Ok(connect(SchemaMode::Apply).await?);
+    }
+    let deadline = std::time::Instant::now() + SCHEMA_WAIT;
+    let mut attempts = 0u32;
+    loop {
+        match connect(SchemaMode::Require).await {
+            Ok(store) => return Ok(store),
+            Err(err)
+                if err.kind() == StoreErrorKind::Unavailable
+                    && std::time::Instant::now() < deadline =>
+            {
+                attempts += 1;
+                if attempts == 1 || attempts.is_multiple_of(15) {
+                    tracing::warn!(error = %err, "waiting for the store and its schema (`lrs migrate`)");
+                }
+                tokio::time::sleep(SCHEMA_RETRY).await;
+            }
+            Err(err) => return Err(err.into()),
+        }
     }
 }
 
@@ -358,6 +398,7 @@ fn start_xapi_server<S: Store>(
     };
     let reader: Arc<dyn StatementReader> = store.clone();
     let attachments: Arc<dyn AttachmentStore> = store.clone();
+    let quarantine: Arc<dyn QuarantineStore> = store.clone();
     let mut state = AppState::new(
         api_config,
         authenticator,
@@ -369,6 +410,7 @@ fn start_xapi_server<S: Store>(
     );
     state.ready = ready.clone();
     state.metrics = metrics.clone();
+    state.quarantine = Some(quarantine);
     let metrics = web::Data::new(metrics);
     let state = web::Data::new(state);
     let base_path = config.server.base_path.clone();
@@ -420,7 +462,7 @@ fn start_probe_server(
 }
 
 /// A backend URI without its password, for logs.
-fn redact(uri: &str) -> String {
+pub fn redact(uri: &str) -> String {
     match (uri.find("://"), uri.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let userinfo = &uri[scheme + 3..at];
