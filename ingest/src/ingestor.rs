@@ -245,11 +245,21 @@ impl<S: StatementWriter + StatementReader + ActivityStore + QuarantineStore> Ing
             mark.stored = mark.stored.max(*last);
             *last = mark.stored;
         }
+        let mut failures = 0u64;
         loop {
             match self.apply(&batch).await {
-                Ok(()) => break,
+                Ok(()) => {
+                    if failures > 0 {
+                        tracing::info!(failures, "store available again; the batch is applied");
+                    }
+                    break;
+                }
                 Err(err) => {
-                    tracing::warn!(error = %err, "store write failed; retrying the batch");
+                    failures += 1;
+                    // Once, then every minute or so: a store outage (a full disk) can be long.
+                    if failures == 1 || failures.is_multiple_of(300) {
+                        tracing::warn!(error = %err, failures, "store write failed; retrying the batch");
+                    }
                     tokio::time::sleep(STORE_RETRY_PAUSE).await;
                 }
             }

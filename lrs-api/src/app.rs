@@ -17,6 +17,7 @@ use lrs_store::{ActivityStore, AttachmentStore, DocumentStore, QuarantineStore, 
 
 use crate::alternate::alternate_request_syntax;
 use crate::cors::{CorsConfig, cors};
+use crate::disk::DiskReserve;
 use crate::documents::DocumentService;
 use crate::error::{ApiError, ApiErrorKind};
 use crate::extract::request_version;
@@ -78,6 +79,9 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The statements ingest quarantined (`GET /api/v1/admin/quarantine`); none in a new state.
     pub quarantine: Option<Arc<dyn QuarantineStore>>,
+    /// The data directory's free-space reserve (`storage.min_free_bytes`), when the log or the
+    /// store lives there; none in a new state.
+    pub disk: Option<Arc<DiskReserve>>,
 }
 
 impl AppState {
@@ -106,6 +110,18 @@ impl AppState {
             ready: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             metrics: Metrics::new(None, None),
             quarantine: None,
+            disk: None,
+        }
+    }
+
+    /// 503 (`disk_reserve`) when a write of `bytes` would eat into the disk reserve, or
+    /// (`store_unavailable`) while the store reports a failure: a write is never acknowledged
+    /// that the store might not be able to apply.
+    pub fn refuse_write_if_unsafe(&self, bytes: usize) -> Result<(), ApiError> {
+        self.reader.health()?;
+        match &self.disk {
+            Some(disk) => disk.refuse_if_low(bytes as u64),
+            None => Ok(()),
         }
     }
 }

@@ -87,15 +87,18 @@ pub enum Backpressure {
     StoreUnavailable,
     /// A document kept changing under a conditional write (the retries ran out).
     DocumentContention,
+    /// The data directory has less free space than `storage.min_free_bytes` (plus the request).
+    DiskReserve,
 }
 
 impl Backpressure {
-    pub const ALL: [Backpressure; 5] = [
+    pub const ALL: [Backpressure; 6] = [
         Backpressure::LogFull,
         Backpressure::IngestLag,
         Backpressure::LogUnavailable,
         Backpressure::StoreUnavailable,
         Backpressure::DocumentContention,
+        Backpressure::DiskReserve,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -105,6 +108,7 @@ impl Backpressure {
             Backpressure::LogUnavailable => "log_unavailable",
             Backpressure::StoreUnavailable => "store_unavailable",
             Backpressure::DocumentContention => "document_contention",
+            Backpressure::DiskReserve => "disk_reserve",
         }
     }
 }

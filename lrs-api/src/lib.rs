@@ -9,6 +9,7 @@ pub mod app;
 mod attachments;
 mod body;
 mod cors;
+pub mod disk;
 pub mod documents;
 pub mod error;
 pub mod extract;
@@ -22,6 +23,7 @@ mod signature;
 
 pub use app::{ApiConfig, AppState, configure};
 pub use cors::CorsConfig;
+pub use disk::DiskReserve;
 pub use error::{ApiError, ApiErrorKind};
 pub use metrics::Metrics;
 pub use pipeline::{Pipeline, Progress};

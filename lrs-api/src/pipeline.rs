@@ -179,6 +179,8 @@ impl Pipeline {
         statements: Vec<PreparedStatement>,
     ) -> Result<SubmitOutcome, ApiError> {
         self.refuse_if_behind()?;
+        // A failed store (e.g. a full disk) could not apply what the log acknowledges.
+        self.reader.health()?;
         let submitted = statements.len();
         let mut fresh = self.drop_stored_duplicates(tenant, statements).await?;
         self.already_present

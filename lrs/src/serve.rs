@@ -411,6 +411,7 @@ fn start_xapi_server<S: Store>(
     state.ready = ready.clone();
     state.metrics = metrics.clone();
     state.quarantine = Some(quarantine);
+    state.disk = disk_reserve(config)?;
     let metrics = web::Data::new(metrics);
     let state = web::Data::new(state);
     let base_path = config.server.base_path.clone();
@@ -422,6 +423,19 @@ fn start_xapi_server<S: Store>(
             .configure(|cfg| configure(cfg, &base_path))
     });
     bind_and_run!(config, server)
+}
+
+/// The data directory's free-space reserve, when the embedded log or store lives there and
+/// `storage.min_free_bytes` is not 0.
+fn disk_reserve(config: &Config) -> anyhow::Result<Option<Arc<lrs_api::DiskReserve>>> {
+    let embedded = LogUri::parse(&config.log.uri)? == LogUri::Embedded
+        || StoreUri::parse(&config.storage.uri)? == StoreUri::Embedded;
+    Ok((embedded && config.storage.min_free_bytes > 0).then(|| {
+        Arc::new(lrs_api::DiskReserve::new(
+            &config.storage.data_dir,
+            config.storage.min_free_bytes,
+        ))
+    }))
 }
 
 /// The ingest role alone serves only `/health`, `/ready` (for probes) and `/metrics`.

@@ -93,6 +93,7 @@ pub async fn put(
     let (params, target) = request(&req, &auth, version, DocumentMethod::Write)?;
     let conditions = Conditions::from_headers(req.headers())?;
     let new = new_document(&req, payload, state.config.max_body_bytes).await?;
+    state.refuse_write_if_unsafe(new.len())?;
     let unconditional = UnconditionalPut::of(params.resource, version.0);
     let write = state
         .documents
@@ -112,6 +113,7 @@ pub async fn post(
     let (_, target) = request(&req, &auth, version, DocumentMethod::Write)?;
     let conditions = Conditions::from_headers(req.headers())?;
     let new = new_document(&req, payload, state.config.max_body_bytes).await?;
+    state.refuse_write_if_unsafe(new.len())?;
     let write = state.documents.post(&target, new, &conditions);
     let etag = state.metrics.store().time("write_document", write).await?;
     Ok(written(&etag))

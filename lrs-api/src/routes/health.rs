@@ -10,10 +10,17 @@ pub async fn health() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
 }
 
+/// Not ready while starting or draining, and while the store reports a failure (a failed
+/// embedded store until it has been reopened): the body then says why.
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let lag = state.pipeline.lag_records();
-    let body = serde_json::json!({"ready": state.ready.load(Ordering::Relaxed), "ingest_lag_records": lag});
-    if state.ready.load(Ordering::Relaxed) {
+    let store = state.reader.health();
+    let ready = state.ready.load(Ordering::Relaxed) && store.is_ok();
+    let mut body = serde_json::json!({"ready": ready, "ingest_lag_records": lag});
+    if let Err(err) = store {
+        body["store"] = serde_json::Value::from(err.message());
+    }
+    if ready {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable()

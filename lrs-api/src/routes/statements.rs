@@ -36,6 +36,7 @@ pub async fn post(
     let content = statement_content(&req)?;
     let body = read_limited(req.headers(), payload, state.config.max_body_bytes).await?;
     state.pipeline.refuse_if_behind()?;
+    state.refuse_write_if_unsafe(body.len())?;
     let prepared = prepare(body, content, version, &auth, None).await?;
     let ids: Vec<String> = prepared
         .statements
@@ -61,6 +62,7 @@ pub async fn put(
     let content = statement_content(&req)?;
     let body = read_limited(req.headers(), payload, state.config.max_body_bytes).await?;
     state.pipeline.refuse_if_behind()?;
+    state.refuse_write_if_unsafe(body.len())?;
     let prepared = prepare(body, content, version, &auth, Some(id)).await?;
     submit(&state, &auth, prepared).await?;
     state.metrics.statement_batch(1);

@@ -69,26 +69,25 @@ pub struct EmbeddedStore {
 /// fjall refuses every write once one write or background flush has failed (it is "poisoned",
 /// e.g. by a full disk), until the database is opened again. So when a call fails and the
 /// database proves poisoned, the store records the failure ([`EmbeddedStore::health`] reports
-/// it), and a later call reopens the directory in this process (at most once per
-/// [`RECOVERY_PAUSE`]): fjall recovers from its journal, and every write acknowledged by fjall
-/// is still there. Callers (ingest) only see `Unavailable` errors meanwhile, and retry.
+/// it) and a recovery thread reopens the directory in this process, once per
+/// [`RECOVERY_PAUSE`] until it succeeds, as soon as the file system has
+/// [`RECOVERY_MIN_FREE_BYTES`] free: fjall recovers from its journal, and every write fjall
+/// acknowledged is still there. Callers (ingest) see `Unavailable` errors meanwhile, and retry;
+/// reads keep using the failed database until the reopen.
 struct Shared {
     dir: PathBuf,
     /// The open database; `None` while it is being reopened, or when reopening failed.
     tables: RwLock<Option<Arc<Tables>>>,
-    /// Set from a failure until a reopen succeeds.
-    failure: Mutex<Option<Failure>>,
-    /// One reopen at a time.
-    reopening: Mutex<()>,
+    /// Why the database failed, from the failure until a reopen succeeds.
+    failure: Mutex<Option<String>>,
 }
 
-struct Failure {
-    error: String,
-    next_attempt: Instant,
-}
-
-/// The least time between two attempts to reopen a failed database.
+/// The pause before each attempt to reopen a failed database.
 const RECOVERY_PAUSE: Duration = Duration::from_secs(1);
+
+/// A failed database is reopened only once its file system has this much free space (a full
+/// disk is the usual cause; reopening on one would only fail again at the next write).
+pub const RECOVERY_MIN_FREE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// How long a reopen waits for calls still using the failed database to finish.
 const RECOVERY_DRAIN: Duration = Duration::from_secs(5);
@@ -132,7 +131,6 @@ impl EmbeddedStore {
                 dir: dir.to_path_buf(),
                 tables: RwLock::new(Some(Arc::new(tables))),
                 failure: Mutex::new(None),
-                reopening: Mutex::new(()),
             }),
         })
     }
@@ -147,12 +145,9 @@ impl EmbeddedStore {
     pub fn health(&self) -> Result<(), StoreError> {
         match lock(&self.shared.failure).as_ref() {
             None => Ok(()),
-            Some(failure) => Err(StoreError::new(
+            Some(error) => Err(StoreError::new(
                 StoreErrorKind::Unavailable,
-                format!(
-                    "the embedded store failed and is being reopened: {}",
-                    failure.error
-                ),
+                format!("the embedded store failed and is being reopened: {error}"),
             )),
         }
     }
@@ -184,23 +179,15 @@ impl EmbeddedStore {
 }
 
 impl Shared {
-    /// The open database, reopening it first when it failed and a reopen is due.
+    /// The open database.
     fn tables(&self) -> Result<Arc<Tables>, StoreError> {
-        let due = lock(&self.failure)
-            .as_ref()
-            .is_some_and(|f| Instant::now() >= f.next_attempt);
-        if due {
-            self.reopen();
-        }
         let tables = self
             .tables
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
         tables.ok_or_else(|| {
-            let error = lock(&self.failure)
-                .as_ref()
-                .map_or_else(String::new, |f| f.error.clone());
+            let error = lock(&self.failure).clone().unwrap_or_default();
             StoreError::new(
                 StoreErrorKind::Unavailable,
                 format!("the embedded store failed and is being reopened: {error}"),
@@ -209,8 +196,11 @@ impl Shared {
     }
 
     /// Runs one call; an `Unavailable` error from a database that proves poisoned records the
-    /// failure.
-    fn run<T>(&self, work: impl FnOnce(&Tables) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    /// failure and starts the recovery.
+    fn run<T>(
+        self: &Arc<Self>,
+        work: impl FnOnce(&Tables) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let tables = self.tables()?;
         let result = work(&tables);
         if let Err(err) = &result
@@ -219,26 +209,52 @@ impl Shared {
         {
             let mut failure = lock(&self.failure);
             if failure.is_none() {
-                tracing::error!(error = %err, state = %poisoned, "the embedded store failed; it will be reopened");
-                *failure = Some(Failure {
-                    error: err.message().to_owned(),
-                    next_attempt: Instant::now() + RECOVERY_PAUSE,
-                });
+                tracing::error!(error = %err, state = %poisoned, "the embedded store failed; reopening it");
+                *failure = Some(err.message().to_owned());
+                self.spawn_recovery();
             }
         }
         result
     }
 
-    /// Closes the failed database (once the calls still using it are done) and opens the
-    /// directory again.
-    fn reopen(&self) {
-        let _one = lock(&self.reopening);
-        let still_due = lock(&self.failure)
-            .as_ref()
-            .is_some_and(|f| Instant::now() >= f.next_attempt);
-        if !still_due {
-            return;
+    /// A thread that reopens the database until it succeeds (or the store is dropped).
+    fn spawn_recovery(self: &Arc<Self>) {
+        let shared = Arc::downgrade(self);
+        let spawned = std::thread::Builder::new()
+            .name("lrs-store-recovery".into())
+            .spawn(move || {
+                let mut waited_for_space = false;
+                loop {
+                    std::thread::sleep(RECOVERY_PAUSE);
+                    let Some(shared) = shared.upgrade() else {
+                        return;
+                    };
+                    match free_bytes(&shared.dir) {
+                        Some(free) if free < RECOVERY_MIN_FREE_BYTES => {
+                            if !waited_for_space {
+                                tracing::warn!(
+                                    free,
+                                    "the embedded store waits for free disk space before reopening"
+                                );
+                                waited_for_space = true;
+                            }
+                            continue;
+                        }
+                        _ => {}
+                    }
+                    if shared.reopen() {
+                        return;
+                    }
+                }
+            });
+        if let Err(err) = spawned {
+            tracing::error!(error = %err, "starting the store's recovery thread failed");
         }
+    }
+
+    /// Closes the failed database (once the calls still using it are done) and opens the
+    /// directory again: whether that succeeded.
+    fn reopen(&self) -> bool {
         let old = self
             .tables
             .write()
@@ -259,8 +275,7 @@ impl Shared {
                             "the failed embedded store is still in use; reopening later"
                         );
                         *self.tables.write().unwrap_or_else(|p| p.into_inner()) = Some(shared);
-                        self.postpone(None);
-                        return;
+                        return false;
                     }
                 }
             }
@@ -270,22 +285,27 @@ impl Shared {
                 *self.tables.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(tables));
                 *lock(&self.failure) = None;
                 tracing::info!(dir = %self.dir.display(), "the embedded store was reopened");
+                true
             }
             Err(err) => {
                 tracing::warn!(error = %err, "reopening the embedded store failed; retrying");
-                self.postpone(Some(err.message().to_owned()));
+                *lock(&self.failure) = Some(err.message().to_owned());
+                false
             }
         }
     }
+}
 
-    fn postpone(&self, error: Option<String>) {
-        if let Some(failure) = lock(&self.failure).as_mut() {
-            failure.next_attempt = Instant::now() + RECOVERY_PAUSE;
-            if let Some(error) = error {
-                failure.error = error;
-            }
-        }
-    }
+/// Free bytes on the file system holding `dir`, when they can be read.
+#[cfg(unix)]
+fn free_bytes(dir: &Path) -> Option<u64> {
+    let stat = rustix::fs::statvfs(dir).ok()?;
+    Some(stat.f_bavail.saturating_mul(stat.f_frsize))
+}
+
+#[cfg(not(unix))]
+fn free_bytes(_dir: &Path) -> Option<u64> {
+    None
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
