@@ -224,6 +224,7 @@ impl Shared {
             .name("lrs-store-recovery".into())
             .spawn(move || {
                 let mut waited_for_space = false;
+                let mut attempts = 0u64;
                 loop {
                     std::thread::sleep(RECOVERY_PAUSE);
                     let Some(shared) = shared.upgrade() else {
@@ -242,7 +243,9 @@ impl Shared {
                         }
                         _ => {}
                     }
-                    if shared.reopen() {
+                    attempts += 1;
+                    // Logged once, then about every minute.
+                    if shared.reopen(attempts == 1 || attempts.is_multiple_of(60)) {
                         return;
                     }
                 }
@@ -253,8 +256,8 @@ impl Shared {
     }
 
     /// Closes the failed database (once the calls still using it are done) and opens the
-    /// directory again: whether that succeeded.
-    fn reopen(&self) -> bool {
+    /// directory again: whether that succeeded. `log` says whether to log a failure.
+    fn reopen(&self, log: bool) -> bool {
         let old = self
             .tables
             .write()
@@ -288,7 +291,9 @@ impl Shared {
                 true
             }
             Err(err) => {
-                tracing::warn!(error = %err, "reopening the embedded store failed; retrying");
+                if log {
+                    tracing::warn!(error = %err, "reopening the embedded store failed; retrying");
+                }
                 *lock(&self.failure) = Some(err.message().to_owned());
                 false
             }
