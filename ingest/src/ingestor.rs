@@ -473,13 +473,15 @@ impl<S: StatementWriter + StatementReader + ActivityStore + QuarantineStore> Ing
             self.definitions.learn(rows)
         } else {
             let (learner, rows) = (self.definitions.clone(), rows.to_vec());
+            // A panic on these rows would panic again: `Rejected`, so they are isolated.
             tokio::task::spawn_blocking(move || learner.learn(&rows))
                 .await
-                .map_err(|e| {
-                    StoreError::new(
+                .map_err(|e| match e.try_into_panic() {
+                    Ok(payload) => StoreError::from_panic("learning definitions", payload.as_ref()),
+                    Err(e) => StoreError::new(
                         StoreErrorKind::Unavailable,
                         format!("definition task failed: {e}"),
-                    )
+                    ),
                 })?
         };
         if !learned.rows.is_empty() {

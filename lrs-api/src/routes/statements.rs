@@ -36,8 +36,10 @@ pub async fn post(
     let content = statement_content(&req)?;
     let body = read_limited(req.headers(), payload, state.config.max_body_bytes).await?;
     state.pipeline.refuse_if_behind()?;
-    state.refuse_write_if_unsafe(body.len())?;
+    let bytes = body.len();
     let prepared = prepare(body, content, version, &auth, None).await?;
+    // After validation: a bad request is a 400 whatever the disk.
+    state.refuse_write_if_unsafe(bytes)?;
     let ids: Vec<String> = prepared
         .statements
         .iter()
@@ -62,8 +64,9 @@ pub async fn put(
     let content = statement_content(&req)?;
     let body = read_limited(req.headers(), payload, state.config.max_body_bytes).await?;
     state.pipeline.refuse_if_behind()?;
-    state.refuse_write_if_unsafe(body.len())?;
+    let bytes = body.len();
     let prepared = prepare(body, content, version, &auth, Some(id)).await?;
+    state.refuse_write_if_unsafe(bytes)?;
     submit(&state, &auth, prepared).await?;
     state.metrics.statement_batch(1);
     Ok(no_content())
