@@ -35,6 +35,16 @@ impl NewDocument {
         }
     }
 
+    /// The body's length in bytes.
+    pub fn len(&self) -> usize {
+        self.body.len()
+    }
+
+    /// Whether the body is empty.
+    pub fn is_empty(&self) -> bool {
+        self.body.is_empty()
+    }
+
     /// A PUT body: stored as sent, but one that says it is JSON must be JSON (within the LRS's
     /// nesting limit: a stored JSON document is parsed again by every POST merge).
     pub fn checked_for_put(self) -> Result<NewDocument, ApiError> {

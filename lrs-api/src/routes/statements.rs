@@ -36,9 +36,12 @@ pub async fn post(
     let content = statement_content(&req)?;
     let body = read_body(&req, payload, Some(&auth.0.identity)).await?;
     state.sequencer()?.refuse_if_behind()?;
+    let bytes = body.bytes().len();
     // Held to the end: the body's bytes live on in the prepared statements until the log has
     // them.
     let (prepared, _body) = prepare(body, content, version, &auth, None).await?;
+    // After validation: a bad request is a 400 whatever the disk.
+    state.refuse_write_if_unsafe(bytes)?;
     let ids: Vec<String> = prepared
         .statements
         .iter()
@@ -63,7 +66,9 @@ pub async fn put(
     let content = statement_content(&req)?;
     let body = read_body(&req, payload, Some(&auth.0.identity)).await?;
     state.sequencer()?.refuse_if_behind()?;
+    let bytes = body.bytes().len();
     let (prepared, _body) = prepare(body, content, version, &auth, Some(id)).await?;
+    state.refuse_write_if_unsafe(bytes)?;
     submit(&state, &auth, prepared).await?;
     state.metrics.statement_batch(1);
     Ok(no_content())
