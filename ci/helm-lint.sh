@@ -240,6 +240,7 @@ def check_rendered(case, objects, expect):
                        for h in by_kind.get("HorizontalPodAutoscaler", [])}
         if name in hpa_targets and "replicas" in spec:
             fail(case, f"{name}: has both an HPA and a fixed replicas count")
+    check_migrate_job(case, by_kind, deployments, secrets, configmaps, expect)
     if roles_seen != set(ROLES):
         fail(case, f"Deployments for roles {sorted(r for r in roles_seen if r)}, expected {ROLES}")
 
@@ -298,6 +299,47 @@ def check_rendered(case, objects, expect):
                 fail(case, f"[[auth.jwt]] {issuer.get('issuer')}: key_file is not under /etc/lrs/jwt")
 
 
+def check_migrate_job(case, by_kind, deployments, secrets, configmaps, expect):
+    """The `lrs migrate` Job creates the schema; the roles then only require it."""
+    jobs = by_kind.get("Job", [])
+    for job in jobs:
+        name = job["metadata"]["name"]
+        pod = job["spec"]["template"]["spec"]
+        if pod.get("restartPolicy") not in ("OnFailure", "Never"):
+            fail(case, f"Job {name}: restartPolicy is not OnFailure or Never")
+        if pod.get("securityContext", {}).get("runAsNonRoot") is not True:
+            fail(case, f"Job {name}: pod securityContext.runAsNonRoot is not true")
+        volumes = {v["name"]: v for v in pod.get("volumes", [])}
+        for c in pod["containers"]:
+            args = c.get("args", [])
+            if args != ["migrate", "--config", "/etc/lrs/lrs.toml"]:
+                fail(case, f"Job {name}: args {args} are not `migrate --config /etc/lrs/lrs.toml`")
+            ref = env_of(c).get("LRS__STORAGE__URI", {}).get("valueFrom", {}).get("secretKeyRef")
+            if not ref:
+                fail(case, f"Job {name}: LRS__STORAGE__URI does not come from a Secret")
+            elif ref["name"] not in secrets and ref["name"] not in expect_existing_secrets(case):
+                fail(case, f"Job {name}: LRS__STORAGE__URI names an unknown Secret {ref['name']}")
+            sc = c.get("securityContext", {})
+            if sc.get("readOnlyRootFilesystem") is not True or sc.get("allowPrivilegeEscalation") is not False:
+                fail(case, f"Job {name}: the container's securityContext is not locked down")
+            for section in ("requests", "limits"):
+                for resource in ("cpu", "memory"):
+                    if resource not in c.get("resources", {}).get(section, {}):
+                        fail(case, f"Job {name}: no resources.{section}.{resource}")
+            mounts = {m["mountPath"]: m for m in c.get("volumeMounts", [])}
+            config = mounts.get("/etc/lrs/lrs.toml")
+            cm_name = volumes.get(config["name"], {}).get("configMap", {}).get("name") if config else None
+            if cm_name not in configmaps:
+                fail(case, f"Job {name}: /etc/lrs/lrs.toml is not mounted from the chart's ConfigMap")
+    for name, dep in deployments.items():
+        for c in dep["spec"]["template"]["spec"]["containers"]:
+            apply = env_of(c).get("LRS__STORAGE__APPLY_SCHEMA", {}).get("value")
+            if jobs and apply != "false":
+                fail(case, f"{name}: the migrate Job runs, but the role still applies the schema")
+            if not jobs and apply is not None:
+                fail(case, f"{name}: no migrate Job, but the role does not apply the schema")
+
+
 EXISTING = {}
 
 
@@ -348,11 +390,12 @@ def refused(case, values, why):
 run_case("defaults", None, {
     "Deployment": 3, "Service": 3, "PodDisruptionBudget": 3, "HorizontalPodAutoscaler": 0,
     "ServiceMonitor": 0, "Ingress": 0, "ConfigMap": 1, "Secret": 1, "ServiceAccount": 1,
+    "Job": 1,
 })
 run_case("all-on", os.path.join(chart_dir, "ci", "all-on-values.yaml"), {
     "Deployment": 3, "Service": 3, "PodDisruptionBudget": 3, "HorizontalPodAutoscaler": 2,
     "ServiceMonitor": 1, "Ingress": 1, "ConfigMap": 1, "Secret": 0, "ServiceAccount": 1,
-    "credentials": True, "jwt": True, "jwt_issuers": 2,
+    "Job": 1, "credentials": True, "jwt": True, "jwt_issuers": 2,
 })
 
 print("== helm-lint: values the chart must refuse")
@@ -364,6 +407,15 @@ refused("guards", {"log": {"uri": "kafka://k:9092/t?partitions=2"}, "ingest": {"
         "exceeds the topic's partitions")
 refused("guards", {"jwt": {"issuers": [{"issuer": "i", "audience": "a", "keyFile": "k.pem"}]}},
         "jwt.issuers needs the public keys")
+
+print("== helm-lint: migrate.enabled = false (every role applies the schema itself)")
+off = objects_of(render({"migrate": {"enabled": False}}))
+if any(obj["kind"] == "Job" for _, obj in off):
+    fail("migrate-off", "a Job is rendered with migrate.enabled = false")
+check_migrate_job("migrate-off", {"Job": []},
+                  {obj["metadata"]["name"]: obj for _, obj in off if obj["kind"] == "Deployment"},
+                  {}, {}, {})
+print(f"   {sum(1 for _, o in off if o['kind'] == 'Deployment')} Deployments, no Job")
 
 print("== helm-lint: deploy/compose.yaml (no container engine here: parsed, not run)")
 with open("deploy/compose.yaml") as f:

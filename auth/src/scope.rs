@@ -29,10 +29,14 @@ pub enum Scope {
     Profile,
     /// `define`: (re)define activities and actors.
     Define,
+    /// `admin`: the operator's endpoints (`/api/v1/admin/…`, e.g. the quarantine of the
+    /// credential's tenant). Not an xAPI scope, and not granted by `all`: a tool's credential
+    /// never sees them unless an operator grants this scope by name.
+    Admin,
 }
 
 impl Scope {
-    const ALL: [Scope; 8] = [
+    const ALL: [Scope; 9] = [
         Scope::StatementsWrite,
         Scope::StatementsRead,
         Scope::StatementsReadMine,
@@ -41,6 +45,7 @@ impl Scope {
         Scope::State,
         Scope::Profile,
         Scope::Define,
+        Scope::Admin,
     ];
 
     /// Parses an xAPI scope name; exact, case-sensitive match.
@@ -58,11 +63,12 @@ impl Scope {
             Scope::State => "state",
             Scope::Profile => "profile",
             Scope::Define => "define",
+            Scope::Admin => "admin",
         }
     }
 
-    fn bit(self) -> u8 {
-        1 << (self as u8)
+    fn bit(self) -> u16 {
+        1 << (self as u16)
     }
 }
 
@@ -85,6 +91,8 @@ pub enum Access {
     WriteProfile,
     /// Store activity and actor definitions carried by statements as authoritative.
     Define,
+    /// The operator's endpoints: only the `admin` scope grants it.
+    Admin,
 }
 
 impl Access {
@@ -108,7 +116,7 @@ pub enum ReadRestriction {
 
 /// A set of granted scopes.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct Scopes(u8);
+pub struct Scopes(u16);
 
 impl Scopes {
     /// The empty set: allows nothing.
@@ -168,6 +176,9 @@ impl Scopes {
     /// Whether these scopes allow `needed`. Reads of statements under `statements/read/mine`
     /// are allowed here; the caller must then apply [`read_restriction`](Self::read_restriction).
     pub fn allows(&self, needed: Access) -> bool {
+        if needed == Access::Admin {
+            return self.contains(Scope::Admin);
+        }
         if self.contains(Scope::All) || (needed.is_read() && self.contains(Scope::AllRead)) {
             return true;
         }
@@ -179,6 +190,7 @@ impl Scopes {
             Access::ReadState | Access::WriteState => self.contains(Scope::State),
             Access::ReadProfile | Access::WriteProfile => self.contains(Scope::Profile),
             Access::Define => self.contains(Scope::Define),
+            Access::Admin => self.contains(Scope::Admin),
         }
     }
 
@@ -260,6 +272,23 @@ mod tests {
         }
         assert_eq!(Scope::parse("Statements/Write"), None);
         assert_eq!(Scope::parse(""), None);
+    }
+
+    #[test]
+    fn only_the_admin_scope_grants_the_admin_endpoints_not_all() {
+        let all = Scopes::from_iter([Scope::All]);
+        assert!(all.allows(Access::WriteStatements) && all.allows(Access::Define));
+        assert!(!all.allows(Access::Admin));
+        let admin = Scopes::parse_list("admin").unwrap();
+        assert!(admin.allows(Access::Admin));
+        assert!(
+            !admin.allows(Access::ReadStatements),
+            "admin is not an xAPI scope"
+        );
+        assert_eq!(
+            Scopes::parse_list("all,admin").unwrap().to_string(),
+            "all admin"
+        );
     }
 
     #[test]

@@ -1,17 +1,27 @@
 //! The ingest loop: poll → decode → first-wins check → store write → watermark → commit.
+//!
+//! A store failure is retried when it may pass (`Unavailable`: the store is down, the disk is
+//! full), never skipped. One that cannot (`Rejected`: the store can never take some row of the
+//! batch) is narrowed down instead: the batch is written in halves, and halves of failing
+//! halves, in order, until each statement the store refuses is alone; those go to the
+//! quarantine (stored with their log position and the error, counted, logged once) and the rest
+//! is written, so the partition moves on.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures::FutureExt;
 use lrs_log::{ConsumedRecord, LogConsumer, LogError, LogErrorKind, PartitionId};
 use lrs_progress::{AppliedBatch, IngestListener};
 use lrs_schema::envelope::{IndexKeys, StatementEnvelope};
 use lrs_store::{
-    ActivityStore, Scraped, StatementReader, StatementRow, StatementWriter, StoreError,
-    StoreErrorKind, StoreTimings, Watermark, now_micros,
+    ActivityStore, QuarantineStore, QuarantinedStatement, Scraped, StatementReader, StatementRow,
+    StatementWriter, StoreError, StoreErrorKind, StoreTimings, Watermark, now_micros,
 };
 use tokio::sync::watch;
 use tracing::Instrument;
@@ -57,6 +67,8 @@ pub struct IngestStats {
     pub duplicates_skipped: AtomicU64,
     pub conflicts: AtomicU64,
     pub undecodable_records: AtomicU64,
+    /// Statements the store refused for good, kept in its quarantine instead.
+    pub quarantined: AtomicU64,
     pub batches: AtomicU64,
     /// Activity Definitions handed to the store (one per activity per batch).
     pub activity_definitions: AtomicU64,
@@ -76,6 +88,7 @@ impl Default for IngestStats {
             duplicates_skipped: AtomicU64::new(0),
             conflicts: AtomicU64::new(0),
             undecodable_records: AtomicU64::new(0),
+            quarantined: AtomicU64::new(0),
             batches: AtomicU64::new(0),
             activity_definitions: AtomicU64::new(0),
             store: StoreTimings::new(INGEST_STORE_OPERATIONS),
@@ -118,6 +131,10 @@ const INGEST_METRICS: &[(&str, &str)] = &[
         "lrs_ingest_undecodable_records_total",
         "Log records that could not be decoded",
     ),
+    (
+        "lrs_ingest_quarantined_total",
+        "Statements the store refused for good, kept in its quarantine instead",
+    ),
     ("lrs_ingest_batches_total", "Store batches written"),
     (
         "lrs_ingest_lag_seconds",
@@ -137,6 +154,7 @@ impl IngestStats {
                 &stats.duplicates_skipped,
                 &stats.conflicts,
                 &stats.undecodable_records,
+                &stats.quarantined,
                 &stats.batches,
             ]
             .iter()
@@ -182,7 +200,7 @@ const LOG_RETRY_PAUSE: Duration = Duration::from_millis(500);
 /// larger ones on the blocking pool, so a big batch never stalls a tokio worker.
 const INLINE_DEFINITION_ROWS: usize = 64;
 
-impl<S: StatementWriter + StatementReader + ActivityStore> Ingestor<S> {
+impl<S: StatementWriter + StatementReader + ActivityStore + QuarantineStore> Ingestor<S> {
     pub fn new(store: Arc<S>, consumer: Box<dyn LogConsumer>, config: IngestorConfig) -> Self {
         Ingestor {
             store,
@@ -284,11 +302,21 @@ impl<S: StatementWriter + StatementReader + ActivityStore> Ingestor<S> {
             mark.stored = mark.stored.max(*last);
             *last = mark.stored;
         }
+        let mut failures = 0u64;
         loop {
             match self.apply(&batch).await {
-                Ok(()) => break,
+                Ok(()) => {
+                    if failures > 0 {
+                        tracing::info!(failures, "store available again; the batch is applied");
+                    }
+                    break;
+                }
                 Err(err) => {
-                    tracing::warn!(error = %err, "store write failed; retrying the batch");
+                    failures += 1;
+                    // Once, then every minute or so: a store outage (a full disk) can be long.
+                    if failures == 1 || failures.is_multiple_of(300) {
+                        tracing::warn!(error = %err, failures, "store write failed; retrying the batch");
+                    }
                     tokio::time::sleep(STORE_RETRY_PAUSE).await;
                 }
             }
@@ -320,17 +348,37 @@ impl<S: StatementWriter + StatementReader + ActivityStore> Ingestor<S> {
         Ok(())
     }
 
-    /// Writes the batch's new statements, then the watermarks. Idempotent.
+    /// Writes the batch's new statements (quarantining those the store refuses for good), then
+    /// the watermarks. Idempotent.
     async fn apply(&self, batch: &DecodedBatch) -> Result<(), StoreError> {
-        let mut rows = self.first_wins(&batch.rows).await?;
-        self.inherit_target_keys(&mut rows).await?;
-        if !rows.is_empty() {
-            self.learn_definitions(&rows).await?;
-            self.stats
-                .store
-                .time("write_statements", self.store.write_statements(&rows))
-                .await?;
-        }
+        let rows = Rows {
+            rows: &batch.rows,
+            origins: &batch.origins,
+        };
+        let written = match caught("a statement read", self.new_rows(&batch.rows)).await {
+            Ok(kept) => {
+                let (new, origins): (Vec<StatementRow>, Vec<(PartitionId, u64)>) = kept
+                    .into_iter()
+                    .map(|(i, row)| (row, batch.origins[i]))
+                    .unzip();
+                let new_rows = Rows {
+                    rows: &new,
+                    origins: &origins,
+                };
+                match self.write_new(&new).await {
+                    Ok(()) => new.len(),
+                    Err(err) if err.kind() == StoreErrorKind::Rejected => {
+                        self.isolate(new_rows, err, Step::Write).await?
+                    }
+                    Err(err) => return Err(err),
+                }
+            }
+            // Reads that fail for good (not seen so far) are narrowed down the same way.
+            Err(err) if err.kind() == StoreErrorKind::Rejected => {
+                self.isolate(rows, err, Step::ReadAndWrite).await?
+            }
+            Err(err) => return Err(err),
+        };
         self.stats
             .store
             .time(
@@ -340,7 +388,136 @@ impl<S: StatementWriter + StatementReader + ActivityStore> Ingestor<S> {
             .await?;
         self.stats
             .statements_written
-            .fetch_add(rows.len() as u64, Ordering::Relaxed);
+            .fetch_add(written as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The rows to write, with their index in `rows`: the new ones (first wins), with the keys
+    /// of their StatementRef targets.
+    async fn new_rows(
+        &self,
+        rows: &[StatementRow],
+    ) -> Result<Vec<(usize, StatementRow)>, StoreError> {
+        let mut kept = self.first_wins(rows).await?;
+        self.inherit_target_keys(&mut kept).await?;
+        Ok(kept)
+    }
+
+    /// Writes rows known to be new: their definitions, then the rows. A panic of the store on
+    /// them is caught and answered as `Rejected`.
+    async fn write_new(&self, rows: &[StatementRow]) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let write = async {
+            self.learn_definitions(rows).await?;
+            self.stats
+                .store
+                .time("write_statements", self.store.write_statements(rows))
+                .await
+        };
+        caught("a statement write", write).await
+    }
+
+    /// One step of [`Ingestor::isolate`] on a slice of rows: how many it wrote.
+    async fn write_slice(&self, rows: &[StatementRow], step: Step) -> Result<usize, StoreError> {
+        match step {
+            Step::Write => self.write_new(rows).await.map(|()| rows.len()),
+            Step::ReadAndWrite => {
+                let new: Vec<StatementRow> = caught("a statement read", self.new_rows(rows))
+                    .await?
+                    .into_iter()
+                    .map(|(_, row)| row)
+                    .collect();
+                self.write_new(&new).await.map(|()| new.len())
+            }
+        }
+    }
+
+    /// The store refused `rows` for good (`first`): writes them in halves, and halves of failing
+    /// halves, in order, until every refused statement is alone, and quarantines those. Rows
+    /// with k poison statements among n cost about 2·k·log2(n) writes. Returns the statements
+    /// written.
+    async fn isolate(
+        &self,
+        rows: Rows<'_>,
+        first: StoreError,
+        step: Step,
+    ) -> Result<usize, StoreError> {
+        tracing::warn!(error = %first, rows = rows.rows.len(), "the store refused a batch for good; isolating the statements it refuses");
+        let all = 0..rows.rows.len();
+        if all.len() <= 1 {
+            if !all.is_empty() {
+                self.quarantine(rows, 0, &first).await?;
+            }
+            return Ok(0);
+        }
+        let mut written = 0;
+        // A stack of ranges still to write, the next one on top.
+        let mut pending: Vec<Range<usize>> = halves(all).into_iter().rev().collect();
+        while let Some(range) = pending.pop() {
+            match self.write_slice(&rows.rows[range.clone()], step).await {
+                Ok(n) => written += n,
+                Err(err) if err.kind() == StoreErrorKind::Rejected && range.len() == 1 => {
+                    self.quarantine(rows, range.start, &err).await?;
+                }
+                Err(err) if err.kind() == StoreErrorKind::Rejected => {
+                    pending.extend(halves(range).into_iter().rev());
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(written)
+    }
+
+    /// Keeps row `index` in the store's quarantine, counts and logs it. Should the quarantine
+    /// refuse it too, the statement is logged whole instead (the log still holds it until
+    /// retention removes it), so the partition moves on either way.
+    async fn quarantine(
+        &self,
+        rows: Rows<'_>,
+        index: usize,
+        error: &StoreError,
+    ) -> Result<(), StoreError> {
+        let row = &rows.rows[index];
+        let (partition, offset) = rows.origins[index];
+        let statement = QuarantinedStatement {
+            tenant: row.tenant.clone(),
+            id: row.id,
+            stored: row.stored,
+            log_partition: partition,
+            log_offset: offset,
+            error: error.message().to_owned(),
+            body: row.body.clone(),
+            quarantined: now_micros(),
+        };
+        let kept = caught(
+            "a quarantine write",
+            self.store.quarantine(std::slice::from_ref(&statement)),
+        )
+        .await;
+        match kept {
+            Ok(()) => tracing::error!(
+                tenant = %row.tenant,
+                statement_id = %row.id,
+                partition,
+                offset,
+                error = %error,
+                "statement quarantined: the store can never take it"
+            ),
+            Err(refused) if refused.kind() == StoreErrorKind::Rejected => tracing::error!(
+                tenant = %row.tenant,
+                statement_id = %row.id,
+                partition,
+                offset,
+                error = %error,
+                quarantine_error = %refused,
+                body = %String::from_utf8_lossy(&row.body),
+                "statement skipped: neither the store nor its quarantine can take it"
+            ),
+            Err(err) => return Err(err),
+        }
+        self.stats.quarantined.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
@@ -353,13 +530,15 @@ impl<S: StatementWriter + StatementReader + ActivityStore> Ingestor<S> {
             self.definitions.learn(rows)
         } else {
             let (learner, rows) = (self.definitions.clone(), rows.to_vec());
+            // A panic on these rows would panic again: `Rejected`, so they are isolated.
             tokio::task::spawn_blocking(move || learner.learn(&rows))
                 .await
-                .map_err(|e| {
-                    StoreError::new(
+                .map_err(|e| match e.try_into_panic() {
+                    Ok(payload) => StoreError::from_panic("learning definitions", payload.as_ref()),
+                    Err(e) => StoreError::new(
                         StoreErrorKind::Unavailable,
                         format!("definition task failed: {e}"),
-                    )
+                    ),
                 })?
         };
         if !learned.rows.is_empty() {
@@ -380,7 +559,10 @@ impl<S: StatementWriter + StatementReader + ActivityStore> Ingestor<S> {
 
     /// Drops rows whose id is already stored (or repeated earlier in the batch). A dropped row that
     /// is not equivalent to the kept one is a conflict: reported, never written over the first.
-    async fn first_wins(&self, rows: &[StatementRow]) -> Result<Vec<StatementRow>, StoreError> {
+    async fn first_wins(
+        &self,
+        rows: &[StatementRow],
+    ) -> Result<Vec<(usize, StatementRow)>, StoreError> {
         let mut by_tenant: HashMap<&str, Vec<usize>> = HashMap::new();
         for (i, row) in rows.iter().enumerate() {
             by_tenant.entry(row.tenant.as_str()).or_default().push(i);
@@ -414,9 +596,10 @@ impl<S: StatementWriter + StatementReader + ActivityStore> Ingestor<S> {
         }
         Ok(rows
             .iter()
+            .enumerate()
             .zip(keep)
             .filter(|(_, k)| *k)
-            .map(|(row, _)| row.clone())
+            .map(|((i, row), _)| (i, row.clone()))
             .collect())
     }
 
@@ -425,18 +608,21 @@ impl<S: StatementWriter + StatementReader + ActivityStore> Ingestor<S> {
     /// matches, so it is written with the target's keys. The target is looked up in this batch
     /// and then in the store; a target that arrives after its referrer is not linked back (the
     /// referrer then matches on its own keys only).
-    async fn inherit_target_keys(&self, rows: &mut [StatementRow]) -> Result<(), StoreError> {
+    async fn inherit_target_keys(
+        &self,
+        rows: &mut [(usize, StatementRow)],
+    ) -> Result<(), StoreError> {
         let wanted: HashSet<(String, Uuid)> = rows
             .iter()
-            .filter_map(|r| r.keys.refers_to.map(|t| (r.tenant.clone(), t)))
+            .filter_map(|(_, r)| r.keys.refers_to.map(|t| (r.tenant.clone(), t)))
             .collect();
         if wanted.is_empty() {
             return Ok(());
         }
         let mut found: HashMap<(String, Uuid), IndexKeys> = rows
             .iter()
-            .filter(|r| wanted.contains(&(r.tenant.clone(), r.id)))
-            .map(|r| ((r.tenant.clone(), r.id), r.keys.clone()))
+            .filter(|(_, r)| wanted.contains(&(r.tenant.clone(), r.id)))
+            .map(|(_, r)| ((r.tenant.clone(), r.id), r.keys.clone()))
             .collect();
         let mut missing: HashMap<String, Vec<Uuid>> = HashMap::new();
         for (tenant, id) in &wanted {
@@ -452,7 +638,7 @@ impl<S: StatementWriter + StatementReader + ActivityStore> Ingestor<S> {
                 }
             }
         }
-        for row in rows.iter_mut() {
+        for (_, row) in rows.iter_mut() {
             if let Some(target) = row.keys.refers_to {
                 row.inherited = found.get(&(row.tenant.clone(), target)).cloned();
             }
@@ -472,6 +658,43 @@ impl<S: StatementWriter + StatementReader + ActivityStore> Ingestor<S> {
     }
 }
 
+/// Rows with the log position each was read from.
+#[derive(Clone, Copy)]
+struct Rows<'a> {
+    rows: &'a [StatementRow],
+    origins: &'a [(PartitionId, u64)],
+}
+
+/// What [`Ingestor::isolate`] redoes on each slice.
+#[derive(Clone, Copy)]
+enum Step {
+    /// The rows are known to be new: write them.
+    Write,
+    /// The first-wins and StatementRef reads failed: redo them, then write.
+    ReadAndWrite,
+}
+
+/// A store call whose panic (a backend's assertion on one input) is an error, `Rejected`,
+/// rather than the end of the ingest task: the same input panics again, so it is quarantined.
+async fn caught<T>(
+    what: &str,
+    call: impl std::future::Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    match AssertUnwindSafe(call).catch_unwind().await {
+        Ok(result) => result,
+        Err(payload) => Err(StoreError::from_panic(what, payload.as_ref())),
+    }
+}
+
+/// `range` cut in two (the first half the shorter); a range of one is itself.
+fn halves(range: Range<usize>) -> Vec<Range<usize>> {
+    if range.len() <= 1 {
+        return vec![range];
+    }
+    let middle = range.start + range.len() / 2;
+    vec![range.start..middle, middle..range.end]
+}
+
 fn records_to_poll(config: &IngestorConfig, statements_per_record: f64) -> usize {
     let fitting = config.max_statements_per_batch as f64 / statements_per_record.max(1.0);
     (fitting as usize).clamp(1, config.max_records_per_batch.max(1))
@@ -479,6 +702,8 @@ fn records_to_poll(config: &IngestorConfig, statements_per_record: f64) -> usize
 
 struct DecodedBatch {
     rows: Vec<StatementRow>,
+    /// The log partition and offset each row was read from.
+    origins: Vec<(PartitionId, u64)>,
     applied: AppliedBatch,
     /// `stored` of the oldest decodable record.
     oldest_stored: Option<i64>,
@@ -486,6 +711,7 @@ struct DecodedBatch {
 
 fn decode_batch(records: &[ConsumedRecord], stats: &IngestStats) -> DecodedBatch {
     let mut rows = Vec::new();
+    let mut origins = Vec::new();
     let mut ids = Vec::new();
     let mut marks: HashMap<PartitionId, Watermark> = HashMap::new();
     let mut oldest_stored: Option<i64> = None;
@@ -511,6 +737,7 @@ fn decode_batch(records: &[ConsumedRecord], stats: &IngestStats) -> DecodedBatch
         let tenant = envelope.tenant;
         for statement in envelope.statements {
             ids.push((tenant.clone(), statement.id));
+            origins.push((record.partition, record.offset));
             rows.push(StatementRow {
                 tenant: tenant.clone(),
                 stored: envelope.stored,
@@ -525,6 +752,7 @@ fn decode_batch(records: &[ConsumedRecord], stats: &IngestStats) -> DecodedBatch
     watermarks.sort_by_key(|m| m.partition);
     DecodedBatch {
         rows,
+        origins,
         applied: AppliedBatch {
             watermarks,
             statement_ids: ids,
@@ -534,8 +762,16 @@ fn decode_batch(records: &[ConsumedRecord], stats: &IngestStats) -> DecodedBatch
 }
 
 #[cfg(test)]
-mod poll_size_tests {
+mod tests {
     use super::*;
+
+    #[test]
+    fn halves_cover_a_range_in_order_and_a_single_row_is_itself() {
+        assert_eq!(halves(0..5), [0..2, 2..5]);
+        assert_eq!(halves(3..5), [3..4, 4..5]);
+        let single = halves(7..8);
+        assert_eq!((single.len(), single[0].clone()), (1, 7..8));
+    }
 
     #[test]
     fn the_poll_size_fits_the_statement_budget_at_the_mean_record_size() {

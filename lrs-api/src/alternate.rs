@@ -68,11 +68,11 @@ pub(crate) async fn alternate_request_syntax(
 }
 
 /// The request the form stands for: method, headers, query string and body.
-struct Translated {
-    method: Method,
-    headers: Vec<(&'static str, String)>,
-    query: Vec<(String, String)>,
-    content: Option<String>,
+pub(crate) struct Translated {
+    pub(crate) method: Method,
+    pub(crate) headers: Vec<(&'static str, String)>,
+    pub(crate) query: Vec<(String, String)>,
+    pub(crate) content: Option<String>,
 }
 
 async fn rewrite(req: &mut ServiceRequest, params: &[(String, String)]) -> Result<(), ApiError> {
@@ -168,7 +168,7 @@ fn require_form(req: &ServiceRequest) -> Result<(), ApiError> {
 
 /// Sorts the form fields: header fields (names compared case-insensitively, as HTTP header names
 /// are), `content`, and the rest, which are query parameters (§1.3.s3.b14).
-fn translate(method: Method, body: &[u8]) -> Result<Translated, ApiError> {
+pub(crate) fn translate(method: Method, body: &[u8]) -> Result<Translated, ApiError> {
     let form: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|e| {
         ApiError::bad_request(FORM_RULE, "$", format!("the form does not decode: {e}"))
     })?;
@@ -216,23 +216,10 @@ fn apply(
     translated: Translated,
     mut reservation: BodyReservation,
 ) -> Result<(), ApiError> {
-    let query = serde_urlencoded::to_string(&translated.query)
-        .map_err(|e| ApiError::new(ApiErrorKind::Internal, e.to_string()))?;
-    let path_and_query = if query.is_empty() {
-        req.path().to_owned()
-    } else {
-        format!("{}?{query}", req.path())
-    };
-    let uri: Uri = path_and_query.parse().map_err(|_| {
-        ApiError::bad_request(
-            ONLY_METHOD_RULE,
-            "?",
-            "the form parameters do not make a query string",
-        )
-    })?;
+    let uri = rewritten_uri(req.path(), &translated.query)?;
     let content = Bytes::from(translated.content.unwrap_or_default().into_bytes());
     let retained = content.len()
-        + path_and_query.len()
+        + uri.to_string().len()
         + translated
             .headers
             .iter()
@@ -257,13 +244,7 @@ fn apply(
         if name == "Content-Length" {
             continue;
         }
-        let value = HeaderValue::from_str(&value).map_err(|_| {
-            ApiError::bad_request(
-                FORM_RULE,
-                &format!("$.{name}"),
-                format!("\"{name}\" is not a header value"),
-            )
-        })?;
+        let value = header_value(name, &value)?;
         head.headers
             .insert(HeaderName::from_static(lowercase(name)), value);
     }
@@ -273,6 +254,35 @@ fn apply(
     req.extensions_mut()
         .insert(HeldBody::new(content, reservation));
     Ok(())
+}
+
+/// The request's path with the form's query parameters.
+pub(crate) fn rewritten_uri(path: &str, query: &[(String, String)]) -> Result<Uri, ApiError> {
+    let query = serde_urlencoded::to_string(query)
+        .map_err(|e| ApiError::new(ApiErrorKind::Internal, e.to_string()))?;
+    let path_and_query = if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{query}")
+    };
+    path_and_query.parse().map_err(|_| {
+        ApiError::bad_request(
+            ONLY_METHOD_RULE,
+            "?",
+            "the form parameters do not make a query string",
+        )
+    })
+}
+
+/// A header form field's value as a header value.
+pub(crate) fn header_value(name: &str, value: &str) -> Result<HeaderValue, ApiError> {
+    HeaderValue::from_str(value).map_err(|_| {
+        ApiError::bad_request(
+            FORM_RULE,
+            &format!("$.{name}"),
+            format!("\"{name}\" is not a header value"),
+        )
+    })
 }
 
 /// The header name of a header form field ([`HeaderName::from_static`] wants lowercase).

@@ -14,11 +14,12 @@ use lrs_auth::Authenticator;
 use lrs_progress::ReadVisibility;
 use lrs_query::StatementQueryService;
 use lrs_schema::XapiVersion;
-use lrs_store::{ActivityStore, AttachmentStore, DocumentStore, StatementReader};
+use lrs_store::{ActivityStore, AttachmentStore, DocumentStore, QuarantineStore, StatementReader};
 
 use crate::alternate::alternate_request_syntax;
 use crate::body_budget::BodyBudget;
 use crate::cors::{CorsConfig, cors};
+use crate::disk::DiskReserve;
 use crate::documents::DocumentService;
 use crate::error::ApiError;
 use crate::extract::request_version;
@@ -92,6 +93,8 @@ pub struct AppState {
     pub sequencer: Option<Arc<WriteSequencer>>,
     /// The read side: statement GETs, and the visibility every read waits on.
     pub queries: StatementQueryService<dyn StatementReader>,
+    /// The statement store (asked for its health before a write is acknowledged).
+    pub statements: Arc<dyn StatementReader>,
     /// The State, Activity Profile and Agent Profile resources.
     pub documents: DocumentService,
     /// Attachment data, written before the statements that reference it are submitted.
@@ -103,6 +106,11 @@ pub struct AppState {
     /// Where the handlers observe batch sizes and store timings: the process's registry (the
     /// one `/metrics` serves).
     pub metrics: Arc<Metrics>,
+    /// The statements ingest quarantined (`GET /api/v1/admin/quarantine`); none in a new state.
+    pub quarantine: Option<Arc<dyn QuarantineStore>>,
+    /// The data directory's free-space reserve (`storage.min_free_bytes`), when the log or the
+    /// store lives there; none in a new state.
+    pub disk: Option<Arc<DiskReserve>>,
 }
 
 impl AppState {
@@ -125,9 +133,23 @@ impl AppState {
             config,
             auth,
             sequencer,
+            statements: stores.statements,
             attachments: stores.attachments,
             activities: stores.activities,
             metrics,
+            quarantine: None,
+            disk: None,
+        }
+    }
+
+    /// 503 (`disk_reserve`) when a write of `bytes` would eat into the disk reserve, or
+    /// (`store_unavailable`) while the store reports a failure: a write is never acknowledged
+    /// that the store might not be able to apply.
+    pub fn refuse_write_if_unsafe(&self, bytes: usize) -> Result<(), ApiError> {
+        self.statements.health()?;
+        match &self.disk {
+            Some(disk) => disk.refuse_if_low(bytes as u64),
+            None => Ok(()),
         }
     }
 
@@ -184,6 +206,11 @@ pub fn configure_probes(cfg: &mut web::ServiceConfig) {
 pub fn configure(cfg: &mut web::ServiceConfig, base_path: &str) {
     configure_probes(cfg);
     cfg.service(
+        web::scope("/api/v1/admin")
+            .route("/quarantine", web::get().to(routes::admin::quarantine))
+            .default_service(web::to(routes::admin::not_found)),
+    )
+    .service(
         web::scope(base_path)
             .wrap(from_fn(read_only_role))
             .wrap(from_fn(version_header))

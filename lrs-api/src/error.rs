@@ -100,10 +100,12 @@ pub enum Backpressure {
     /// The bodies of one credential's requests reached
     /// `server.max_body_memory_per_credential_bytes`.
     CredentialBodyMemory,
+    /// The data directory has less free space than `storage.min_free_bytes` (plus the request).
+    DiskReserve,
 }
 
 impl Backpressure {
-    pub const ALL: [Backpressure; 7] = [
+    pub const ALL: [Backpressure; 8] = [
         Backpressure::LogFull,
         Backpressure::IngestLag,
         Backpressure::LogUnavailable,
@@ -111,6 +113,7 @@ impl Backpressure {
         Backpressure::DocumentContention,
         Backpressure::BodyMemory,
         Backpressure::CredentialBodyMemory,
+        Backpressure::DiskReserve,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -122,6 +125,7 @@ impl Backpressure {
             Backpressure::DocumentContention => "document_contention",
             Backpressure::BodyMemory => "body_memory",
             Backpressure::CredentialBodyMemory => "credential_body_memory",
+            Backpressure::DiskReserve => "disk_reserve",
         }
     }
 }
@@ -353,6 +357,17 @@ impl From<StoreError> for ApiError {
                 ApiError::backpressure(
                     Backpressure::StoreUnavailable,
                     "the store is unavailable; retry later",
+                )
+            }
+            // A document or attachment the store can never hold (a key beyond its limits): the
+            // request's fault, answered 400; the backend's details go to the log only.
+            StoreErrorKind::Rejected => {
+                tracing::warn!(error = %err, "the store refused a request's data for good");
+                ApiError::bad_request(
+                    "LRS limit: the store cannot hold this request's data",
+                    "$",
+                    "a key or value of this request is beyond the store's limits (an id, IRI or \
+                     parameter too long)",
                 )
             }
             StoreErrorKind::Corrupt => ApiError::internal("store", &err),

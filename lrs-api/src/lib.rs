@@ -37,9 +37,12 @@ mod attachments;
 mod body;
 pub mod body_budget;
 mod cors;
+pub mod disk;
 pub mod documents;
 pub mod error;
 pub mod extract;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod metrics;
 mod multipart;
 mod prepare;
@@ -50,9 +53,14 @@ mod signature;
 
 pub use app::{ApiConfig, AppState, Stores, configure, configure_probes};
 pub use cors::CorsConfig;
+pub use disk::DiskReserve;
 pub use error::{ApiError, ApiErrorKind};
 pub use metrics::Metrics;
 pub use routes::health::Readiness;
 pub use routes::{READ_METHODS, not_found, probe_resource};
 pub use security::security_headers;
 pub use sequencer::{LagLimits, WriteSequencer};
+
+// Every tenant a credential or token may name fits in a store key.
+const _: () = assert!(lrs_auth::MAX_TENANT_LEN <= lrs_store::MAX_TENANT_BYTES);
+pub use routes::admin::QuarantineEntry;

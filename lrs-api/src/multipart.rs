@@ -9,6 +9,8 @@
 //! end with the close delimiter. A preamble before the first delimiter and an epilogue after the
 //! last one are ignored, as RFC 2046 requires.
 
+use std::collections::HashSet;
+
 use bytes::Bytes;
 use memchr::memmem;
 
@@ -179,11 +181,13 @@ fn parse_part(content: Bytes, index: usize) -> Result<Part, MultipartError> {
         (&content[..end], end + 4)
     };
     let mut headers: Vec<(String, String)> = Vec::new();
+    // Repetitions are found with a set: a part may carry any number of header lines.
+    let mut names: HashSet<String> = HashSet::new();
     if !head.is_empty() {
         let mut lines = head.split(|b| *b == b'\n').peekable();
         while let Some(line) = lines.next() {
             let (name, value) = header_line(line, lines.peek().is_none(), index)?;
-            if headers.iter().any(|(n, _)| *n == name) {
+            if !names.insert(name.clone()) {
                 return Err(MultipartError::DuplicateHeader { part: index, name });
             }
             headers.push((name, value));
@@ -423,6 +427,29 @@ mod tests {
         for (raw, expected) in cases {
             assert_eq!(parse(&raw, B), Err(expected.clone()), "{expected}");
         }
+    }
+
+    #[test]
+    fn a_header_repeated_after_thousands_of_others_is_found() {
+        let many: String = (0..20_000).map(|i| format!("X-{i}: v\r\n")).collect();
+        let distinct = body(&["--", B, "\r\n", &many, "\r\n{}\r\n--", B, "--"]);
+        assert_eq!(parse(&distinct, B).unwrap()[0].header("x-19999"), Some("v"));
+        let repeated = body(&[
+            "--",
+            B,
+            "\r\n",
+            &many,
+            "x-0: again\r\n\r\n{}\r\n--",
+            B,
+            "--",
+        ]);
+        assert_eq!(
+            parse(&repeated, B),
+            Err(MultipartError::DuplicateHeader {
+                part: 0,
+                name: "x-0".into(),
+            })
+        );
     }
 
     #[test]

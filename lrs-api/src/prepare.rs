@@ -39,6 +39,30 @@ pub enum StatementContent {
     Multipart { boundary: String },
 }
 
+impl StatementContent {
+    /// xAPI Communication §1.5: statements are sent as `application/json`, or as
+    /// `multipart/mixed` when attachment data travels with them.
+    pub fn from_content_type(content_type: &str) -> Result<StatementContent, ApiError> {
+        let essence = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        match essence.as_str() {
+            "application/json" => Ok(StatementContent::Json),
+            "multipart/mixed" => Ok(StatementContent::Multipart {
+                boundary: multipart::boundary(content_type)?,
+            }),
+            _ => Err(ApiError::bad_request(
+                "xAPI Communication §1.5: statements MUST be sent as application/json, or as multipart/mixed with attachments",
+                "header:Content-Type",
+                format!("unsupported Content-Type {content_type:?}"),
+            )),
+        }
+    }
+}
+
 /// A request's statements and the attachment data to store before they are submitted.
 pub struct PreparedRequest {
     pub statements: Vec<PreparedStatement>,

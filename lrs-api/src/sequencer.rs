@@ -168,6 +168,8 @@ impl WriteSequencer {
         statements: Vec<PreparedStatement>,
     ) -> Result<SubmitOutcome, ApiError> {
         self.refuse_if_behind()?;
+        // A failed store (e.g. a full disk) could not apply what the log acknowledges.
+        self.reader.health()?;
         let submitted = statements.len();
         let mut fresh = self.drop_stored_duplicates(tenant, statements).await?;
         let already_stored = submitted - fresh.len();

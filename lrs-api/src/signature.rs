@@ -78,6 +78,7 @@ pub fn verify(jws: &[u8], received: &Value) -> Result<(), SignatureError> {
         ));
     };
     let header_bytes = base64url(header_b64, "header")?;
+    depth_checked(&header_bytes)?;
     let header: JoseHeader = serde_json::from_slice(&header_bytes).map_err(|e| {
         SignatureError::new(
             JWS_RULE,
@@ -106,6 +107,7 @@ pub fn verify(jws: &[u8], received: &Value) -> Result<(), SignatureError> {
         return Err(SignatureError::new(JWS_RULE, "the JWS signature is empty"));
     }
     let payload = base64url(payload_b64, "payload")?;
+    depth_checked(&payload)?;
     let signed: Value = serde_json::from_slice(&payload).map_err(|e| {
         SignatureError::new(PAYLOAD_RULE, format!("the JWS payload is not JSON: {e}"))
     })?;
@@ -126,6 +128,15 @@ pub fn verify(jws: &[u8], received: &Value) -> Result<(), SignatureError> {
         verify_with_certificate(chain, signing_input, signature_b64, algorithm)?;
     }
     Ok(())
+}
+
+/// The JSON of a JWS part passes the LRS's nesting limit before it is parsed (parsing and the
+/// equivalence check recurse per level).
+fn depth_checked(json: &[u8]) -> Result<(), SignatureError> {
+    lrs_schema::check_json_depth(json, "$").map_err(|e| SignatureError {
+        rule: lrs_schema::limits::JSON_DEPTH_RULE,
+        message: format!("in the JWS: {}", e.message()),
+    })
 }
 
 fn base64url(segment: &str, what: &str) -> Result<Vec<u8>, SignatureError> {
@@ -212,6 +223,23 @@ mod tests {
             "object": {"id": "https://eportal.example.jp/courses/math-1"},
             "result": {"duration": "PT1M0.12S"}
         })
+    }
+
+    #[test]
+    fn a_jws_nesting_deeper_than_the_limit_is_refused_before_it_is_parsed() {
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let payload = format!(r#"{{"actor":{deep}}}"#);
+        let in_payload = unsigned(&json!({"alg": "RS256"}), payload.as_bytes());
+        let in_header = format!(
+            "{}.{}.{}",
+            b64(format!(r#"{{"alg":"RS256","x":{deep}}}"#).as_bytes()),
+            b64(statement().to_string().as_bytes()),
+            b64(b"sig")
+        );
+        for jws in [in_payload, in_header] {
+            let err = verify(jws.as_bytes(), &statement()).unwrap_err();
+            assert_eq!(err.rule(), lrs_schema::limits::JSON_DEPTH_RULE, "{err}");
+        }
     }
 
     #[test]

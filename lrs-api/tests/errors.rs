@@ -90,6 +90,7 @@ async fn a_store_outage_during_a_statement_get_is_503_with_retry_after_and_consi
     let readiness = Readiness {
         ready: Arc::default(),
         visibility: Some(visibility),
+        store: None,
     };
     let app = test::init_service(
         App::new()

@@ -63,6 +63,15 @@ pub struct StorageConfig {
     /// The store: `file://` (embedded, under `data_dir/store`), `postgres://user:pw@host/db`
     /// or `scylla://host:9042,host2:9042/keyspace` (cargo features `postgres`, `scylla`).
     pub uri: String,
+    /// PostgreSQL and ScyllaDB: create the tables that are missing when connecting (under a
+    /// lock, so every role may start at once). `false`: only require them, waiting up to five
+    /// minutes for `lrs migrate` to create them (the Helm chart runs it as a Job).
+    pub apply_schema: bool,
+    /// Writes (statement POST/PUT, document PUT/POST, attachments) get 503 + Retry-After while
+    /// the data directory's file system has less than this many bytes free, so the log and the
+    /// store never run out of space for what was acknowledged. 0 turns the check off. Only with
+    /// the embedded log or store (both live in `data_dir`).
+    pub min_free_bytes: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -185,11 +194,17 @@ impl Default for ServerConfig {
     }
 }
 
+/// The default disk reserve: room for the memtables ingest has yet to flush (up to ~160 MiB),
+/// the log's pending bytes (64 MiB by default) and compaction, with a margin.
+pub const DEFAULT_MIN_FREE_BYTES: u64 = 512 * 1024 * 1024;
+
 impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
             data_dir: PathBuf::from("./lrs-data"),
             uri: "file://".into(),
+            apply_schema: true,
+            min_free_bytes: DEFAULT_MIN_FREE_BYTES,
         }
     }
 }

@@ -1,8 +1,10 @@
 //! `lrs`: the one binary of the xAPI LRS.
 //!
 //! `lrs serve` runs every role (api → log → ingest → store → query) in one process on the
-//! embedded backends. `lrs credentials …` manages Basic credentials in the data directory.
+//! embedded backends. `lrs credentials …` manages Basic credentials in the data directory;
+//! `lrs migrate` creates the store's schema; `lrs admin …` serves the operator.
 
+mod admin;
 mod config;
 mod credentials;
 mod roles;
@@ -63,6 +65,17 @@ enum Command {
         #[command(subcommand)]
         command: credentials::CredentialsCommand,
     },
+    /// Creates the store's schema (tables, keyspace) where it is missing, then exits: run it
+    /// once before starting the roles of a deployment with `storage.apply_schema = false`.
+    Migrate {
+        #[command(flatten)]
+        store: admin::StoreArgs,
+    },
+    /// Operator commands on the store (e.g. `lrs admin quarantine list`).
+    Admin {
+        #[command(subcommand)]
+        command: admin::AdminCommand,
+    },
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -88,5 +101,21 @@ fn main() -> anyhow::Result<ExitCode> {
             credentials::run(command)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Migrate { store } => {
+            block_on(admin::migrate(store))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Admin { command } => {
+            block_on(admin::run(command))?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// Runs an operator command on a runtime of its own.
+fn block_on<T>(work: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(work)
 }

@@ -27,8 +27,8 @@ use lrs_log::{EmbeddedLog, EmbeddedLogConfig, Log};
 use lrs_progress::{Progress, ReadVisibility, WriteProgress};
 use lrs_query::{QueryConfig, StatementQueryService};
 use lrs_store::{
-    ActivityStore, AttachmentStore, DocumentStore, EmbeddedStore, StatementReader, StatementWriter,
-    StoreTimings,
+    ActivityStore, AttachmentStore, DocumentStore, EmbeddedStore, QuarantineStore, SchemaMode,
+    StatementReader, StatementWriter, StoreError, StoreErrorKind, StoreTimings,
 };
 use tokio::sync::watch;
 
@@ -88,9 +88,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
         #[cfg(feature = "postgres")]
         StoreUri::Postgres(url) => {
-            let store = lrs_store::PostgresStore::connect(&url)
-                .await
-                .context("connecting to the PostgreSQL store")?;
+            let store = connect_with_schema(&config, |mode| {
+                lrs_store::PostgresStore::connect_with_schema(&url, mode)
+            })
+            .await
+            .context("connecting to the PostgreSQL store")?;
             run_roles(config, roles, log, Arc::new(store)).await
         }
         #[cfg(not(feature = "postgres"))]
@@ -100,9 +102,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         ),
         #[cfg(feature = "scylla")]
         StoreUri::Scylla(uri) => {
-            let store = lrs_store::ScyllaStore::connect_uri(&uri)
-                .await
-                .context("connecting to the ScyllaDB store")?;
+            let store = connect_with_schema(&config, |mode| {
+                lrs_store::ScyllaStore::connect_uri(&uri, mode)
+            })
+            .await
+            .context("connecting to the ScyllaDB store")?;
             run_roles(config, roles, log, Arc::new(store)).await
         }
         #[cfg(not(feature = "scylla"))]
@@ -113,14 +117,60 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
 }
 
+/// How long a role started with `storage.apply_schema = false` waits for `lrs migrate` to create
+/// the schema, and how often it looks.
+const SCHEMA_WAIT: Duration = Duration::from_secs(300);
+const SCHEMA_RETRY: Duration = Duration::from_secs(2);
+
+/// Connects to a remote store: applying the schema (`storage.apply_schema`, the default), or
+/// requiring it and waiting up to [`SCHEMA_WAIT`] while it (or the database) is not there yet.
+#[cfg_attr(not(any(feature = "postgres", feature = "scylla")), allow(dead_code))]
+async fn connect_with_schema<S, F, Fut>(config: &Config, connect: F) -> anyhow::Result<S>
+where
+    F: Fn(SchemaMode) -> Fut,
+    Fut: std::future::Future<Output = Result<S, StoreError>>,
+{
+    if config.storage.apply_schema {
+        return Ok(connect(SchemaMode::Apply).await?);
+    }
+    let deadline = std::time::Instant::now() + SCHEMA_WAIT;
+    let mut attempts = 0u32;
+    loop {
+        match connect(SchemaMode::Require).await {
+            Ok(store) => return Ok(store),
+            Err(err)
+                if err.kind() == StoreErrorKind::Unavailable
+                    && std::time::Instant::now() < deadline =>
+            {
+                attempts += 1;
+                if attempts == 1 || attempts.is_multiple_of(15) {
+                    tracing::warn!(error = %err, "waiting for the store and its schema (`lrs migrate`)");
+                }
+                tokio::time::sleep(SCHEMA_RETRY).await;
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+}
+
 /// Every store trait the roles use.
 pub trait Store:
-    StatementWriter + StatementReader + DocumentStore + AttachmentStore + ActivityStore
+    StatementWriter
+    + StatementReader
+    + DocumentStore
+    + AttachmentStore
+    + ActivityStore
+    + QuarantineStore
 {
 }
 
 impl<S> Store for S where
-    S: StatementWriter + StatementReader + DocumentStore + AttachmentStore + ActivityStore
+    S: StatementWriter
+        + StatementReader
+        + DocumentStore
+        + AttachmentStore
+        + ActivityStore
+        + QuarantineStore
 {
 }
 
@@ -278,6 +328,7 @@ async fn run_roles<S: Store>(
     let readiness = web::Data::new(Readiness {
         ready: ready.clone(),
         visibility: visibility.clone(),
+        store: Some(store.clone() as Arc<dyn StatementReader>),
     });
     let (handle, server_task) = match visibility {
         Some(visibility) => {
@@ -388,6 +439,7 @@ fn start_xapi_server<S: Store>(
             max_age_seconds: config.cors.max_age_seconds,
         },
     };
+    let quarantine: Arc<dyn QuarantineStore> = store.clone();
     let stores = Stores::all(store);
     let queries = StatementQueryService::new(
         stores.statements.clone(),
@@ -400,7 +452,7 @@ fn start_xapi_server<S: Store>(
             statements_path: format!("{}/statements", config.server.base_path),
         },
     );
-    let state = AppState::new(
+    let mut state = AppState::new(
         api_config,
         authenticator,
         sequencer,
@@ -409,6 +461,8 @@ fn start_xapi_server<S: Store>(
         metrics.clone(),
     );
     metrics.watch_request_bodies(state.bodies.clone());
+    state.quarantine = Some(quarantine);
+    state.disk = disk_reserve(config)?;
     let metrics = web::Data::new(metrics);
     let state = web::Data::new(state);
     let base_path = config.server.base_path.clone();
@@ -422,6 +476,19 @@ fn start_xapi_server<S: Store>(
             .configure(|cfg| configure(cfg, &base_path))
     });
     bind_and_run!(config, server)
+}
+
+/// The data directory's free-space reserve, when the embedded log or store lives there and
+/// `storage.min_free_bytes` is not 0.
+fn disk_reserve(config: &Config) -> anyhow::Result<Option<Arc<lrs_api::DiskReserve>>> {
+    let embedded = LogUri::parse(&config.log.uri)? == LogUri::Embedded
+        || StoreUri::parse(&config.storage.uri)? == StoreUri::Embedded;
+    Ok((embedded && config.storage.min_free_bytes > 0).then(|| {
+        Arc::new(lrs_api::DiskReserve::new(
+            &config.storage.data_dir,
+            config.storage.min_free_bytes,
+        ))
+    }))
 }
 
 /// The ingest role alone serves only the probes: `/health`, `/ready` and `/metrics`.
@@ -444,7 +511,7 @@ fn start_probe_server(
 }
 
 /// A backend URI without its password, for logs.
-fn redact(uri: &str) -> String {
+pub fn redact(uri: &str) -> String {
     match (uri.find("://"), uri.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let userinfo = &uri[scheme + 3..at];

@@ -22,7 +22,7 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use common::{create_credential, spawn_server_env};
+use common::{BIN, create_credential, spawn_server_env};
 
 /// What the tests need, or `None` after saying why they are skipped.
 fn infrastructure(test: &str) -> Option<(PathBuf, String)> {
@@ -558,6 +558,7 @@ async fn the_query_role_answers_writes_with_405_and_every_role_serves_metrics() 
             "lrs_store_operation_duration_seconds_count{op=\"query_statements\"}",
         ),
         (&ingest_base, "lrs_ingest_records_total"),
+        (&ingest_base, "lrs_ingest_quarantined_total 0"),
         (&ingest_base, "lrs_ingest_lag_seconds"),
         (
             &ingest_base,
@@ -576,4 +577,97 @@ async fn the_query_role_answers_writes_with_405_and_every_role_serves_metrics() 
             .expect("metrics text");
         assert!(text.contains(expected), "{url} lacks {expected}:\n{text}");
     }
+}
+
+/// Issue 16, defect 9: orchestrators start every role at once. With `storage.apply_schema =
+/// false` (the Helm chart's setting) no role creates tables: each waits until `lrs migrate` (the
+/// chart's Job) has, then serves; before that, an operator command that needs the schema names
+/// the missing tables and `lrs migrate`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_apply_schema_off_the_roles_wait_for_lrs_migrate_and_then_serve() {
+    let test = "with_apply_schema_off_the_roles_wait_for_lrs_migrate_and_then_serve";
+    let Some((tansu, postgres)) = infrastructure(test) else {
+        return;
+    };
+    let broker = Broker::start(&tansu);
+    let dir = tempfile::tempdir().expect("data dir");
+    let (key, secret) = create_credential(dir.path(), "board-e2e", "all");
+    let env = vec![
+        (
+            "LRS__LOG__URI".to_owned(),
+            broker.uri(&unique("lrs_e2e"), 1),
+        ),
+        (
+            "LRS__STORAGE__URI".to_owned(),
+            fresh_schema(&postgres).await,
+        ),
+        ("LRS__STORAGE__APPLY_SCHEMA".to_owned(), "false".to_owned()),
+    ];
+    let command = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .env("LRS__LOGGING__LEVEL", "warn")
+            .output()
+            .expect("running lrs")
+    };
+    let listing = command(&["admin", "quarantine", "list"]);
+    let stderr = String::from_utf8_lossy(&listing.stderr);
+    assert!(!listing.status.success(), "no schema yet");
+    assert!(stderr.contains("lrs migrate"), "{stderr}");
+
+    // The api role starts first (it creates the topic) and waits for the schema.
+    let (data_dir, role_env) = (dir.path().to_owned(), env.clone());
+    let api = std::thread::spawn(move || spawn_role(&data_dir, &role_env, "api", false));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(!api.is_finished(), "the api role waits for the schema");
+
+    let migrate = command(&["migrate"]);
+    assert!(
+        migrate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrate.stderr)
+    );
+    let api = api
+        .join()
+        .expect("the api role started once the schema was there");
+    let ingest = spawn_role(dir.path(), &env, "ingest", false);
+    let query = spawn_role(dir.path(), &env, "query", false);
+
+    let client = reqwest::Client::new();
+    let (ids, body) = batch(0, 3);
+    let response = client
+        .post(format!("{}/statements", api.base))
+        .basic_auth(&key, Some(&secret))
+        .header("X-Experience-API-Version", "2.0.0")
+        .json(&body)
+        .send()
+        .await
+        .expect("POST /statements");
+    assert_eq!(response.status(), 200);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let response = client
+            .get(format!("{}/statements?statementId={}", query.base, ids[2]))
+            .basic_auth(&key, Some(&secret))
+            .header("X-Experience-API-Version", "2.0.0")
+            .send()
+            .await
+            .expect("GET /statements");
+        if response.status() == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not applied in 60 s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    drop(ingest);
+    let listing = command(&["admin", "quarantine", "list"]);
+    assert!(
+        listing.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listing.stderr)
+    );
+    assert!(listing.stdout.is_empty(), "nothing quarantined");
 }

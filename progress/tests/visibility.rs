@@ -184,9 +184,7 @@ async fn polled_consistent_through_follows_the_store_watermarks_lowered_by_the_m
         },
         WriteProgress::none(),
     );
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let poller = tokio::spawn(visibility.clone().poll(stop_rx));
-    // Nothing polled yet proves nothing; an empty log, once polled, proves the read time.
+    // Two records in the log, ingest has applied the first: the poller's first snapshot shows it.
     append(&rig.log).await;
     append(&rig.log).await;
     let stamp = now_micros() - 5_000_000;
@@ -198,6 +196,13 @@ async fn polled_consistent_through_follows_the_store_watermarks_lowered_by_the_m
         }])
         .await
         .unwrap();
+    assert_eq!(
+        visibility.consistent_through(),
+        0,
+        "nothing polled yet proves nothing"
+    );
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let poller = tokio::spawn(visibility.clone().poll(stop_rx));
     wait_until(|| visibility.lag_records() == 1).await;
     assert_eq!(
         visibility.consistent_through(),

@@ -41,8 +41,11 @@ impl Cursor {
         URL_SAFE_NO_PAD.encode(json)
     }
 
+    /// The cursor a token holds. Tokens come back from clients, so the JSON passes the LRS's
+    /// nesting limit before it is parsed, like every JSON a request brings.
     pub fn decode(token: &str) -> Result<Cursor, CursorError> {
         let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| CursorError)?;
+        lrs_schema::check_json_depth(&bytes, "?more").map_err(|_| CursorError)?;
         serde_json::from_slice(&bytes).map_err(|_| CursorError)
     }
 }
@@ -71,5 +74,10 @@ mod tests {
     fn a_foreign_token_is_rejected() {
         assert_eq!(Cursor::decode("not a cursor!"), Err(CursorError));
         assert_eq!(Cursor::decode("e30"), Err(CursorError));
+        let deep = format!("{{\"p\":{}{}}}", "[".repeat(5_000), "]".repeat(5_000));
+        assert_eq!(
+            Cursor::decode(&URL_SAFE_NO_PAD.encode(deep)),
+            Err(CursorError)
+        );
     }
 }

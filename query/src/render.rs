@@ -131,8 +131,13 @@ pub struct AttachmentRef {
 
 /// The distinct attachments (by case-insensitive `sha2`) of the statements and of their
 /// SubStatements, in order of first appearance. Only read for `attachments=true`.
+///
+/// A `sha2` that is not a hex SHA-256, -384 or -512 digest is left out: the API stores data
+/// only under a hash it checked against the data, so no data can be held under another, and a
+/// statement's `sha2` is any string (an over-long one must never become a store key to look up).
 pub fn referenced_attachments(statements: &[StoredStatement]) -> Vec<AttachmentRef> {
     let mut refs: Vec<AttachmentRef> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
     for statement in statements {
         let Ok(value) = serde_json::from_slice::<serde_json::Value>(&statement.body) else {
             continue;
@@ -146,8 +151,10 @@ pub fn referenced_attachments(statements: &[StoredStatement]) -> Vec<AttachmentR
             .filter_map(|v| v.get("attachments").and_then(|a| a.as_array()));
         for attachment in lists.flatten() {
             let field = |name: &str| attachment.get(name).and_then(|v| v.as_str());
-            let Some(sha2) = field("sha2") else { continue };
-            if refs.iter().any(|r| r.sha2.eq_ignore_ascii_case(sha2)) {
+            let Some(sha2) = field("sha2").filter(|h| is_sha2_hex(h)) else {
+                continue;
+            };
+            if !seen.insert(sha2.to_ascii_lowercase()) {
                 continue;
             }
             refs.push(AttachmentRef {
@@ -157,6 +164,11 @@ pub fn referenced_attachments(statements: &[StoredStatement]) -> Vec<AttachmentR
         }
     }
     refs
+}
+
+/// 64, 96 or 128 hexadecimal digits (xAPI Communication §1.5.2.s4.b4: X-Experience-API-Hash).
+fn is_sha2_hex(hash: &str) -> bool {
+    matches!(hash.len(), 64 | 96 | 128) && hash.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 #[cfg(test)]
@@ -177,16 +189,17 @@ mod tests {
     #[test]
     fn referenced_attachments_are_distinct_by_hash_and_include_substatements() {
         let attachment = |sha2: &str, content_type: &str| serde_json::json!({"sha2": sha2, "contentType": content_type, "length": 1});
+        let [a, b, c, d] = ["a", "b", "c", "d"].map(|x| x.repeat(64));
         let statements = [
             stored(
-                serde_json::json!({"attachments": [attachment("AA", "text/plain"), attachment("bb", "image/png")]}),
+                serde_json::json!({"attachments": [attachment(&a.to_uppercase(), "text/plain"), attachment(&b, "image/png")]}),
             ),
-            stored(serde_json::json!({"attachments": [attachment("aa", "text/csv")]})),
+            stored(serde_json::json!({"attachments": [attachment(&a, "text/csv")]})),
             stored(
-                serde_json::json!({"object": {"objectType": "SubStatement", "attachments": [attachment("cc", "a/b")]}}),
+                serde_json::json!({"object": {"objectType": "SubStatement", "attachments": [attachment(&c, "a/b")]}}),
             ),
             stored(
-                serde_json::json!({"object": {"objectType": "Activity", "attachments": [attachment("dd", "a/b")]}}),
+                serde_json::json!({"object": {"objectType": "Activity", "attachments": [attachment(&d, "a/b")]}}),
             ),
             stored(serde_json::json!({"id": "no attachments"})),
         ];
@@ -197,8 +210,27 @@ mod tests {
             .collect();
         assert_eq!(
             got,
-            [("AA", "text/plain"), ("bb", "image/png"), ("cc", "a/b")]
+            [
+                (a.to_uppercase().as_str(), "text/plain"),
+                (b.as_str(), "image/png"),
+                (c.as_str(), "a/b")
+            ]
         );
+    }
+
+    #[test]
+    fn hashes_no_data_can_be_stored_under_are_not_looked_up() {
+        let long = "e".repeat(70_000);
+        let statements = [stored(serde_json::json!({"attachments": [
+            {"sha2": "", "contentType": "a/b"},
+            {"sha2": "not hex", "contentType": "a/b"},
+            {"sha2": "a".repeat(63), "contentType": "a/b"},
+            {"sha2": long, "contentType": "a/b"},
+            {"sha2": "f".repeat(96), "contentType": "a/b"}
+        ]}))];
+        let refs = referenced_attachments(&statements);
+        assert_eq!(refs.len(), 1);
+        assert_eq!(refs[0].sha2, "f".repeat(96));
     }
 
     #[test]

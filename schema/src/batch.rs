@@ -4,6 +4,7 @@ use serde_json::Value;
 
 use crate::error::ValidationError;
 use crate::json::type_name;
+use crate::json_depth::check_json_depth;
 use crate::statement::Statement;
 use crate::version::XapiVersion;
 
@@ -54,7 +55,11 @@ pub fn parse_statements(
 ///
 /// simd-json turns a lone UTF-16 surrogate escape (`"\\ud800"`) into U+0000 instead of refusing
 /// it, so a body with any surrogate escape goes to serde_json directly.
+///
+/// Both parsers recurse per nesting level (simd-json without a limit), so the depth is checked
+/// first ([`check_json_depth`]).
 pub fn parse_json(body: &[u8]) -> Result<Value, ValidationError> {
+    check_json_depth(body, "$")?;
     if !has_surrogate_escape(body) {
         let mut scratch = body.to_vec();
         if let Ok(value) = simd_json::serde::from_slice::<Value>(&mut scratch) {

@@ -20,6 +20,8 @@
 //! Every tenant's statement authority is trusted to define activities (§2.4.4.1.s4.b3): there is
 //! one canonical definition per (tenant, activity id).
 
+use std::collections::HashMap;
+
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -101,19 +103,26 @@ impl DefinitionJson {
 }
 
 /// Per language tag, the later text wins; a tag differing only in case replaces the earlier one.
+/// Linear: the earlier tags are indexed by their lowercase form once.
 fn merge_language_map(earlier: &mut Value, later: &Value) {
     let (Some(earlier), Some(later)) = (earlier.as_object_mut(), later.as_object()) else {
         return;
     };
+    let mut by_lowercase: HashMap<String, Vec<String>> = HashMap::new();
+    for known in earlier.keys() {
+        by_lowercase
+            .entry(known.to_ascii_lowercase())
+            .or_default()
+            .push(known.clone());
+    }
     for (tag, text) in later {
-        let same_language: Vec<String> = earlier
-            .keys()
-            .filter(|known| known.eq_ignore_ascii_case(tag) && *known != tag)
-            .cloned()
-            .collect();
-        for known in same_language {
-            earlier.remove(&known);
+        let same_language = by_lowercase.entry(tag.to_ascii_lowercase()).or_default();
+        for known in same_language.drain(..) {
+            if known != *tag {
+                earlier.remove(&known);
+            }
         }
+        same_language.push(tag.clone());
         earlier.insert(tag.clone(), text.clone());
     }
 }
@@ -128,11 +137,18 @@ fn merge_by_key(earlier: &mut Value, later: &Value) {
     }
 }
 
-/// Adds the later descriptions' languages to components already known, matched by `id`.
+/// Adds the later descriptions' languages to components already known, matched by `id` (the
+/// first known component with that id). Linear: the known ids are indexed once.
 fn merge_component_descriptions(known: &mut Value, later: &Value) {
     let (Some(known), Some(later)) = (known.as_array_mut(), later.as_array()) else {
         return;
     };
+    let mut by_id: HashMap<String, usize> = HashMap::with_capacity(known.len());
+    for (index, component) in known.iter().enumerate() {
+        if let Some(id) = component.get("id").and_then(Value::as_str) {
+            by_id.entry(id.to_owned()).or_insert(index);
+        }
+    }
     for component in later {
         let (Some(id), Some(description)) = (
             component.get("id").and_then(Value::as_str),
@@ -140,10 +156,9 @@ fn merge_component_descriptions(known: &mut Value, later: &Value) {
         ) else {
             continue;
         };
-        let Some(target) = known
-            .iter_mut()
-            .find(|c| c.get("id").and_then(Value::as_str) == Some(id))
-            .and_then(Value::as_object_mut)
+        let Some(target) = by_id
+            .get(id)
+            .and_then(|index| known[*index].as_object_mut())
         else {
             continue;
         };
@@ -364,6 +379,93 @@ mod tests {
                 "correctResponsesPattern": ["a"],
                 "choices": [{"id": "a", "description": {"en-US": "A", "ja-JP": "あ"}}]
             })
+        );
+    }
+
+    /// The language-map merge as first written (quadratic): the model for the linear one.
+    fn merge_language_map_model(earlier: &mut Value, later: &Value) {
+        let (Some(earlier), Some(later)) = (earlier.as_object_mut(), later.as_object()) else {
+            return;
+        };
+        for (tag, text) in later {
+            let same_language: Vec<String> = earlier
+                .keys()
+                .filter(|known| known.eq_ignore_ascii_case(tag) && *known != tag)
+                .cloned()
+                .collect();
+            for known in same_language {
+                earlier.remove(&known);
+            }
+            earlier.insert(tag.clone(), text.clone());
+        }
+    }
+
+    fn language_map() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        proptest::collection::vec(
+            (
+                prop_oneof![
+                    Just("en-US"),
+                    Just("EN-us"),
+                    Just("en-us"),
+                    Just("ja"),
+                    Just("JA"),
+                    Just("fr")
+                ],
+                "[a-c]{1,2}",
+            ),
+            0..6,
+        )
+        .prop_map(|entries| {
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(tag, text)| (tag.to_owned(), Value::from(text)))
+                    .collect(),
+            )
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_linear_language_map_merge_matches_the_model(
+            earlier in language_map(),
+            later in language_map(),
+        ) {
+            let (mut linear, mut model) = (earlier.clone(), earlier);
+            merge_language_map(&mut linear, &later);
+            merge_language_map_model(&mut model, &later);
+            // The same tags and texts (key order may differ where an earlier map held two
+            // spellings of one tag: both remove them, in another order).
+            proptest::prop_assert_eq!(linear, model);
+        }
+    }
+
+    #[test]
+    fn component_descriptions_merge_into_the_first_component_with_the_id() {
+        let mut known = json!([
+            {"id": "a", "description": {"en": "A"}},
+            {"id": "b"},
+            {"id": "a", "description": {"en": "second a"}},
+            "not a component"
+        ]);
+        merge_component_descriptions(
+            &mut known,
+            &json!([
+                {"id": "a", "description": {"ja": "あ"}},
+                {"id": "b", "description": {"ja": "い"}},
+                {"id": "z", "description": {"ja": "unknown"}},
+                {"id": "a"}
+            ]),
+        );
+        assert_eq!(
+            known,
+            json!([
+                {"id": "a", "description": {"en": "A", "ja": "あ"}},
+                {"id": "b", "description": {"ja": "い"}},
+                {"id": "a", "description": {"en": "second a"}},
+                "not a component"
+            ])
         );
     }
 

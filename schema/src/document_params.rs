@@ -10,6 +10,8 @@ use uuid::Uuid;
 use crate::actor::Agent;
 use crate::error::ValidationError;
 use crate::iri::Iri;
+use crate::json_depth::check_json_depth;
+use crate::limits::{DOCUMENT_ADDRESS_RULE, MAX_DOCUMENT_ADDRESS_BYTES};
 use crate::path::JsonPath;
 use crate::timestamp::Timestamp;
 use crate::uuid_text::parse_uuid;
@@ -133,7 +135,40 @@ impl DocumentParams {
             out.set(name, value, version, &path)?;
         }
         out.check_required(method)?;
+        out.check_address_length()?;
         Ok(out)
+    }
+
+    /// The bytes that address the document(s): see [`MAX_DOCUMENT_ADDRESS_BYTES`].
+    pub fn address_len(&self) -> usize {
+        self.activity_id
+            .as_ref()
+            .map_or(0, |iri| iri.as_str().len())
+            + self.agent.as_ref().map_or(0, String::len)
+            + self.id.as_ref().map_or(0, String::len)
+    }
+
+    /// The address is part of a store key, which every backend must hold.
+    fn check_address_length(&self) -> Result<(), ValidationError> {
+        let length = self.address_len();
+        if length <= MAX_DOCUMENT_ADDRESS_BYTES {
+            return Ok(());
+        }
+        let parameter = if self.id.is_some() {
+            self.resource.id_parameter()
+        } else if self.agent.is_some() {
+            "agent"
+        } else {
+            "activityId"
+        };
+        Err(ValidationError::at_str(
+            DOCUMENT_ADDRESS_RULE,
+            &format!("?{parameter}"),
+            format!(
+                "activityId, agent and {} address {length} bytes together, more than {MAX_DOCUMENT_ADDRESS_BYTES}",
+                self.resource.id_parameter()
+            ),
+        ))
     }
 
     fn set(
@@ -239,6 +274,7 @@ fn required_rule(resource: DocumentResource) -> &'static str {
 
 /// The canonical IFI of the JSON `agent` parameter, which MUST be an Agent (not a Group).
 fn agent_ifi(value: &str, path: &JsonPath<'_>) -> Result<String, ValidationError> {
+    check_json_depth(value.as_bytes(), &path.render())?;
     let json: serde_json::Value = serde_json::from_str(value).map_err(|e| {
         ValidationError::new(AGENT_JSON_RULE, path, format!("agent is not JSON: {e}"))
     })?;

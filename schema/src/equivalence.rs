@@ -18,6 +18,8 @@
 //! §2.4.6.2.s4.b3); a duration is compared as a string (§2.3.1.b8) to 0.01 s (§4.6.s1.b5);
 //! numbers compare by value (`1` equals `1.0`); object key order never matters.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
 
 use crate::context::CONTEXT_ACTIVITY_KEYS;
@@ -119,19 +121,99 @@ fn actor_eq(x: &Value, y: &Value) -> bool {
     })
 }
 
-/// Group members as a multiset (xAPI 1.0.3 Data §2.3.1.b5).
+/// Group members as a multiset (xAPI 1.0.3 Data §2.3.1.b5), in linear time: each member is
+/// reduced to its [`actor_key`], and the two lists must hold the same keys as often.
 fn same_members(a: &[Value], b: &[Value]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    let mut used = vec![false; b.len()];
-    a.iter().all(|m| {
-        let found = b
-            .iter()
-            .enumerate()
-            .find(|(i, n)| !used[*i] && actor_eq(m, n));
-        found.map(|(i, _)| used[i] = true).is_some()
-    })
+    let mut counts: HashMap<String, isize> = HashMap::with_capacity(a.len());
+    for member in a {
+        *counts.entry(actor_key(member)).or_default() += 1;
+    }
+    for member in b {
+        match counts.get_mut(&actor_key(member)) {
+            Some(count) if *count > 0 => *count -= 1,
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// A string equal for two actors exactly when [`actor_eq`] holds: the same keys, with `mbox`
+/// and `mbox_sha1sum` in canonical case, `member` as a sorted list of member keys, `objectType`
+/// defaulted, every other value by [`json_key`].
+fn actor_key(actor: &Value) -> String {
+    let Some(map) = actor.as_object() else {
+        return format!("j{}", json_key(actor));
+    };
+    let mut out = String::from("a");
+    match object_type(actor, "Agent") {
+        Some(kind) => out.push_str(&json_key(&Value::from(kind))),
+        None => out.push('-'),
+    }
+    let mut keys: Vec<&String> = map.keys().filter(|k| *k != "objectType").collect();
+    keys.sort_unstable();
+    for key in keys {
+        out.push_str(&json_key(&Value::from(key.as_str())));
+        match (key.as_str(), &map[key]) {
+            ("mbox", Value::String(m)) => {
+                out.push('m');
+                out.push_str(&json_key(&Value::from(canonical_mbox(m))));
+            }
+            ("mbox_sha1sum", Value::String(m)) => {
+                out.push('m');
+                out.push_str(&json_key(&Value::from(m.to_ascii_lowercase())));
+            }
+            ("member", Value::Array(members)) => {
+                let mut keys: Vec<String> = members.iter().map(actor_key).collect();
+                keys.sort_unstable();
+                out.push_str(&format!("g{}", json_key(&Value::from(keys))));
+            }
+            (_, value) => out.push_str(&json_key(value)),
+        }
+    }
+    out
+}
+
+/// A string equal for two values exactly when [`json_eq`] holds: keys sorted, numbers by their
+/// `f64` value (`1` and `1.0` alike; serde_json numbers always have one).
+fn json_key(value: &Value) -> String {
+    let mut out = String::new();
+    write_json_key(value, &mut out);
+    out
+}
+
+fn write_json_key(value: &Value, out: &mut String) {
+    match value {
+        Value::Number(n) => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            // 0.0 == -0.0 as numbers.
+            let f = if f == 0.0 { 0.0 } else { f };
+            out.push_str(&format!("n{f:?}"));
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for item in items {
+                write_json_key(item, out);
+                out.push(',');
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_unstable_by_key(|(k, _)| *k);
+            out.push('{');
+            for (k, v) in entries {
+                out.push_str(&Value::from(k.as_str()).to_string());
+                out.push(':');
+                write_json_key(v, out);
+                out.push(',');
+            }
+            out.push('}');
+        }
+        other => out.push_str(&other.to_string()),
+    }
 }
 
 fn result_eq(x: &Value, y: &Value) -> bool {
@@ -263,5 +345,105 @@ pub fn bodies_equivalent(a: &[u8], b: &[u8]) -> bool {
     ) {
         (Ok(a), Ok(b)) => statements_equivalent(&a, &b),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use super::*;
+
+    /// The multiset comparison as the specification states it: every member of one list pairs
+    /// off with an equal member of the other (quadratic; the model the linear one must match).
+    fn members_pair_off(a: &[Value], b: &[Value]) -> bool {
+        if a.len() != b.len() {
+            return false;
+        }
+        let mut used = vec![false; b.len()];
+        a.iter().all(|m| {
+            let found = (0..b.len()).find(|&i| !used[i] && actor_eq(m, &b[i]));
+            found.map(|i| used[i] = true).is_some()
+        })
+    }
+
+    /// Members that are equal under xAPI's rules in many spellings, and some that are not.
+    fn member() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            (0..3usize, any::<bool>(), any::<bool>()).prop_map(|(who, upper, typed)| {
+                let domain = if upper { "EXAMPLE.jp" } else { "example.jp" };
+                let mut agent = json!({"mbox": format!("mailto:u{who}@{domain}")});
+                if typed {
+                    agent["objectType"] = json!("Agent");
+                }
+                agent
+            }),
+            (0..2usize, any::<bool>()).prop_map(|(who, upper)| {
+                let hex = format!("{who}a{}", "b".repeat(38));
+                json!({"mbox_sha1sum": if upper { hex.to_ascii_uppercase() } else { hex }})
+            }),
+            (
+                0..2usize,
+                any::<bool>(),
+                prop_oneof![Just(json!(1)), Just(json!(1.0)), Just(json!(2))]
+            )
+                .prop_map(|(who, name_first, extra)| {
+                    let account = if name_first {
+                        json!({"name": format!("n{who}"), "homePage": "https://h.example.jp"})
+                    } else {
+                        json!({"homePage": "https://h.example.jp", "name": format!("n{who}")})
+                    };
+                    json!({"account": account, "x": extra})
+                }),
+            Just(json!({"objectType": "Group", "mbox": "mailto:u0@example.jp"})),
+            Just(json!({"objectType": 7, "mbox": "mailto:u0@example.jp"})),
+            Just(json!("not an object")),
+            Just(json!({"mbox": 3})),
+            Just(
+                json!({"objectType": "Group", "member": [{"mbox": "mailto:u1@example.jp"}, {"mbox": "mailto:u0@example.jp"}]})
+            ),
+            Just(
+                json!({"objectType": "Group", "member": [{"mbox": "mailto:U0@EXAMPLE.JP"}, {"objectType": "Agent", "mbox": "mailto:u1@example.jp"}]})
+            ),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn linear_member_comparison_agrees_with_pairing_members_off(
+            a in proptest::collection::vec(member(), 0..6),
+            shuffle in proptest::collection::vec(any::<prop::sample::Index>(), 0..6),
+            other in proptest::collection::vec(member(), 0..6),
+        ) {
+            let mut permuted = a.clone();
+            for (i, index) in shuffle.iter().enumerate().take(permuted.len()) {
+                let j = index.index(permuted.len());
+                permuted.swap(i, j);
+            }
+            prop_assert!(same_members(&a, &permuted));
+            prop_assert_eq!(same_members(&a, &other), members_pair_off(&a, &other));
+        }
+    }
+
+    #[test]
+    fn numbers_compare_by_value_in_keys_as_in_json_eq() {
+        for (x, y) in [
+            (json!(1), json!(1.0)),
+            (json!(0), json!(-0.0)),
+            (json!({"a": [1, {"b": 2}]}), json!({"a": [1.0, {"b": 2e0}]})),
+        ] {
+            assert!(json_eq(&x, &y));
+            assert_eq!(json_key(&x), json_key(&y));
+        }
+        for (x, y) in [
+            (json!(1), json!("1")),
+            (json!(null), json!("null")),
+            (json!([1, 2]), json!([2, 1])),
+            (json!({"a": 1}), json!({"a": 1, "b": 1})),
+        ] {
+            assert!(!json_eq(&x, &y));
+            assert_ne!(json_key(&x), json_key(&y));
+        }
     }
 }

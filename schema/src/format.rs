@@ -8,6 +8,7 @@ use crate::DefinitionJson;
 use crate::context::CONTEXT_ACTIVITY_KEYS;
 use crate::ifi::IFI_KEYS;
 use crate::interaction::COMPONENT_LISTS;
+use crate::limits::{MAX_LANGUAGE_RANGE_BYTES, MAX_LANGUAGE_RANGES};
 
 /// xAPI 1.0.3 Communication §2.1.3, `format`: `exact` (default), `ids` or `canonical`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -296,32 +297,42 @@ fn reduce_language_map(lang_map: &mut Value, languages: &[String]) {
 }
 
 /// RFC 4647 §3.4 lookup, per requested range in order: an exact (case-insensitive) tag, then a
-/// tag the range is a prefix of, then the range truncated subtag by subtag; `*` takes any.
+/// tag the range is a prefix of, then the range truncated subtag by subtag; `*` takes any. Where
+/// several tags fit, the first in map order wins.
+///
+/// Linear in the map: exact and truncated lookups go through one index of the tags, only the
+/// prefix lookup walks them, once per range ([`parse_accept_language`] keeps at most
+/// [`MAX_LANGUAGE_RANGES`]).
 pub(crate) fn best_language<'a>(
     available: impl Iterator<Item = &'a str> + Clone,
     languages: &[String],
 ) -> Option<&'a str> {
+    if languages.is_empty() {
+        return None;
+    }
+    let mut by_lowercase: HashMap<String, &'a str> = HashMap::new();
+    for tag in available.clone() {
+        by_lowercase.entry(tag.to_ascii_lowercase()).or_insert(tag);
+    }
     for range in languages {
         if range == "*" {
             return available.clone().next();
         }
-        if let Some(tag) = available.clone().find(|t| t.eq_ignore_ascii_case(range)) {
+        let range = range.to_ascii_lowercase();
+        if let Some(tag) = by_lowercase.get(&range) {
             return Some(tag);
         }
         if let Some(tag) = available.clone().find(|t| {
             t.len() > range.len()
                 && t.as_bytes()[range.len()] == b'-'
-                && t[..range.len()].eq_ignore_ascii_case(range)
+                && t[..range.len()].eq_ignore_ascii_case(&range)
         }) {
             return Some(tag);
         }
         let mut truncated = range.as_str();
         while let Some(dash) = truncated.rfind('-') {
             truncated = &truncated[..dash];
-            if let Some(tag) = available
-                .clone()
-                .find(|t| t.eq_ignore_ascii_case(truncated))
-            {
+            if let Some(tag) = by_lowercase.get(truncated) {
                 return Some(tag);
             }
         }
@@ -331,12 +342,15 @@ pub(crate) fn best_language<'a>(
 
 /// Parses an Accept-Language header (RFC 9110 §12.5.4) into language ranges, best first: by
 /// `q` descending, in header order for equal `q`; ranges with `q=0` or a malformed `q` are left out.
+/// LRS limit: the best [`MAX_LANGUAGE_RANGES`] are kept, and ranges longer than
+/// [`MAX_LANGUAGE_RANGE_BYTES`] are skipped (every range is looked up in every language map of
+/// the answer).
 pub fn parse_accept_language(header: &str) -> Vec<String> {
     let mut ranges: Vec<(u32, usize, String)> = Vec::new();
     for (position, item) in header.split(',').enumerate() {
         let mut parts = item.split(';');
         let range = parts.next().unwrap_or("").trim();
-        if range.is_empty() {
+        if range.is_empty() || range.len() > MAX_LANGUAGE_RANGE_BYTES {
             continue;
         }
         let mut quality = Some(1000);
@@ -354,6 +368,7 @@ pub fn parse_accept_language(header: &str) -> Vec<String> {
         }
     }
     ranges.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    ranges.truncate(MAX_LANGUAGE_RANGES);
     ranges.into_iter().map(|(_, _, range)| range).collect()
 }
 
@@ -441,6 +456,36 @@ mod tests {
             vec!["ja-JP", "ja", "en", "*"]
         );
         assert!(parse_accept_language("").is_empty());
+    }
+
+    #[test]
+    fn only_the_best_ranges_of_a_long_accept_language_header_are_kept() {
+        let mut header: Vec<String> = (0..100).map(|i| format!("x-r{i};q=0.5")).collect();
+        header.push("ja-JP".into());
+        header.push(format!("x-{}", "a-".repeat(40)));
+        let ranges = parse_accept_language(&header.join(","));
+        assert_eq!(ranges.len(), MAX_LANGUAGE_RANGES);
+        assert_eq!(ranges[0], "ja-JP", "the best range survives wherever it is");
+        assert_eq!(ranges[1], "x-r0");
+        assert!(ranges.iter().all(|r| r.len() <= MAX_LANGUAGE_RANGE_BYTES));
+    }
+
+    #[test]
+    fn lookup_takes_the_first_tag_in_map_order_among_those_that_fit() {
+        let tags = ["EN-us", "en-US", "en-GB", "ja"];
+        assert_eq!(
+            best_language(tags.iter().copied(), &["en-us".into()]),
+            Some("EN-us")
+        );
+        assert_eq!(
+            best_language(tags.iter().copied(), &["EN".into()]),
+            Some("EN-us")
+        );
+        assert_eq!(
+            best_language(tags.iter().copied(), &["JA-jp-x-y".into()]),
+            Some("ja")
+        );
+        assert_eq!(best_language(tags.iter().copied(), &[]), None);
     }
 
     #[test]

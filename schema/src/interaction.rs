@@ -1,10 +1,13 @@
 //! Interaction activities: the interactionType and its component lists.
 
+use std::collections::HashSet;
+
 use serde_json::Value;
 
 use crate::error::ValidationError;
 use crate::json::{Fields, as_array, as_str};
 use crate::language::LanguageMap;
+use crate::limits::{INTERACTION_COMPONENTS_RULE, MAX_INTERACTION_COMPONENTS};
 use crate::path::JsonPath;
 
 const TYPE_RULE: &str =
@@ -169,12 +172,24 @@ impl Interaction {
     }
 }
 
+/// One component list, in linear time: ids are checked for duplicates with a set.
 fn parse_components(
     value: &Value,
     path: &JsonPath<'_>,
 ) -> Result<Vec<InteractionComponent>, ValidationError> {
     let list = as_array(value, path)?;
+    if list.len() > MAX_INTERACTION_COMPONENTS {
+        return Err(ValidationError::new(
+            INTERACTION_COMPONENTS_RULE,
+            path,
+            format!(
+                "{} components, more than {MAX_INTERACTION_COMPONENTS}",
+                list.len()
+            ),
+        ));
+    }
     let mut components: Vec<InteractionComponent> = Vec::with_capacity(list.len());
+    let mut ids: HashSet<&str> = HashSet::with_capacity(list.len());
     for (i, item) in list.iter().enumerate() {
         let item_path = path.index(i);
         let fields = Fields::new(
@@ -187,7 +202,7 @@ fn parse_components(
             fields.require("id", COMPONENT_ID_RULE)?,
             &item_path.key("id"),
         )?;
-        if components.iter().any(|c| c.id == id) {
+        if !ids.insert(id) {
             return Err(ValidationError::new(
                 DISTINCT_RULE,
                 &item_path.key("id"),

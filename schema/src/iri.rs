@@ -3,6 +3,7 @@
 use std::fmt;
 
 use crate::error::ValidationError;
+use crate::limits::{IRI_LENGTH_RULE, MAX_IRI_BYTES};
 use crate::path::JsonPath;
 
 pub(crate) const IRI_RULE: &str = "xAPI 1.0.3 Data §2.2.s4.b1.b8 and §4.3: the LRS MUST reject IRI or IRL values without a scheme or not following the IRI format";
@@ -20,6 +21,16 @@ impl Iri {
     }
 
     pub(crate) fn parse_at(value: &str, path: &JsonPath<'_>) -> Result<Iri, ValidationError> {
+        if value.len() > MAX_IRI_BYTES {
+            return Err(ValidationError::new(
+                IRI_LENGTH_RULE,
+                path,
+                format!(
+                    "the IRI is {} bytes long, more than {MAX_IRI_BYTES}",
+                    value.len()
+                ),
+            ));
+        }
         if is_absolute_iri(value) {
             Ok(Iri(value.to_owned()))
         } else {
@@ -98,6 +109,16 @@ mod tests {
         ] {
             assert!(is_absolute_iri(ok), "{ok}");
         }
+    }
+
+    #[test]
+    fn an_iri_may_be_as_long_as_the_limit_and_no_longer() {
+        let longest = format!("https://example.jp/{}", "a".repeat(MAX_IRI_BYTES - 19));
+        assert_eq!(longest.len(), MAX_IRI_BYTES);
+        assert!(Iri::parse(&longest).is_ok());
+        let err = Iri::parse(&format!("{longest}a")).unwrap_err();
+        assert_eq!(err.rule(), IRI_LENGTH_RULE);
+        assert!(err.message().contains("2049 bytes"), "{}", err.message());
     }
 
     #[test]

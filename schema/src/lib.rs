@@ -9,9 +9,12 @@
 //! * Duplicate ids are resolved with [`statements_equivalent`].
 //! * Queries come in as a [`StatementQuery`]; results go out through [`format_statement`].
 //! * Requests to the document resources (state, profiles) come in as [`DocumentParams`].
+//! * Every JSON a request brings passes [`check_json_depth`] before it is parsed; the LRS's own
+//!   limits (nesting depth, IRI length, …) are in [`limits`].
 
 pub mod envelope;
 pub mod keys_codec;
+pub mod limits;
 
 mod activity;
 mod actor;
@@ -31,6 +34,7 @@ mod ifi;
 mod interaction;
 mod iri;
 mod json;
+mod json_depth;
 mod language;
 mod object;
 mod path;
@@ -64,6 +68,7 @@ pub use format::{
 pub use ifi::{Account, Ifi, Mbox};
 pub use interaction::{Interaction, InteractionComponent, InteractionType};
 pub use iri::Iri;
+pub use json_depth::check_json_depth;
 pub use language::{LanguageMap, LanguageTag};
 pub use object::{StatementObject, StatementRef};
 pub use query::StatementQuery;

@@ -5,6 +5,7 @@ use uuid::Uuid;
 use crate::error::ValidationError;
 use crate::format::StatementFormat;
 use crate::iri::Iri;
+use crate::json_depth::check_json_depth;
 use crate::path::JsonPath;
 use crate::statement::canonical_ifi;
 use crate::timestamp::Timestamp;
@@ -137,6 +138,7 @@ impl StatementQuery {
             "statementId" => self.statement_id = Some(parse_uuid(value, path)?),
             "voidedStatementId" => self.voided_statement_id = Some(parse_uuid(value, path)?),
             "agent" => {
+                check_json_depth(value.as_bytes(), &path.render())?;
                 let json: serde_json::Value = serde_json::from_str(value).map_err(|e| {
                     ValidationError::new(AGENT_JSON_RULE, path, format!("agent is not JSON: {e}"))
                 })?;

@@ -16,6 +16,10 @@
 //! Canonical Activity Definitions are merged by ingest from the statements it writes and read by
 //! the Activities Resource through the [`ActivityStore`].
 //!
+//! A statement the store can never take (its error is [`StoreErrorKind::Rejected`]: a key beyond
+//! a backend's limits, say) is kept by ingest in the [`QuarantineStore`] instead, so one poison
+//! statement neither stalls ingest nor is lost.
+//!
 //! Implementations: [`EmbeddedStore`] (fjall), `PostgresStore` (feature `postgres`),
 //! `ScyllaStore` (feature `scylla`). Every implementation runs the shared [`suite`].
 
@@ -52,6 +56,38 @@ pub use studylog::{
     ACTOR_TERMS, ALIAS_KIND, FactRow, MonthNumber, RosterChangeRow, RosterRecordRow, RosterStore,
     RosterVersionRow, StudyLogStore, StudyRow, TermRow,
 };
+
+/// Bytes of a tenant name, which starts every key (tenants are 1–64 characters, `lrs-auth`).
+pub const MAX_TENANT_BYTES: usize = 64;
+
+/// Bytes of an activity id, a key of [`ActivityStore`] (with the tenant).
+///
+/// The key limits come from the backends: fjall keys and ScyllaDB partition keys hold 65,535
+/// bytes, but a PostgreSQL btree index row holds about 2,700 bytes (`BTMaxItemSize`: 2,704 with
+/// the row header; with a 64-byte tenant, measured on PostgreSQL 15: 2,624 bytes of activity id
+/// or 2,617 bytes of document scope + id, for values that do not compress). The shared [`suite`]
+/// writes keys of these sizes to every backend. The API refuses larger values before
+/// acknowledging anything (`lrs_schema::limits`), so ingest never meets an unstorable key.
+pub const MAX_ACTIVITY_ID_BYTES: usize = 2_048;
+
+/// Bytes of a document's scope and id together, a key of [`DocumentStore`] (with the tenant and
+/// the kind). See [`MAX_ACTIVITY_ID_BYTES`] for where the limit comes from.
+pub const MAX_DOCUMENT_KEY_BYTES: usize = 2_450;
+
+// Every IRI the API accepts fits as an activity id.
+const _: () = assert!(lrs_schema::limits::MAX_IRI_BYTES <= MAX_ACTIVITY_ID_BYTES);
+
+/// What a connect to a remote store (PostgreSQL, ScyllaDB) does about the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchemaMode {
+    /// Creates every missing table (`lrs migrate`, and by default every role). Concurrent
+    /// connects are serialised: an advisory lock on PostgreSQL; on ScyllaDB no DDL at all once
+    /// every table exists.
+    Apply,
+    /// Only checks that every table exists, else fails with `Unavailable` naming the missing
+    /// ones: the roles of a deployment whose schema is created by one `lrs migrate` run.
+    Require,
+}
 
 /// Microseconds since the Unix epoch: the unit of `stored` everywhere in the store.
 pub type Micros = i64;
@@ -215,6 +251,14 @@ pub trait StatementReader: Send + Sync + 'static {
 
     /// The recorded ingest progress of every partition.
     async fn watermarks(&self) -> Result<Vec<Watermark>, StoreError>;
+
+    /// Whether the store works; `Err` (`Unavailable`) says why not. Cheap and synchronous: the
+    /// API asks it before acknowledging a write and for `/ready`. A remote backend answers `Ok`
+    /// (its availability shows in its calls); the embedded store reports a failure of its
+    /// database until it has reopened it.
+    fn health(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// The three document resources of xAPI.
@@ -319,6 +363,42 @@ pub trait AttachmentStore: Send + Sync + 'static {
         tenant: &str,
         sha2: &[String],
     ) -> Result<Vec<Option<AttachmentBody>>, StoreError>;
+}
+
+/// A statement ingest could not write because the store refused it for good
+/// ([`StoreErrorKind::Rejected`]), kept with where it came from and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuarantinedStatement {
+    pub tenant: String,
+    pub id: Uuid,
+    /// `stored` as the API stamped it.
+    pub stored: Micros,
+    /// Where it was read from: the log partition and offset of its record.
+    pub log_partition: u32,
+    pub log_offset: u64,
+    /// The store's error.
+    pub error: String,
+    /// The statement JSON without `stored` (see [`StatementRow::body`]).
+    pub body: Bytes,
+    /// When ingest quarantined it.
+    pub quarantined: Micros,
+}
+
+/// Statements ingest quarantined: written by ingest, listed for operators (the admin endpoint
+/// and `lrs admin quarantine list`).
+#[async_trait]
+pub trait QuarantineStore: Send + Sync + 'static {
+    /// Keeps the statements, one row per (tenant, id): a replayed batch overwrites its rows with
+    /// the same statements. Durable when it returns.
+    async fn quarantine(&self, statements: &[QuarantinedStatement]) -> Result<(), StoreError>;
+
+    /// At most `limit` quarantined statements of `tenant` (of every tenant when `None`), in id
+    /// order within a tenant.
+    async fn quarantined(
+        &self,
+        tenant: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<QuarantinedStatement>, StoreError>;
 }
 
 /// One Activity Definition learned from a written statement, to merge into the activity's

@@ -1,10 +1,20 @@
-//! The PostgreSQL schema mirrors the ScyllaDB schema one to one: the same tables, the same
-//! columns, and each primary key is the Scylla partition key followed by its clustering key.
+//! The PostgreSQL schema mirrors the ScyllaDB schema one to one: the same files, the same tables,
+//! the same columns, and each primary key is the Scylla partition key followed by its clustering
+//! key.
 
 use std::collections::BTreeMap;
 
-const CQL: &str = include_str!("../../schema/cql/001_init.cql");
-const SQL: &str = include_str!("../../schema/postgres/001_init.sql");
+/// Each schema file, in order, in both dialects.
+const FILES: &[(&str, &str)] = &[
+    (
+        include_str!("../../schema/cql/001_init.cql"),
+        include_str!("../../schema/postgres/001_init.sql"),
+    ),
+    (
+        include_str!("../../schema/cql/002_quarantine.cql"),
+        include_str!("../../schema/postgres/002_quarantine.sql"),
+    ),
+];
 
 /// Table name → (column names in order, primary key columns flattened, in order).
 fn tables(schema: &str) -> BTreeMap<String, (Vec<String>, Vec<String>)> {
@@ -37,15 +47,37 @@ fn tables(schema: &str) -> BTreeMap<String, (Vec<String>, Vec<String>)> {
 
 #[test]
 fn the_postgresql_tables_mirror_the_scylla_tables_one_to_one() {
-    let (cql, sql) = (tables(CQL), tables(SQL));
-    assert!(cql.len() >= 15, "{:?}", cql.keys());
-    assert_eq!(
-        cql.keys().collect::<Vec<_>>(),
-        sql.keys().collect::<Vec<_>>()
-    );
-    for (name, (columns, key)) in &cql {
-        assert!(!key.is_empty(), "{name} has a primary key");
-        assert_eq!(&sql[name].0, columns, "columns of {name}");
-        assert_eq!(&sql[name].1, key, "primary key of {name}");
+    let mut every = 0;
+    for (cql, sql) in FILES {
+        let (cql, sql) = (tables(cql), tables(sql));
+        assert!(!cql.is_empty(), "every file creates tables");
+        assert_eq!(
+            cql.keys().collect::<Vec<_>>(),
+            sql.keys().collect::<Vec<_>>()
+        );
+        for (name, (columns, key)) in &cql {
+            assert!(!key.is_empty(), "{name} has a primary key");
+            assert_eq!(&sql[name].0, columns, "columns of {name}");
+            assert_eq!(&sql[name].1, key, "primary key of {name}");
+        }
+        every += cql.len();
+    }
+    assert!(every >= 16, "{every} tables");
+}
+
+#[test]
+fn every_schema_file_is_applied_by_both_backends() {
+    let sql = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../schema/postgres"))
+        .unwrap()
+        .count();
+    let cql = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../schema/cql"))
+        .unwrap()
+        .count();
+    assert_eq!((sql, cql), (FILES.len(), FILES.len()));
+    let postgres = include_str!("../src/postgres/mod.rs");
+    let scylla = include_str!("../src/scylla/config.rs");
+    for n in ["001_init", "002_quarantine"] {
+        assert!(postgres.contains(&format!("{n}.sql")), "{n} in postgres");
+        assert!(scylla.contains(&format!("{n}.cql")), "{n} in scylla");
     }
 }

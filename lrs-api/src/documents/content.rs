@@ -35,9 +35,24 @@ impl NewDocument {
         }
     }
 
-    /// A PUT body: stored as sent, but one that says it is JSON must be JSON.
+    /// The body's length in bytes.
+    pub fn len(&self) -> usize {
+        self.body.len()
+    }
+
+    /// Whether the body is empty.
+    pub fn is_empty(&self) -> bool {
+        self.body.is_empty()
+    }
+
+    /// A PUT body: stored as sent, but one that says it is JSON must be JSON (within the LRS's
+    /// nesting limit: a stored JSON document is parsed again by every POST merge).
     pub fn checked_for_put(self) -> Result<NewDocument, ApiError> {
-        if is_json(&self.content_type) && serde_json::from_slice::<Value>(&self.body).is_err() {
+        if !is_json(&self.content_type) {
+            return Ok(self);
+        }
+        lrs_schema::check_json_depth(&self.body, "$")?;
+        if serde_json::from_slice::<Value>(&self.body).is_err() {
             return Err(ApiError::bad_request(
                 JSON_RULE,
                 "$",
@@ -53,6 +68,7 @@ impl NewDocument {
         if !is_json(&self.content_type) {
             return Ok(None);
         }
+        lrs_schema::check_json_depth(&self.body, "$")?;
         match serde_json::from_slice::<Value>(&self.body) {
             Ok(Value::Object(object)) => Ok(Some(object)),
             _ => Err(ApiError::bad_request(
@@ -189,6 +205,14 @@ mod tests {
         assert!(json("{\"a\":1}{").post_object().is_err());
         assert!(json("[1]").checked_for_put().is_ok());
         assert!(json("{").checked_for_put().is_err());
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(100), "]".repeat(100));
+        for err in [
+            json(&deep).post_object().unwrap_err(),
+            json(&deep).checked_for_put().unwrap_err(),
+        ] {
+            assert_eq!(err.kind(), crate::ApiErrorKind::BadRequest);
+            assert!(err.to_string().contains("deeper than 100 levels"), "{err}");
+        }
         let opaque = NewDocument::new(None, Bytes::from_static(b"\x00\x01"));
         assert_eq!(opaque.post_object().unwrap(), None);
         assert_eq!(opaque.to_document(1).content_type, DEFAULT_CONTENT_TYPE);

@@ -16,11 +16,20 @@
 //! the Activity and Agent (xAPI 1.0.3 Communication §2.3: "Activity + Agent [+ registration if
 //! specified]").
 
+use lrs_schema::limits::MAX_DOCUMENT_ADDRESS_BYTES;
 use lrs_schema::{DocumentParams, DocumentResource};
-use lrs_store::{DocumentKind, DocumentScope};
+use lrs_store::{DocumentKind, DocumentScope, MAX_DOCUMENT_KEY_BYTES};
 use uuid::Uuid;
 
 const REGISTRATION_END: char = '\0';
+
+/// What a store key holds besides the address the parameters give: the `\n` of a State scope, a
+/// hyphenated registration and the NUL after it.
+const KEY_BYTES_BEYOND_ADDRESS: usize = 1 + 36 + 1;
+
+// Every document address the API accepts (lrs_schema::limits) makes a key every store holds.
+const _: () =
+    assert!(MAX_DOCUMENT_ADDRESS_BYTES + KEY_BYTES_BEYOND_ADDRESS <= MAX_DOCUMENT_KEY_BYTES);
 
 /// The documents one request addresses: one (with an id) or a listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,6 +132,21 @@ mod tests {
     }
 
     const REGISTRATION: &str = "6F1B1E6C-0D4B-4C52-9A4E-3C7E0F1D2A3B";
+
+    #[test]
+    fn the_longest_address_makes_a_key_every_store_holds() {
+        let agent = r#"{"mbox":"mailto:taro@example.jp"}"#;
+        let activity_len = "https://drill.example.jp/u/1".len();
+        let agent_len = "mbox::mailto:taro@example.jp".len();
+        let state_id = "s".repeat(MAX_DOCUMENT_ADDRESS_BYTES - activity_len - agent_len);
+        let target = state(
+            &[("registration", REGISTRATION), ("stateId", &state_id)],
+            agent,
+        );
+        let key = target.scope.scope.len() + target.stored_id().unwrap().len();
+        assert_eq!(key, MAX_DOCUMENT_ADDRESS_BYTES + KEY_BYTES_BEYOND_ADDRESS);
+        assert!(key <= MAX_DOCUMENT_KEY_BYTES);
+    }
 
     #[test]
     fn agents_spelled_differently_share_a_scope() {

@@ -30,6 +30,7 @@ pub fn resource() -> Resource {
 pub async fn get(req: HttpRequest, auth: Authenticated) -> Result<HttpResponse, ApiError> {
     auth.require(Access::ReadProfile)?;
     let text = only_param(&req, "agent", AGENT_RULE)?;
+    lrs_schema::check_json_depth(text.as_bytes(), "?agent")?;
     let value: Value = serde_json::from_str(&text).map_err(|e| {
         ApiError::bad_request(AGENT_RULE, "?agent", format!("agent is not JSON: {e}"))
     })?;

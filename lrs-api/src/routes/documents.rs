@@ -107,6 +107,7 @@ pub async fn put(
     let (params, target) = request(&req, &auth, version, DocumentMethod::Write)?;
     let conditions = Conditions::from_headers(req.headers())?;
     let (new, _body) = new_document(&req, payload, &auth).await?;
+    state.refuse_write_if_unsafe(new.len())?;
     let unconditional = UnconditionalPut::of(params.resource, version.0);
     let write = state
         .documents
@@ -126,6 +127,7 @@ pub async fn post(
     let (_, target) = request(&req, &auth, version, DocumentMethod::Write)?;
     let conditions = Conditions::from_headers(req.headers())?;
     let (new, _body) = new_document(&req, payload, &auth).await?;
+    state.refuse_write_if_unsafe(new.len())?;
     let write = state.documents.post(&target, new, &conditions);
     let etag = state.metrics.store().time("write_document", write).await?;
     Ok(written(&etag))

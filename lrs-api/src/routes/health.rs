@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix_web::{HttpResponse, web};
 use lrs_progress::ReadVisibility;
+use lrs_store::StatementReader;
 
 use crate::error::{ApiError, ApiErrorKind};
 
@@ -16,19 +17,28 @@ pub struct Readiness {
     /// The ingest lag reported with a ready answer (roles that read; the ingest role alone has
     /// none).
     pub visibility: Option<Arc<ReadVisibility>>,
+    /// The store, asked for its health: a failed embedded store is not ready until it has been
+    /// reopened.
+    pub store: Option<Arc<dyn StatementReader>>,
 }
 
 pub async fn health() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
 }
 
-/// 200 `{"ready": true, "ingest_lag_records": N}`, or 503 + Retry-After while starting or
-/// draining.
+/// 200 `{"ready": true, "ingest_lag_records": N}`; 503 + Retry-After while starting or draining,
+/// and while the store reports a failure (the message says which).
 pub async fn ready(readiness: web::Data<Readiness>) -> Result<HttpResponse, ApiError> {
     if !readiness.ready.load(Ordering::Relaxed) {
         return Err(ApiError::new(
             ApiErrorKind::Unavailable,
             "not ready: starting or draining",
+        ));
+    }
+    if let Some(Err(err)) = readiness.store.as_ref().map(|store| store.health()) {
+        return Err(ApiError::new(
+            ApiErrorKind::Unavailable,
+            format!("not ready: the store reports a failure: {}", err.message()),
         ));
     }
     let mut body = serde_json::json!({"ready": true});

@@ -6,6 +6,7 @@
 
 pub mod about;
 pub mod activities;
+pub mod admin;
 pub mod agents;
 pub mod documents;
 pub mod health;

@@ -36,9 +36,12 @@ pub async fn post(
     let content = statement_content(&req)?;
     let body = read_body(&req, payload, Some(&auth.0.identity)).await?;
     state.sequencer()?.refuse_if_behind()?;
+    let bytes = body.bytes().len();
     // Held to the end: the body's bytes live on in the prepared statements until the log has
     // them.
     let (prepared, _body) = prepare(body, content, version, &auth, None).await?;
+    // After validation: a bad request is a 400 whatever the disk.
+    state.refuse_write_if_unsafe(bytes)?;
     let ids: Vec<String> = prepared
         .statements
         .iter()
@@ -63,7 +66,9 @@ pub async fn put(
     let content = statement_content(&req)?;
     let body = read_body(&req, payload, Some(&auth.0.identity)).await?;
     state.sequencer()?.refuse_if_behind()?;
+    let bytes = body.bytes().len();
     let (prepared, _body) = prepare(body, content, version, &auth, Some(id)).await?;
+    state.refuse_write_if_unsafe(bytes)?;
     submit(&state, &auth, prepared).await?;
     state.metrics.statement_batch(1);
     Ok(no_content())
@@ -192,31 +197,14 @@ async fn prepare(
     Ok((prepared?, body))
 }
 
-/// xAPI Communication §1.5: statements are sent as `application/json`, or as
-/// `multipart/mixed` when attachment data travels with them.
+/// The framing the request's Content-Type names (see [`StatementContent::from_content_type`]).
 fn statement_content(req: &HttpRequest) -> Result<StatementContent, ApiError> {
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    match essence.as_str() {
-        "application/json" => Ok(StatementContent::Json),
-        "multipart/mixed" => Ok(StatementContent::Multipart {
-            boundary: multipart::boundary(content_type)?,
-        }),
-        _ => Err(ApiError::bad_request(
-            "xAPI Communication §1.5: statements MUST be sent as application/json, or as multipart/mixed with attachments",
-            "header:Content-Type",
-            format!("unsupported Content-Type {content_type:?}"),
-        )),
-    }
+    StatementContent::from_content_type(content_type)
 }
 
 fn put_statement_id(params: &[(String, String)]) -> Result<Uuid, ApiError> {

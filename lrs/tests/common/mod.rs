@@ -4,6 +4,7 @@
 
 pub mod attachments;
 pub mod documents;
+pub mod tmpfs;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -58,6 +59,9 @@ pub fn spawn_server_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -
         .arg(data_dir)
         .args(extra)
         .env("LRS__LOGGING__LEVEL", "warn")
+        // A 1 MiB disk reserve rather than the default 512 MiB: the tests share a machine whose
+        // disk may be nearly full; tests/full_disk.rs sets its own.
+        .env("LRS__STORAGE__MIN_FREE_BYTES", "1048576")
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -34,7 +34,7 @@ impl Tables {
         let mut merged: HashMap<Vec<u8>, (DefinitionJson, bool)> = HashMap::new();
         for row in rows {
             let tenant = self.assign_tenant_id(&row.tenant)?;
-            let key = activity_key(tenant, &row.activity_id);
+            let key = keys::checked_key("activities", activity_key(tenant, &row.activity_id))?;
             if !merged.contains_key(&key) {
                 let current = self.read_activity(&key)?.unwrap_or_default();
                 merged.insert(key.clone(), (current, false));
@@ -85,6 +85,9 @@ impl Tables {
     }
 
     fn read_activity(&self, key: &[u8]) -> Result<Option<DefinitionJson>, StoreError> {
+        if !keys::fits(key) {
+            return Ok(None);
+        }
         match self.activities.get(key).map_err(unavailable)? {
             None => Ok(None),
             Some(value) => decode(&value).map(Some),

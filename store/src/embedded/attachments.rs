@@ -23,7 +23,7 @@ impl Tables {
         let mut batch = self.db.batch().durability(Some(PersistMode::SyncAll));
         let mut written = 0;
         for attachment in attachments {
-            let key = attachment_key(tenant, &attachment.sha2)?;
+            let key = keys::checked_key("attachments", attachment_key(tenant, &attachment.sha2)?)?;
             if self.attachments.contains_key(&key).map_err(unavailable)? {
                 continue;
             }
@@ -45,6 +45,9 @@ impl Tables {
             .iter()
             .map(|sha2| {
                 let key = attachment_key(tenant, sha2)?;
+                if !keys::fits(&key) {
+                    return Ok(None);
+                }
                 match self.attachments.get(key).map_err(unavailable)? {
                     None => Ok(None),
                     Some(value) => decode(sha2, &value).map(Some),

@@ -19,6 +19,9 @@ impl Tables {
         id: &str,
     ) -> Result<Option<Document>, StoreError> {
         let key = document_key(scope, id)?;
+        if !keys::fits(&key) {
+            return Ok(None);
+        }
         match self.documents.get(key).map_err(unavailable)? {
             None => Ok(None),
             Some(value) => codec::decode_document(&value).map(Some),
@@ -32,6 +35,9 @@ impl Tables {
     ) -> Result<Vec<String>, StoreError> {
         let prefix = scope_prefix(scope)?;
         let mut ids = Vec::new();
+        if !keys::fits(&prefix) {
+            return Ok(ids);
+        }
         for guard in self.documents.prefix(&prefix) {
             let (key, value) = guard.into_inner().map_err(unavailable)?;
             let updated = codec::document_updated(&value)?;
@@ -52,7 +58,7 @@ impl Tables {
         document: &Document,
         precondition: &Precondition,
     ) -> Result<(), StoreError> {
-        let key = document_key(scope, id)?;
+        let key = keys::checked_key("documents", document_key(scope, id)?)?;
         let value = codec::encode_document(document)?;
         let _guard = self.lock_document_writes();
         self.check(&key, precondition)?;
@@ -68,6 +74,9 @@ impl Tables {
         precondition: &Precondition,
     ) -> Result<bool, StoreError> {
         let key = document_key(scope, id)?;
+        if !keys::fits(&key) {
+            return self.check_absent(precondition);
+        }
         let _guard = self.lock_document_writes();
         let existed = self.check(&key, precondition)?;
         if existed {
@@ -80,12 +89,27 @@ impl Tables {
 
     pub(crate) fn delete_documents(&self, scope: &DocumentScope) -> Result<(), StoreError> {
         let prefix = scope_prefix(scope)?;
+        if !keys::fits(&prefix) {
+            return Ok(());
+        }
         let _guard = self.lock_document_writes();
         let mut batch = self.db.batch().durability(Some(PersistMode::SyncAll));
         for guard in self.documents.prefix(&prefix) {
             batch.remove(&self.documents, guard.key().map_err(unavailable)?);
         }
         batch.commit().map_err(unavailable)
+    }
+
+    /// A delete of a document whose key cannot be stored: there is none, so only `If-Match`
+    /// fails.
+    fn check_absent(&self, precondition: &Precondition) -> Result<bool, StoreError> {
+        match precondition {
+            Precondition::IfMatch(_) => Err(StoreError::new(
+                StoreErrorKind::PreconditionFailed,
+                "document precondition does not hold",
+            )),
+            Precondition::None | Precondition::IfAbsent => Ok(false),
+        }
     }
 
     /// Checks a precondition against the current document; returns whether one exists.
@@ -129,12 +153,8 @@ fn kind_byte(kind: DocumentKind) -> u8 {
 
 /// Tenant prefix, kind byte, `u32` big-endian scope length, scope bytes.
 fn scope_prefix(scope: &DocumentScope) -> Result<Vec<u8>, StoreError> {
-    let scope_len = u32::try_from(scope.scope.len()).map_err(|_| {
-        StoreError::new(
-            StoreErrorKind::Unavailable,
-            "document scope longer than 4 GiB",
-        )
-    })?;
+    let scope_len = u32::try_from(scope.scope.len())
+        .map_err(|_| StoreError::rejected("document scope longer than 4 GiB"))?;
     let mut key = keys::tenant_name_prefix(&scope.tenant)?;
     key.push(kind_byte(scope.kind));
     key.extend_from_slice(&scope_len.to_be_bytes());

@@ -100,13 +100,36 @@ pub(crate) fn index_entries(
     layout::index_entries(keys, inherited, partition)
 }
 
+/// fjall's longest key (it panics on a longer one): every key is checked against it before it
+/// reaches fjall ([`checked_key`]); a lookup of a longer key finds nothing ([`fits`]).
+pub(crate) const MAX_KEY_LEN: usize = u16::MAX as usize;
+
+/// Whether fjall can hold `key`. Lookups of a key that cannot be stored find nothing.
+pub(crate) fn fits(key: &[u8]) -> bool {
+    key.len() <= MAX_KEY_LEN
+}
+
+/// `key`, or [`StoreErrorKind::Rejected`] when it is longer than fjall's limit: a row whose key
+/// is too long can never be written, however often it is retried.
+pub(crate) fn checked_key(table: &str, key: Vec<u8>) -> Result<Vec<u8>, StoreError> {
+    if fits(&key) {
+        Ok(key)
+    } else {
+        Err(StoreError::rejected(format!(
+            "a key of the embedded `{table}` table would be {} bytes; fjall keys are at most \
+             {MAX_KEY_LEN} bytes",
+            key.len()
+        )))
+    }
+}
+
 /// The tenant name as a document key prefix: `u16` big-endian length, then the bytes.
 pub(crate) fn tenant_name_prefix(tenant: &str) -> Result<Vec<u8>, StoreError> {
     let len = u16::try_from(tenant.len()).map_err(|_| {
-        StoreError::new(
-            StoreErrorKind::Unavailable,
-            format!("tenant of {} bytes is longer than 65535", tenant.len()),
-        )
+        StoreError::rejected(format!(
+            "a tenant name of {} bytes is longer than 65535",
+            tenant.len()
+        ))
     })?;
     let mut out = Vec::with_capacity(2 + tenant.len() + 16 + POSITION_LEN);
     out.extend_from_slice(&len.to_be_bytes());

@@ -15,6 +15,7 @@
 //! | `documents` | tenant name (`u16` length-prefixed), kind, scope (`u32` length-prefixed), document id | `codec` document value v1 |
 //! | `attachments` | tenant name (`u16` length-prefixed), lower-case hex hash | attachment value v1 (`attachments.rs`); key-value separated |
 //! | `activities` | tenant id (1 or 5 bytes), activity id (UTF-8) | version byte, canonical definition JSON (see `activities.rs`) |
+//! | `quarantine` | tenant name (`u16` length-prefixed), statement id | quarantine value v1 (`quarantine.rs`) |
 //!
 //! Tenant ids are assigned on a tenant's first statement write (durably, before the rows) and
 //! cached in memory; a read for a tenant that never wrote finds nothing and assigns nothing.
@@ -22,19 +23,25 @@
 //! collision; callers re-check the full keys (see `keys.rs`). A store written with key layout 1
 //! (tenant names in statement keys, 16-byte path keys) is refused at open.
 //!
-//! Every fjall call blocks, so the async trait methods run them on tokio's blocking pool.
+//! Every fjall call blocks, so the async trait methods run them on tokio's blocking pool. fjall
+//! panics on a key longer than 65,535 bytes: every key is checked before it gets there (a write
+//! is [`StoreErrorKind::Rejected`], a lookup finds nothing), and a panic of a call is caught and
+//! answered as `Rejected` too. A database fjall has poisoned (a failed write or flush, e.g. on a
+//! full disk) is reopened in-process (see [`Shared`]).
 
 mod activities;
 mod attachments;
 mod documents;
+mod quarantine;
 mod statements;
 
 pub(crate) mod codec;
 pub(crate) mod keys;
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use fjall::{CompressionType, Database, Keyspace, KeyspaceCreateOptions, KvSeparationOptions};
@@ -43,8 +50,9 @@ use uuid::Uuid;
 use crate::layout::IndexTable;
 use crate::{
     ActivityDefinitionRow, ActivityStore, AttachmentBody, AttachmentStore, Document, DocumentScope,
-    DocumentStore, IndexScan, Micros, Position, Precondition, StatementReader, StatementRow,
-    StatementWriter, StoreError, StoreErrorKind, StoredStatement, Watermark,
+    DocumentStore, IndexScan, Micros, Position, Precondition, QuarantineStore,
+    QuarantinedStatement, StatementReader, StatementRow, StatementWriter, StoreError,
+    StoreErrorKind, StoredStatement, Watermark,
 };
 use fjall::config::CompressionPolicy;
 use keys::{KEY_LAYOUT, TenantId};
@@ -53,8 +61,36 @@ use lrs_schema::DefinitionJson;
 /// The embedded (fjall) store. Cheap to clone: clones share one database.
 #[derive(Clone)]
 pub struct EmbeddedStore {
-    inner: Arc<Tables>,
+    shared: Arc<Shared>,
 }
+
+/// The database of one directory, and what it takes to reopen it after a failure.
+///
+/// fjall refuses every write once one write or background flush has failed (it is "poisoned",
+/// e.g. by a full disk), until the database is opened again. So when a call fails and the
+/// database proves poisoned, the store records the failure ([`EmbeddedStore::health`] reports
+/// it) and a recovery thread reopens the directory in this process, once per
+/// [`RECOVERY_PAUSE`] until it succeeds, as soon as the file system has
+/// [`RECOVERY_MIN_FREE_BYTES`] free: fjall recovers from its journal, and every write fjall
+/// acknowledged is still there. Callers (ingest) see `Unavailable` errors meanwhile, and retry;
+/// reads keep using the failed database until the reopen.
+struct Shared {
+    dir: PathBuf,
+    /// The open database; `None` while it is being reopened, or when reopening failed.
+    tables: RwLock<Option<Arc<Tables>>>,
+    /// Why the database failed, from the failure until a reopen succeeds.
+    failure: Mutex<Option<String>>,
+}
+
+/// The pause before each attempt to reopen a failed database.
+const RECOVERY_PAUSE: Duration = Duration::from_secs(1);
+
+/// A failed database is reopened only once its file system has this much free space (a full
+/// disk is the usual cause; reopening on one would only fail again at the next write).
+pub const RECOVERY_MIN_FREE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// How long a reopen waits for calls still using the failed database to finish.
+const RECOVERY_DRAIN: Duration = Duration::from_secs(5);
 
 /// The open database and one handle per table.
 pub(crate) struct Tables {
@@ -76,6 +112,7 @@ pub(crate) struct Tables {
     activities: Keyspace,
     /// Serializes activity definition merges (read, merge, write).
     activity_writes: Mutex<()>,
+    quarantine: Keyspace,
 }
 
 /// fjall keeps up to 64 MiB of memtable per keyspace by default; with the statements table and
@@ -88,6 +125,200 @@ const INDEX_MEMTABLE_BYTES: u64 = 16 * 1024 * 1024;
 impl EmbeddedStore {
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: &Path) -> Result<EmbeddedStore, StoreError> {
+        let tables = Tables::open(dir)?;
+        Ok(EmbeddedStore {
+            shared: Arc::new(Shared {
+                dir: dir.to_path_buf(),
+                tables: RwLock::new(Some(Arc::new(tables))),
+                failure: Mutex::new(None),
+            }),
+        })
+    }
+
+    /// Bytes the database occupies on disk (journals and tables).
+    pub fn disk_space(&self) -> Result<u64, StoreError> {
+        self.shared.tables()?.db.disk_space().map_err(unavailable)
+    }
+
+    /// `Err` (`Unavailable`, naming the cause) from a failure of the database until it has been
+    /// reopened; see [`Shared`].
+    pub fn health(&self) -> Result<(), StoreError> {
+        match lock(&self.shared.failure).as_ref() {
+            None => Ok(()),
+            Some(error) => Err(StoreError::new(
+                StoreErrorKind::Unavailable,
+                format!("the embedded store failed and is being reopened: {error}"),
+            )),
+        }
+    }
+
+    /// Runs blocking fjall work on tokio's blocking pool. A panic of the work (fjall asserts its
+    /// limits) is caught there and answered as [`StoreErrorKind::Rejected`]: the same input
+    /// panics again.
+    async fn blocking<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Tables) -> Result<T, StoreError> + Send + 'static,
+    {
+        let shared = Arc::clone(&self.shared);
+        tokio::task::spawn_blocking(move || shared.run(work))
+            .await
+            .map_err(|e| match e.try_into_panic() {
+                Ok(payload) => StoreError::from_panic("the embedded store", payload.as_ref()),
+                Err(e) => StoreError::new(
+                    StoreErrorKind::Unavailable,
+                    format!("store task failed: {e}"),
+                ),
+            })?
+    }
+
+    #[cfg(test)]
+    fn tables(&self) -> Arc<Tables> {
+        self.shared.tables().expect("an open store")
+    }
+}
+
+impl Shared {
+    /// The open database.
+    fn tables(&self) -> Result<Arc<Tables>, StoreError> {
+        let tables = self
+            .tables
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        tables.ok_or_else(|| {
+            let error = lock(&self.failure).clone().unwrap_or_default();
+            StoreError::new(
+                StoreErrorKind::Unavailable,
+                format!("the embedded store failed and is being reopened: {error}"),
+            )
+        })
+    }
+
+    /// Runs one call; an `Unavailable` error from a database that proves poisoned records the
+    /// failure and starts the recovery.
+    fn run<T>(
+        self: &Arc<Self>,
+        work: impl FnOnce(&Tables) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let tables = self.tables()?;
+        let result = work(&tables);
+        if let Err(err) = &result
+            && err.kind() == StoreErrorKind::Unavailable
+            && let Err(poisoned) = tables.db.persist(fjall::PersistMode::Buffer)
+        {
+            let mut failure = lock(&self.failure);
+            if failure.is_none() {
+                tracing::error!(error = %err, state = %poisoned, "the embedded store failed; reopening it");
+                *failure = Some(err.message().to_owned());
+                self.spawn_recovery();
+            }
+        }
+        result
+    }
+
+    /// A thread that reopens the database until it succeeds (or the store is dropped).
+    fn spawn_recovery(self: &Arc<Self>) {
+        let shared = Arc::downgrade(self);
+        let spawned = std::thread::Builder::new()
+            .name("lrs-store-recovery".into())
+            .spawn(move || {
+                let mut waited_for_space = false;
+                let mut attempts = 0u64;
+                loop {
+                    std::thread::sleep(RECOVERY_PAUSE);
+                    let Some(shared) = shared.upgrade() else {
+                        return;
+                    };
+                    match free_bytes(&shared.dir) {
+                        Some(free) if free < RECOVERY_MIN_FREE_BYTES => {
+                            if !waited_for_space {
+                                tracing::warn!(
+                                    free,
+                                    "the embedded store waits for free disk space before reopening"
+                                );
+                                waited_for_space = true;
+                            }
+                            continue;
+                        }
+                        _ => {}
+                    }
+                    attempts += 1;
+                    // Logged once, then about every minute.
+                    if shared.reopen(attempts == 1 || attempts.is_multiple_of(60)) {
+                        return;
+                    }
+                }
+            });
+        if let Err(err) = spawned {
+            tracing::error!(error = %err, "starting the store's recovery thread failed");
+        }
+    }
+
+    /// Closes the failed database (once the calls still using it are done) and opens the
+    /// directory again: whether that succeeded. `log` says whether to log a failure.
+    fn reopen(&self, log: bool) -> bool {
+        let old = self
+            .tables
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(mut old) = old {
+            let deadline = Instant::now() + RECOVERY_DRAIN;
+            loop {
+                match Arc::try_unwrap(old) {
+                    // Dropping the tables closes the database (and its lock file).
+                    Ok(tables) => break drop(tables),
+                    Err(shared) if Instant::now() < deadline => {
+                        old = shared;
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                    Err(shared) => {
+                        tracing::warn!(
+                            "the failed embedded store is still in use; reopening later"
+                        );
+                        *self.tables.write().unwrap_or_else(|p| p.into_inner()) = Some(shared);
+                        return false;
+                    }
+                }
+            }
+        }
+        match Tables::open(&self.dir) {
+            Ok(tables) => {
+                *self.tables.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(tables));
+                *lock(&self.failure) = None;
+                tracing::info!(dir = %self.dir.display(), "the embedded store was reopened");
+                true
+            }
+            Err(err) => {
+                if log {
+                    tracing::warn!(error = %err, "reopening the embedded store failed; retrying");
+                }
+                *lock(&self.failure) = Some(err.message().to_owned());
+                false
+            }
+        }
+    }
+}
+
+/// Free bytes on the file system holding `dir`, when they can be read.
+#[cfg(unix)]
+fn free_bytes(dir: &Path) -> Option<u64> {
+    let stat = rustix::fs::statvfs(dir).ok()?;
+    Some(stat.f_bavail.saturating_mul(stat.f_frsize))
+}
+
+#[cfg(not(unix))]
+fn free_bytes(_dir: &Path) -> Option<u64> {
+    None
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Tables {
+    fn open(dir: &Path) -> Result<Tables, StoreError> {
         let db = Database::builder(dir).open().map_err(unavailable)?;
         let meta = db
             .keyspace("meta", KeyspaceCreateOptions::default)
@@ -137,47 +368,27 @@ impl EmbeddedStore {
         let activities = db
             .keyspace("activities", KeyspaceCreateOptions::default)
             .map_err(unavailable)?;
+        let quarantine = db
+            .keyspace("quarantine", KeyspaceCreateOptions::default)
+            .map_err(unavailable)?;
         check_layout(&db, &meta, &statements)?;
         let tenant_ids = load_tenants(&tenants)?;
-        Ok(EmbeddedStore {
-            inner: Arc::new(Tables {
-                db,
-                tenants,
-                tenant_ids: RwLock::new(tenant_ids),
-                tenant_assignment: Mutex::new(()),
-                statements,
-                indexes,
-                voided,
-                watermarks,
-                documents,
-                document_writes: Mutex::new(()),
-                attachments,
-                activities,
-                activity_writes: Mutex::new(()),
-            }),
+        Ok(Tables {
+            db,
+            tenants,
+            tenant_ids: RwLock::new(tenant_ids),
+            tenant_assignment: Mutex::new(()),
+            statements,
+            indexes,
+            voided,
+            watermarks,
+            documents,
+            document_writes: Mutex::new(()),
+            attachments,
+            activities,
+            activity_writes: Mutex::new(()),
+            quarantine,
         })
-    }
-
-    /// Bytes the database occupies on disk (journals and tables).
-    pub fn disk_space(&self) -> Result<u64, StoreError> {
-        self.inner.db.disk_space().map_err(unavailable)
-    }
-
-    /// Runs blocking fjall work on tokio's blocking pool.
-    async fn blocking<T, F>(&self, work: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Tables) -> Result<T, StoreError> + Send + 'static,
-    {
-        let tables = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || work(&tables))
-            .await
-            .map_err(|e| {
-                StoreError::new(
-                    StoreErrorKind::Unavailable,
-                    format!("store task failed: {e}"),
-                )
-            })?
     }
 }
 
@@ -241,15 +452,12 @@ impl Tables {
             ids.values().max().map_or(Some(1), |max| max.checked_add(1))
         }
         .ok_or_else(|| StoreError::new(StoreErrorKind::Unavailable, "tenant ids exhausted"))?;
+        let key = keys::checked_key("tenants", tenant.as_bytes().to_vec())?;
         let mut batch = self
             .db
             .batch()
             .durability(Some(fjall::PersistMode::SyncAll));
-        batch.insert(
-            &self.tenants,
-            tenant.as_bytes().to_vec(),
-            next.to_be_bytes().to_vec(),
-        );
+        batch.insert(&self.tenants, key, next.to_be_bytes().to_vec());
         batch.commit().map_err(unavailable)?;
         self.tenant_ids
             .write()
@@ -310,6 +518,31 @@ impl StatementReader for EmbeddedStore {
 
     async fn watermarks(&self) -> Result<Vec<Watermark>, StoreError> {
         self.blocking(|t| t.watermarks()).await
+    }
+
+    fn health(&self) -> Result<(), StoreError> {
+        EmbeddedStore::health(self)
+    }
+}
+
+#[async_trait]
+impl QuarantineStore for EmbeddedStore {
+    async fn quarantine(&self, statements: &[QuarantinedStatement]) -> Result<(), StoreError> {
+        if statements.is_empty() {
+            return Ok(());
+        }
+        let statements = statements.to_vec();
+        self.blocking(move |t| t.quarantine(&statements)).await
+    }
+
+    async fn quarantined(
+        &self,
+        tenant: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<QuarantinedStatement>, StoreError> {
+        let tenant = tenant.map(str::to_owned);
+        self.blocking(move |t| t.quarantined(tenant.as_deref(), limit))
+            .await
     }
 }
 
@@ -454,8 +687,8 @@ mod tests {
         assert!(store.scan(&scan("ghost")).await.unwrap().is_empty());
         let got = store.get_statements("ghost", &[Uuid::nil()]).await.unwrap();
         assert_eq!(got, vec![None]);
-        assert_eq!(store.inner.tenant_id("ghost"), None);
-        assert!(store.inner.tenants.first_key_value().is_none());
+        assert_eq!(store.tables().tenant_id("ghost"), None);
+        assert!(store.tables().tenants.first_key_value().is_none());
 
         let row = |tenant: &str| StatementRow {
             tenant: tenant.into(),
@@ -466,16 +699,16 @@ mod tests {
             body: Bytes::from_static(b"{}"),
         };
         store.write_statements(&[row("a"), row("b")]).await.unwrap();
-        let (a, b) = (store.inner.tenant_id("a"), store.inner.tenant_id("b"));
+        let (a, b) = (store.tables().tenant_id("a"), store.tables().tenant_id("b"));
         assert!(a.is_some() && b.is_some() && a != b);
         drop(store);
 
         let store = EmbeddedStore::open(dir.path()).unwrap();
-        assert_eq!(store.inner.tenant_id("a"), a);
-        assert_eq!(store.inner.tenant_id("b"), b);
+        assert_eq!(store.tables().tenant_id("a"), a);
+        assert_eq!(store.tables().tenant_id("b"), b);
         assert_eq!(store.scan(&scan("a")).await.unwrap().len(), 1);
         store.write_statements(&[row("c")]).await.unwrap();
-        let c = store.inner.tenant_id("c");
+        let c = store.tables().tenant_id("c");
         assert!(c.is_some() && c != a && c != b);
     }
 }

@@ -60,6 +60,29 @@ pub(crate) fn decode_definition(json: &[u8]) -> Result<DefinitionJson, StoreErro
     })
 }
 
+/// The tables a schema file creates (`CREATE TABLE IF NOT EXISTS name`), in order: what a
+/// connect in [`SchemaMode::Require`](crate::SchemaMode::Require) checks for.
+pub(crate) fn schema_tables(schema: &str) -> Vec<String> {
+    const CREATE: &str = "CREATE TABLE IF NOT EXISTS ";
+    schema
+        .lines()
+        .filter_map(|line| line.trim_start().strip_prefix(CREATE))
+        .filter_map(|rest| rest.split(|c: char| c == '(' || c.is_whitespace()).next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The error of a connect that found tables missing.
+pub(crate) fn schema_missing(missing: &[String]) -> StoreError {
+    StoreError::new(
+        StoreErrorKind::Unavailable,
+        format!(
+            "the store's schema lacks the tables {missing:?}; run `lrs migrate` (or start with \
+             storage.apply_schema = true)"
+        ),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,5 +112,25 @@ mod tests {
                 "authority"
             ]
         );
+    }
+
+    #[test]
+    fn the_schema_files_name_the_same_tables_in_both_dialects() {
+        let sql = [
+            include_str!("../../../schema/postgres/001_init.sql"),
+            include_str!("../../../schema/postgres/002_quarantine.sql"),
+        ];
+        let cql = [
+            include_str!("../../../schema/cql/001_init.cql"),
+            include_str!("../../../schema/cql/002_quarantine.cql"),
+        ];
+        let tables = |files: [&str; 2]| -> Vec<String> {
+            files.iter().flat_map(|f| schema_tables(f)).collect()
+        };
+        assert_eq!(tables(sql), tables(cql));
+        let sql = tables(sql);
+        assert_eq!(sql.len(), 16, "{sql:?}");
+        assert_eq!(sql.first().map(String::as_str), Some("statements"));
+        assert_eq!(sql.last().map(String::as_str), Some("quarantine"));
     }
 }

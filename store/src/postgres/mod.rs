@@ -1,6 +1,6 @@
 //! [`PostgresStore`]: the store seam on PostgreSQL (cargo feature `postgres`).
 //!
-//! The tables are schema/postgres/001_init.sql, a one-to-one mirror of the ScyllaDB tables in
+//! The tables are schema/postgres/*.sql, a one-to-one mirror of the ScyllaDB tables in
 //! schema/cql/001_init.cql: every primary key is the Scylla partition key followed by its
 //! clustering key, and every query here is one Scylla could run with those keys (a whole partition
 //! key, a slice of clustering columns, `IN` on partition keys). A scan walks the day buckets listed
@@ -11,9 +11,14 @@
 //! idempotent); document preconditions are conditional writes (`ON CONFLICT DO NOTHING`,
 //! `UPDATE/DELETE … WHERE etag = $`), the counterpart of Scylla's lightweight transactions.
 //! Connections come from a `deadpool-postgres` pool; statements are prepared once per connection.
+//! Every connect applies the schema files under one advisory lock (concurrent first starts of
+//! every role on a fresh database); `lrs migrate` does only that. Errors are classified
+//! ([`unavailable`]): a data or limit error of one input is `Rejected` (ingest quarantines the
+//! statement), the rest `Unavailable` (retried).
 //! Connections are plain TCP or Unix sockets (no TLS yet).
 
 mod documents;
+mod quarantine;
 mod statements;
 
 use async_trait::async_trait;
@@ -24,12 +29,29 @@ use uuid::Uuid;
 
 use crate::{
     ActivityDefinitionRow, ActivityStore, AttachmentBody, AttachmentStore, Document, DocumentScope,
-    DocumentStore, IndexScan, Micros, Position, Precondition, StatementReader, StatementRow,
-    StatementWriter, StoreError, StoreErrorKind, StoredStatement, Watermark,
+    DocumentStore, IndexScan, Micros, Position, Precondition, QuarantineStore,
+    QuarantinedStatement, SchemaMode, StatementReader, StatementRow, StatementWriter, StoreError,
+    StoreErrorKind, StoredStatement, Watermark,
 };
 
-/// The schema every store creates (idempotently) when it connects.
-const SCHEMA_V1: &str = include_str!("../../../schema/postgres/001_init.sql");
+/// The schema files, in order, every store applies (idempotently: `CREATE TABLE IF NOT EXISTS`
+/// only) when it connects.
+const SCHEMA_FILES: &[(&str, &str)] = &[
+    (
+        "001_init.sql",
+        include_str!("../../../schema/postgres/001_init.sql"),
+    ),
+    (
+        "002_quarantine.sql",
+        include_str!("../../../schema/postgres/002_quarantine.sql"),
+    ),
+];
+
+/// The advisory lock (PostgreSQL's two-`int4` key space, apart from the `int8` keys of activity
+/// merges) every schema change of this store holds. `CREATE … IF NOT EXISTS` is not safe under
+/// concurrency: two sessions creating one table at once can fail with a duplicate key in
+/// `pg_type`, and orchestrators start every role at once on a fresh database.
+const SCHEMA_LOCK: (i32, i32) = (0x4c52_5300, 1);
 
 /// Connections kept open per store.
 const POOL_SIZE: usize = 16;
@@ -44,7 +66,15 @@ impl PostgresStore {
     /// Connects to `url` (a libpq connection string or `postgres://` URL) and creates the tables
     /// in the connection's default schema if they are missing.
     pub async fn connect(url: &str) -> Result<PostgresStore, StoreError> {
-        Self::open(parse(url)?).await
+        Self::connect_with_schema(url, SchemaMode::Apply).await
+    }
+
+    /// Connects to `url`, applying the schema or only requiring it (see [`SchemaMode`]).
+    pub async fn connect_with_schema(
+        url: &str,
+        mode: SchemaMode,
+    ) -> Result<PostgresStore, StoreError> {
+        Self::open(parse(url)?, mode).await
     }
 
     /// Like [`PostgresStore::connect`], with every table in the schema `schema` (created if
@@ -62,19 +92,23 @@ impl PostgresStore {
             ));
         }
         let mut config = parse(url)?;
-        let (client, connection) = config.connect(NoTls).await.map_err(unavailable)?;
+        let (mut client, connection) = config.connect(NoTls).await.map_err(unavailable)?;
         let driver = tokio::spawn(connection);
-        client
-            .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
-            .await
-            .map_err(unavailable)?;
+        locked_schema_change(
+            &mut client,
+            &[format!("CREATE SCHEMA IF NOT EXISTS {schema}")],
+        )
+        .await?;
         drop(client);
         let _ = driver.await;
         config.options(format!("-c search_path={schema}"));
-        Self::open(config).await
+        Self::open(config, SchemaMode::Apply).await
     }
 
-    async fn open(config: tokio_postgres::Config) -> Result<PostgresStore, StoreError> {
+    async fn open(
+        config: tokio_postgres::Config,
+        mode: SchemaMode,
+    ) -> Result<PostgresStore, StoreError> {
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -87,12 +121,23 @@ impl PostgresStore {
             .build()
             .map_err(|e| StoreError::new(StoreErrorKind::Unavailable, format!("pool: {e}")))?;
         let store = PostgresStore { pool };
-        store
-            .client()
-            .await?
-            .batch_execute(SCHEMA_V1)
-            .await
-            .map_err(unavailable)?;
+        let mut client = store.client().await?;
+        match mode {
+            SchemaMode::Apply => {
+                let files: Vec<String> = SCHEMA_FILES
+                    .iter()
+                    .map(|(_, sql)| sql.to_string())
+                    .collect();
+                locked_schema_change(&mut client, &files).await?;
+            }
+            SchemaMode::Require => {
+                let missing = missing_tables(&client).await?;
+                if !missing.is_empty() {
+                    return Err(crate::layout::wide::schema_missing(&missing));
+                }
+            }
+        }
+        drop(client);
         Ok(store)
     }
 
@@ -106,6 +151,46 @@ impl PostgresStore {
     }
 }
 
+/// Runs the schema statements in one transaction holding [`SCHEMA_LOCK`], so concurrent
+/// connects (every role of a fresh deployment) create the schema one after the other; the later
+/// ones find it there.
+async fn locked_schema_change(
+    client: &mut tokio_postgres::Client,
+    statements: &[String],
+) -> Result<(), StoreError> {
+    let tx = client.transaction().await.map_err(unavailable)?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1, $2)",
+        &[&SCHEMA_LOCK.0, &SCHEMA_LOCK.1],
+    )
+    .await
+    .map_err(unavailable)?;
+    for statement in statements {
+        tx.batch_execute(statement).await.map_err(unavailable)?;
+    }
+    tx.commit().await.map_err(unavailable)
+}
+
+/// The tables of the schema files missing from the connection's schema (`search_path`).
+async fn missing_tables(client: &tokio_postgres::Client) -> Result<Vec<String>, StoreError> {
+    let present: std::collections::HashSet<String> = client
+        .query(
+            "SELECT table_name::text FROM information_schema.tables \
+             WHERE table_schema = current_schema()",
+            &[],
+        )
+        .await
+        .map_err(unavailable)?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    Ok(SCHEMA_FILES
+        .iter()
+        .flat_map(|(_, sql)| crate::layout::wide::schema_tables(sql))
+        .filter(|table| !present.contains(table))
+        .collect())
+}
+
 fn parse(url: &str) -> Result<tokio_postgres::Config, StoreError> {
     url.parse().map_err(|e| {
         StoreError::new(
@@ -115,12 +200,37 @@ fn parse(url: &str) -> Result<tokio_postgres::Config, StoreError> {
     })
 }
 
+/// A driver or server error, classified: [`StoreErrorKind::Rejected`] when the same input can
+/// never succeed (SQLSTATE class 22 "data exception", e.g. a NUL in `text` or a value out of
+/// range; class 23 "integrity constraint violation"; class 54 "program limit exceeded", e.g. an
+/// index row beyond btree's ~2.7 KB; or a parameter the client cannot encode), else
+/// [`StoreErrorKind::Unavailable`] (connections, timeouts, lock and serialization failures,
+/// resources such as a full disk: class 53), which is worth retrying.
 pub(crate) fn unavailable(error: tokio_postgres::Error) -> StoreError {
-    let message = match error.as_db_error() {
-        Some(db) => format!("postgres: {} ({})", db.message(), db.code().code()),
-        None => format!("postgres: {error}"),
+    if let Some(db) = error.as_db_error() {
+        let code = db.code().code();
+        let message = format!("postgres: {} ({code})", db.message());
+        let kind = match &code[..2] {
+            "22" | "23" | "54" => StoreErrorKind::Rejected,
+            _ => StoreErrorKind::Unavailable,
+        };
+        return StoreError::new(kind, message);
+    }
+    // tokio-postgres's client-side failures for one input (a value that does not serialize, a
+    // message over the protocol's 1 GiB bound) are only told apart by their text.
+    let text = error.to_string();
+    let kind = if text.starts_with("error serializing parameter")
+        || text.starts_with("error encoding message")
+    {
+        StoreErrorKind::Rejected
+    } else {
+        StoreErrorKind::Unavailable
     };
-    StoreError::new(StoreErrorKind::Unavailable, message)
+    let message = match std::error::Error::source(&error) {
+        Some(cause) => format!("postgres: {text}: {cause}"),
+        None => format!("postgres: {text}"),
+    };
+    StoreError::new(kind, message)
 }
 
 #[async_trait]
@@ -275,5 +385,23 @@ impl ActivityStore for PostgresStore {
             return Ok(Vec::new());
         }
         documents::get_activity_definitions(&self.client().await?, tenant, activity_ids).await
+    }
+}
+
+#[async_trait]
+impl QuarantineStore for PostgresStore {
+    async fn quarantine(&self, statements: &[QuarantinedStatement]) -> Result<(), StoreError> {
+        if statements.is_empty() {
+            return Ok(());
+        }
+        quarantine::quarantine(&self.client().await?, statements).await
+    }
+
+    async fn quarantined(
+        &self,
+        tenant: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<QuarantinedStatement>, StoreError> {
+        quarantine::quarantined(&self.client().await?, tenant, limit).await
     }
 }

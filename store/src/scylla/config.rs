@@ -7,10 +7,16 @@ use crate::{StoreError, StoreErrorKind};
 /// The schema files, in order. Each is applied at every connect: `CREATE TABLE IF NOT EXISTS`
 /// only (a migration never alters, locks or rewrites an existing table). Their `CREATE KEYSPACE`
 /// and `USE` statements are skipped: the store creates the configured keyspace itself.
-pub(crate) const SCHEMA_FILES: &[(&str, &str)] = &[(
-    "001_init.cql",
-    include_str!("../../../schema/cql/001_init.cql"),
-)];
+pub(crate) const SCHEMA_FILES: &[(&str, &str)] = &[
+    (
+        "001_init.cql",
+        include_str!("../../../schema/cql/001_init.cql"),
+    ),
+    (
+        "002_quarantine.cql",
+        include_str!("../../../schema/cql/002_quarantine.cql"),
+    ),
+];
 
 /// The replication of a keyspace the store creates when none is configured: one replica, for a
 /// single-node development cluster.
@@ -338,7 +344,7 @@ mod tests {
             .iter()
             .flat_map(|(_, text)| schema_statements(text))
             .collect();
-        assert_eq!(statements.len(), 15, "{statements:#?}");
+        assert_eq!(statements.len(), 16, "{statements:#?}");
         for statement in &statements {
             assert!(
                 statement.starts_with("CREATE TABLE IF NOT EXISTS "),

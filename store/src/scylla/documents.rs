@@ -10,7 +10,7 @@ use scylla::response::query_result::QueryResult;
 use scylla::value::{CqlValue, Row};
 
 use super::statements::{read_all, rows, run_all, write_partition};
-use super::{Inner, corrupt, next_row_error, unavailable};
+use super::{Inner, corrupt, driver_error, next_row_error};
 use crate::layout::wide::{decode_definition, document_kind, precondition_failed};
 use crate::{
     ActivityDefinitionRow, AttachmentBody, Document, DocumentScope, Micros, Precondition,
@@ -39,7 +39,7 @@ pub(super) async fn get_document(
         .session
         .execute_unpaged(&db.prepared.select_document, key)
         .await
-        .map_err(unavailable)?;
+        .map_err(driver_error)?;
     Ok(rows::<(String, Vec<u8>, String, i64)>(result)?.pop().map(
         |(content_type, body, etag, updated)| Document {
             content_type,
@@ -62,7 +62,7 @@ pub(super) async fn list_documents(
         .session
         .execute_iter(db.prepared.list_documents.clone(), key)
         .await
-        .map_err(unavailable)?
+        .map_err(driver_error)?
         .rows_stream::<(String, i64)>()?
         .try_filter_map(|(id, updated)| async move {
             Ok(since.is_none_or(|since| updated > since).then_some(id))
@@ -128,7 +128,7 @@ pub(super) async fn put_document(
                     .await
             }
         };
-        if applied(result.map_err(unavailable)?)? {
+        if applied(result.map_err(driver_error)?)? {
             return Ok(());
         }
         if !retry {
@@ -148,7 +148,7 @@ async fn current_etag(
         .session
         .execute_unpaged(&db.prepared.select_document_serial, key)
         .await
-        .map_err(unavailable)?;
+        .map_err(driver_error)?;
     Ok(rows::<(String,)>(result)?.pop().map(|(etag,)| etag))
 }
 
@@ -166,7 +166,7 @@ pub(super) async fn delete_document(
                 .session
                 .execute_unpaged(&p.delete_document_if_exists, key)
                 .await
-                .map_err(unavailable)?;
+                .map_err(driver_error)?;
             applied(result)
         }
         Precondition::IfMatch(etag) => {
@@ -175,7 +175,7 @@ pub(super) async fn delete_document(
                 .session
                 .execute_unpaged(&p.delete_document_if_match, values)
                 .await
-                .map_err(unavailable)?;
+                .map_err(driver_error)?;
             if !applied(result)? {
                 return Err(precondition_failed());
             }
@@ -204,7 +204,7 @@ pub(super) async fn delete_documents(db: &Inner, scope: &DocumentScope) -> Resul
                 db.session
                     .execute_unpaged(&db.prepared.delete_document_if_exists, key)
                     .await
-                    .map_err(unavailable)?;
+                    .map_err(driver_error)?;
                 Ok(())
             }
             .boxed()
@@ -234,7 +234,7 @@ pub(super) async fn put_attachments(
                     .session
                     .execute_unpaged(&db.prepared.select_attachment_present, (tenant, &sha2))
                     .await
-                    .map_err(unavailable)?;
+                    .map_err(driver_error)?;
                 if !rows::<(String,)>(result)?.is_empty() {
                     return Ok(());
                 }
@@ -266,7 +266,7 @@ pub(super) async fn get_attachments(
                     .session
                     .execute_unpaged(&db.prepared.select_attachment, (tenant, &hash))
                     .await
-                    .map_err(unavailable)?;
+                    .map_err(driver_error)?;
                 Ok::<_, StoreError>(rows::<(String, Vec<u8>)>(result)?.pop().map(
                     |(content_type, body)| AttachmentBody {
                         sha2: hash,
@@ -316,7 +316,7 @@ async fn merge_activity(
             .session
             .execute_unpaged(&p.select_activity_serial, (tenant, activity))
             .await
-            .map_err(unavailable)?;
+            .map_err(driver_error)?;
         let stored = rows::<(Vec<u8>,)>(result)?.pop().map(|(json,)| json);
         let mut merged = match &stored {
             Some(json) => decode_definition(json)?,
@@ -343,7 +343,7 @@ async fn merge_activity(
                     .await
             }
         };
-        if applied(result.map_err(unavailable)?)? {
+        if applied(result.map_err(driver_error)?)? {
             return Ok(());
         }
     }
@@ -362,7 +362,7 @@ pub(super) async fn get_activity_definitions(
                     .session
                     .execute_unpaged(&db.prepared.select_activity, (tenant, activity))
                     .await
-                    .map_err(unavailable)?;
+                    .map_err(driver_error)?;
                 rows::<(Vec<u8>,)>(result)?
                     .pop()
                     .map(|(json,)| decode_definition(&json))

@@ -19,8 +19,11 @@
 mod config;
 mod documents;
 mod prepared;
+mod quarantine;
 mod statements;
 
+use std::any::Any;
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -28,7 +31,10 @@ use lrs_schema::DefinitionJson;
 use scylla::client::execution_profile::ExecutionProfile;
 use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
-use scylla::errors::{DeserializationError, NextRowError, TypeCheckError};
+use scylla::errors::{
+    DbError, DeserializationError, ExecutionError, NextRowError, PagerExecutionError,
+    RequestAttemptError, TypeCheckError,
+};
 use scylla::policies::load_balancing::DefaultPolicy;
 use scylla::policies::timestamp_generator::MonotonicTimestampGenerator;
 use scylla::statement::{Consistency, SerialConsistency};
@@ -38,8 +44,9 @@ pub use config::{DEFAULT_CONCURRENCY, DEFAULT_REPLICATION, ScyllaConfig, ScyllaU
 
 use crate::{
     ActivityDefinitionRow, ActivityStore, AttachmentBody, AttachmentStore, Document, DocumentScope,
-    DocumentStore, IndexScan, Micros, Position, Precondition, StatementReader, StatementRow,
-    StatementWriter, StoreError, StoreErrorKind, StoredStatement, Watermark,
+    DocumentStore, IndexScan, Micros, Position, Precondition, QuarantineStore,
+    QuarantinedStatement, SchemaMode, StatementReader, StatementRow, StatementWriter, StoreError,
+    StoreErrorKind, StoredStatement, Watermark,
 };
 use prepared::Prepared;
 
@@ -58,6 +65,15 @@ pub(crate) struct Inner {
 impl ScyllaStore {
     /// Connects, creates the keyspace and tables if missing, and prepares every statement.
     pub async fn connect(config: ScyllaConfig) -> Result<ScyllaStore, StoreError> {
+        Self::connect_with_schema(config, SchemaMode::Apply).await
+    }
+
+    /// Connects, applies or requires the schema (see [`SchemaMode`]), and prepares every
+    /// statement.
+    pub async fn connect_with_schema(
+        config: ScyllaConfig,
+        mode: SchemaMode,
+    ) -> Result<ScyllaStore, StoreError> {
         let (keyspace, replication) = config.checked()?;
         let mut policy = DefaultPolicy::builder().token_aware(true);
         if let Some(dc) = &config.local_datacenter {
@@ -76,31 +92,12 @@ impl ScyllaStore {
             .timestamp_generator(Arc::new(MonotonicTimestampGenerator::new()))
             .build()
             .await
-            .map_err(unavailable)?;
-        // DDL waits for schema agreement (the driver's default) before the next statement.
-        session
-            .query_unpaged(
-                format!(
-                    "CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication = {replication}"
-                ),
-                (),
-            )
-            .await
-            .map_err(unavailable)?;
+            .map_err(driver_error)?;
+        apply_schema(&session, &keyspace, replication, mode).await?;
         session
             .use_keyspace(keyspace.as_str(), false)
             .await
-            .map_err(unavailable)?;
-        for (file, text) in config::SCHEMA_FILES {
-            for statement in config::schema_statements(text) {
-                session.query_unpaged(statement, ()).await.map_err(|e| {
-                    StoreError::new(
-                        StoreErrorKind::Unavailable,
-                        format!("scylla schema {file}: {e}"),
-                    )
-                })?;
-            }
-        }
+            .map_err(driver_error)?;
         let prepared = Prepared::new(&session).await?;
         Ok(ScyllaStore {
             inner: Arc::new(Inner {
@@ -119,25 +116,123 @@ impl ScyllaStore {
             .known_nodes(&config.known_nodes)
             .build()
             .await
-            .map_err(unavailable)?;
+            .map_err(driver_error)?;
         session
             .query_unpaged(format!("DROP KEYSPACE IF EXISTS {keyspace}"), ())
             .await
-            .map_err(unavailable)?;
+            .map_err(driver_error)?;
         Ok(())
     }
 
-    /// [`ScyllaStore::connect`] with [`ScyllaConfig::from_uri`].
-    pub async fn connect_uri(uri: &str) -> Result<ScyllaStore, StoreError> {
+    /// [`ScyllaStore::connect_with_schema`] with [`ScyllaConfig::from_uri`].
+    pub async fn connect_uri(uri: &str, mode: SchemaMode) -> Result<ScyllaStore, StoreError> {
         let config = ScyllaConfig::from_uri(uri)
             .map_err(|e| StoreError::new(StoreErrorKind::Unavailable, e.to_string()))?;
-        Self::connect(config).await
+        Self::connect_with_schema(config, mode).await
     }
 }
 
-/// A driver error: the cluster could not be reached, answered with an error, or timed out.
-pub(crate) fn unavailable(error: impl std::fmt::Display) -> StoreError {
-    StoreError::new(StoreErrorKind::Unavailable, format!("scylla: {error}"))
+/// Creates the keyspace and the tables of the schema files if any is missing.
+///
+/// Concurrent schema changes are what makes a first start of every role at once fragile, and
+/// ScyllaDB has no lock to take before its keyspace exists; so a connect that finds every
+/// table there (every restart, and every role once `lrs migrate` or one of them has run)
+/// changes nothing, and DDL runs only while the schema is incomplete. Each statement is
+/// `IF NOT EXISTS` and waits for schema agreement (the driver's default) before the next, and
+/// an "already exists" answer (a concurrent creator won) counts as done. Clusters with
+/// Raft-based schema management (ScyllaDB 6 and later by default) serialise the rest. In
+/// [`SchemaMode::Require`] nothing is created.
+async fn apply_schema(
+    session: &Session,
+    keyspace: &str,
+    replication: &str,
+    mode: SchemaMode,
+) -> Result<(), StoreError> {
+    let missing = missing_tables(session, keyspace).await?;
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if mode == SchemaMode::Require {
+        return Err(crate::layout::wide::schema_missing(&missing));
+    }
+    let ddl = |statement: String| async move {
+        match session.query_unpaged(statement.as_str(), ()).await {
+            Ok(_) => Ok(()),
+            Err(ExecutionError::LastAttemptError(RequestAttemptError::DbError(
+                DbError::AlreadyExists { .. },
+                _,
+            ))) => Ok(()),
+            Err(e) => Err(driver_error(format!("scylla schema: {statement}: {e}"))),
+        }
+    };
+    ddl(format!(
+        "CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication = {replication}"
+    ))
+    .await?;
+    session
+        .use_keyspace(keyspace, false)
+        .await
+        .map_err(driver_error)?;
+    for (_, text) in config::SCHEMA_FILES {
+        for statement in config::schema_statements(text) {
+            ddl(statement).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The tables of the schema files that the keyspace lacks (all of them without a keyspace).
+async fn missing_tables(session: &Session, keyspace: &str) -> Result<Vec<String>, StoreError> {
+    let result = session
+        .query_unpaged(
+            "SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?",
+            (keyspace,),
+        )
+        .await
+        .map_err(driver_error)?;
+    let present: HashSet<String> = statements::rows::<(String,)>(result)?
+        .into_iter()
+        .map(|(name,)| name)
+        .collect();
+    Ok(config::SCHEMA_FILES
+        .iter()
+        .flat_map(|(_, text)| crate::layout::wide::schema_tables(text))
+        .filter(|table| !present.contains(table))
+        .collect())
+}
+
+/// A driver error, classified: [`StoreErrorKind::Rejected`] when the request itself can never
+/// succeed (values the driver cannot serialize or that are too long for a partition key, or
+/// the cluster's "Invalid" answer, e.g. a partition key over 64 KiB), else
+/// [`StoreErrorKind::Unavailable`] (unreachable, timed out, overloaded: worth retrying).
+pub(crate) fn driver_error<E: std::fmt::Display + 'static>(error: E) -> StoreError {
+    let any: &dyn Any = &error;
+    let rejected = match any.downcast_ref::<ExecutionError>() {
+        Some(e) => rejects_its_input(e),
+        None => matches!(
+            any.downcast_ref::<PagerExecutionError>(),
+            Some(PagerExecutionError::SerializationError(_))
+        ),
+    };
+    let kind = if rejected {
+        StoreErrorKind::Rejected
+    } else {
+        StoreErrorKind::Unavailable
+    };
+    StoreError::new(kind, format!("scylla: {error}"))
+}
+
+fn rejects_its_input(error: &ExecutionError) -> bool {
+    match error {
+        ExecutionError::BadQuery(_) => true,
+        ExecutionError::LastAttemptError(attempt) => matches!(
+            attempt,
+            RequestAttemptError::SerializationError(_)
+                | RequestAttemptError::CqlRequestSerialization(_)
+                | RequestAttemptError::DbError(DbError::Invalid, _)
+        ),
+        _ => false,
+    }
 }
 
 /// A row that does not decode into the columns the store wrote.
@@ -149,7 +244,7 @@ pub(crate) fn corrupt(error: impl std::fmt::Display) -> StoreError {
 pub(crate) fn next_row_error(error: NextRowError) -> StoreError {
     match error {
         NextRowError::RowDeserializationError(e) => corrupt(e),
-        other => unavailable(other),
+        other => driver_error(other),
     }
 }
 
@@ -298,5 +393,20 @@ impl ActivityStore for ScyllaStore {
         activity_ids: &[String],
     ) -> Result<Vec<Option<DefinitionJson>>, StoreError> {
         documents::get_activity_definitions(&self.inner, tenant, activity_ids).await
+    }
+}
+
+#[async_trait]
+impl QuarantineStore for ScyllaStore {
+    async fn quarantine(&self, statements: &[QuarantinedStatement]) -> Result<(), StoreError> {
+        quarantine::quarantine(&self.inner, statements).await
+    }
+
+    async fn quarantined(
+        &self,
+        tenant: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<QuarantinedStatement>, StoreError> {
+        quarantine::quarantined(&self.inner, tenant, limit).await
     }
 }

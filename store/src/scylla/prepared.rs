@@ -9,7 +9,7 @@ use scylla::client::session::Session;
 use scylla::statement::Consistency;
 use scylla::statement::prepared::PreparedStatement;
 
-use super::unavailable;
+use super::driver_error;
 use crate::StoreError;
 use crate::layout::IndexTable;
 
@@ -49,6 +49,11 @@ pub(crate) struct Prepared {
     pub select_activity_serial: PreparedStatement,
     pub insert_activity_if_absent: PreparedStatement,
     pub update_activity_if_unchanged: PreparedStatement,
+
+    pub upsert_quarantine: PreparedStatement,
+    pub select_quarantine_of_tenant: PreparedStatement,
+    /// Every tenant's: a full scan, paged (the table stays nearly empty).
+    pub select_quarantine: PreparedStatement,
 }
 
 /// How a statement runs.
@@ -72,7 +77,7 @@ async fn prepare(
     let mut statement = session
         .prepare(cql.as_str())
         .await
-        .map_err(|e| unavailable(format!("preparing {cql}: {e}")))?;
+        .map_err(|e| driver_error(format!("preparing {cql}: {e}")))?;
     statement.set_is_idempotent(kind != Kind::Conditional);
     match kind {
         Kind::Paged => statement.set_page_size(PAGE_SIZE),
@@ -81,6 +86,9 @@ async fn prepare(
     }
     Ok(statement)
 }
+
+const QUARANTINE_COLUMNS: &str =
+    "tenant, statement_id, stored, log_partition, log_offset, error, body, quarantined";
 
 const DOCUMENT_KEY: &str = "tenant = ? AND kind = ? AND scope = ? AND id = ?";
 
@@ -260,6 +268,23 @@ impl Prepared {
                 "UPDATE activities SET definition = ? WHERE tenant = ? AND activity_id = ? \
                  IF definition = ?",
                 Conditional,
+            )
+            .await?,
+
+            upsert_quarantine: p(
+                "INSERT INTO quarantine (tenant, statement_id, stored, log_partition, log_offset, \
+                 error, body, quarantined) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                Idempotent,
+            )
+            .await?,
+            select_quarantine_of_tenant: p(
+                &format!("SELECT {QUARANTINE_COLUMNS} FROM quarantine WHERE tenant = ?"),
+                Paged,
+            )
+            .await?,
+            select_quarantine: p(
+                &format!("SELECT {QUARANTINE_COLUMNS} FROM quarantine"),
+                Paged,
             )
             .await?,
         })

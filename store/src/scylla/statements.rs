@@ -12,7 +12,7 @@ use scylla::statement::prepared::PreparedStatement;
 use scylla::value::MaybeUnset;
 use uuid::Uuid;
 
-use super::{Inner, corrupt, next_row_error, unavailable};
+use super::{Inner, corrupt, driver_error, next_row_error};
 use crate::layout::codec::{decode_keys_blob, encode_keys_blob};
 use crate::layout::wide::bucket;
 use crate::layout::{self, IndexTable};
@@ -63,14 +63,17 @@ pub(super) async fn write_partition<V: SerializeRow>(
             db.session
                 .execute_unpaged(statement, row)
                 .await
-                .map_err(unavailable)?;
+                .map_err(driver_error)?;
         } else {
             let mut batch = Batch::new(BatchType::Unlogged);
             for _ in 0..rows.len() {
                 batch.append_statement(statement.clone());
             }
             batch.set_is_idempotent(true);
-            db.session.batch(&batch, &rows).await.map_err(unavailable)?;
+            db.session
+                .batch(&batch, &rows)
+                .await
+                .map_err(driver_error)?;
         }
         rows = rest;
     }
@@ -171,7 +174,7 @@ pub(super) async fn watermarks(db: &Inner) -> Result<Vec<Watermark>, StoreError>
         .session
         .execute_iter(db.prepared.select_watermarks.clone(), ())
         .await
-        .map_err(unavailable)?
+        .map_err(driver_error)?
         .rows_stream::<(i32, i64, i64)>()?
         .map_ok(|(partition, next_offset, stored)| Watermark {
             partition: partition as u32,
@@ -192,7 +195,7 @@ where
 {
     result
         .into_rows_result()
-        .map_err(unavailable)?
+        .map_err(driver_error)?
         .rows::<R>()
         .map_err(corrupt)?
         .collect::<Result<Vec<R>, _>>()
@@ -222,7 +225,7 @@ async fn get_statement(
         .session
         .execute_unpaged(&p.select_statement, (tenant, id))
         .await
-        .map_err(unavailable)?;
+        .map_err(driver_error)?;
     let Some((stored, keys, inherited, body)) =
         rows::<(i64, Vec<u8>, Option<Vec<u8>>, Vec<u8>)>(result)?.pop()
     else {
@@ -232,7 +235,7 @@ async fn get_statement(
         .session
         .execute_unpaged(&p.select_voided, (tenant, id))
         .await
-        .map_err(unavailable)?;
+        .map_err(driver_error)?;
     let voided_by = rows::<(Uuid,)>(result)?.pop().map(|(by,)| by);
     Ok(Some(StoredStatement {
         id,
@@ -257,7 +260,7 @@ pub(super) async fn contains_statements(
                     .session
                     .execute_unpaged(&db.prepared.select_statement_id, (tenant, id))
                     .await
-                    .map_err(unavailable)?;
+                    .map_err(driver_error)?;
                 Ok::<bool, StoreError>(!rows::<(Uuid,)>(result)?.is_empty())
             }
             .boxed()
@@ -295,7 +298,7 @@ pub(super) async fn scan(db: &Inner, scan: &IndexScan) -> Result<Vec<Position>, 
             .session
             .execute_unpaged(list_buckets, values)
             .await
-            .map_err(unavailable)?;
+            .map_err(driver_error)?;
         let days: Vec<i64> = rows::<(i64,)>(result)?.into_iter().map(|(d,)| d).collect();
         for &day in &days {
             let wanted = i32::try_from(limit - out.len()).unwrap_or(i32::MAX);
@@ -325,7 +328,7 @@ pub(super) async fn scan(db: &Inner, scan: &IndexScan) -> Result<Vec<Position>, 
                 db.session.execute_iter(slice.clone(), values).await
             };
             let mut positions = pager
-                .map_err(unavailable)?
+                .map_err(driver_error)?
                 .rows_stream::<(i64, Vec<u8>)>()?;
             while let Some((stored, id)) = positions.try_next().await.map_err(next_row_error)? {
                 let id = Uuid::from_slice(&id).map_err(corrupt)?;

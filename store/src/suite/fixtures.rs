@@ -141,3 +141,25 @@ pub(super) fn sorted(mut ids: Vec<String>) -> Vec<String> {
     ids.sort();
     ids
 }
+
+/// `len` bytes of printable ASCII drawn from `rng`: a key value no backend can compress (a
+/// PostgreSQL index row may hold a compressed value, so a repetitive one would prove nothing).
+pub(super) fn incompressible(rng: &mut Rng, len: usize) -> String {
+    (0..len)
+        .map(|_| char::from(b'!' + rng.below(94) as u8))
+        .collect()
+}
+
+/// A tenant name of the largest size a key holds, starting with `prefix` (the suite's functions
+/// keep to tenants of their own).
+pub(super) fn longest_tenant(prefix: &str, rng: &mut Rng) -> String {
+    const TENANT_CHARS: &[u8] =
+        b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-";
+    let mut tenant = prefix.to_owned();
+    while tenant.len() < crate::MAX_TENANT_BYTES {
+        tenant.push(char::from(
+            TENANT_CHARS[rng.below(TENANT_CHARS.len() as u64) as usize],
+        ));
+    }
+    tenant
+}

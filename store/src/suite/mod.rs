@@ -18,25 +18,43 @@ mod activities;
 mod attachments;
 mod documents;
 mod fixtures;
+mod limits;
 mod model;
+mod quarantine;
 mod statements;
 
 pub use activities::*;
 pub use attachments::*;
 pub use documents::*;
 pub use fixtures::Rng;
+pub use limits::*;
 pub use model::*;
+pub use quarantine::*;
 pub use statements::*;
 
-use crate::{ActivityStore, AttachmentStore, DocumentStore, StatementReader, StatementWriter};
+use crate::{
+    ActivityStore, AttachmentStore, DocumentStore, QuarantineStore, StatementReader,
+    StatementWriter,
+};
 
 /// Everything a store implements; what the suite functions take.
 pub trait SuiteStore:
-    StatementWriter + StatementReader + DocumentStore + AttachmentStore + ActivityStore
+    StatementWriter
+    + StatementReader
+    + DocumentStore
+    + AttachmentStore
+    + ActivityStore
+    + QuarantineStore
 {
 }
 impl<
-    T: StatementWriter + StatementReader + DocumentStore + AttachmentStore + ActivityStore + ?Sized,
+    T: StatementWriter
+        + StatementReader
+        + DocumentStore
+        + AttachmentStore
+        + ActivityStore
+        + QuarantineStore
+        + ?Sized,
 > SuiteStore for T
 {
 }
@@ -84,6 +102,12 @@ macro_rules! store_suite {
             merging_the_same_definitions_again_changes_nothing,
             activity_definitions_of_tenants_are_isolated,
             a_batch_get_answers_each_activity_in_request_order,
+            the_longest_activity_ids_are_stored,
+            the_longest_document_keys_are_stored,
+            the_longest_tenant_names_key_statements_and_attachments,
+            quarantined_statements_are_kept_whole_and_listed_per_tenant,
+            quarantining_a_statement_again_keeps_one_row,
+            a_row_beyond_the_backends_limits_is_rejected_not_unavailable,
         );
     };
     (@tests required $fresh:path; $($name:ident),* $(,)?) => {

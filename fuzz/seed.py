@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""Seeds each fuzz target's corpus (fuzz/corpus/<target>/seed-*) from the test fixtures.
+
+    python3 fuzz/seed.py
+
+Derived, not committed: the statements of schema/tests/fixtures and lrs/tests/fixtures, framed
+the way each target reads its input (docs/fuzzing.md). RS256 signatures use openssl and the
+test-only signer key of lrs/tests/fixtures; without openssl those seeds are left out. Standard
+library only. Rerunning rewrites the seeds and leaves what the fuzzer added alone.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import pathlib
+import shutil
+import subprocess
+import tempfile
+import urllib.parse
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "fuzz" / "corpus"
+FIXTURES = ROOT / "lrs" / "tests" / "fixtures"
+
+# The fuzz targets' fixed values (fuzz_targets/jwt.rs).
+JWT_ISSUER = "https://eportal.example.jp"
+JWT_SECRET = b"fuzzing-hs256-secret-of-at-least-32-bytes"
+BOUNDARY = "abcABC0123'()+_,-./:=?"
+SIGNATURE_USAGE = "http://adlnet.gov/expapi/attachments/signature"
+
+
+def compact(value):
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def fixture_statements():
+    statements = []
+    for path in [
+        ROOT / "schema" / "tests" / "fixtures" / "spec-examples.json",
+        ROOT / "schema" / "tests" / "fixtures" / "japan-statements.json",
+        FIXTURES / "japan-statements.json",
+    ]:
+        for item in json.loads(path.read_text()):
+            statements.append(item.get("statement", item) if "source" in item else item)
+    return statements
+
+
+def write(target, name, data):
+    directory = CORPUS / target
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"seed-{name}").write_bytes(data)
+
+
+def multipart(parts):
+    out = b""
+    for headers, data in parts:
+        out += f"--{BOUNDARY}\r\n".encode()
+        for header in headers:
+            out += header.encode() + b"\r\n"
+        out += b"\r\n" + data + b"\r\n"
+    return out + f"--{BOUNDARY}--\r\n".encode()
+
+
+def rs256_jws(payload):
+    """A JWS over `payload` signed with the test signer key, its certificate in x5c; None
+    without openssl."""
+    if shutil.which("openssl") is None:
+        return None
+    cert = "".join(
+        line for line in (FIXTURES / "signer-cert.pem").read_text().splitlines()
+        if not line.startswith("-----")
+    )
+    header = {"alg": "RS256", "x5c": [cert]}
+    signing_input = f"{b64url(compact(header))}.{b64url(payload)}".encode()
+    with tempfile.NamedTemporaryFile() as data:
+        data.write(signing_input)
+        data.flush()
+        signature = subprocess.run(
+            ["openssl", "dgst", "-sha256", "-sign", str(FIXTURES / "signer-key.pem"), data.name],
+            check=True,
+            capture_output=True,
+        ).stdout
+    return signing_input + b"." + b64url(signature).encode()
+
+
+def hs256_token(claims, header=None):
+    header = header or {"alg": "HS256", "typ": "JWT"}
+    signing_input = f"{b64url(compact(header))}.{b64url(compact(claims))}".encode()
+    signature = hmac.new(JWT_SECRET, signing_input, hashlib.sha256).digest()
+    return signing_input + b"." + b64url(signature).encode()
+
+
+def main():
+    statements = fixture_statements()
+    signed_statement = {
+        "id": "0b8c1f0e-6f6a-4c53-9a0e-1d6f5a2f7c11",
+        "actor": {"mbox": "mailto:signer@example.jp"},
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/passed"},
+        "object": {"id": "https://eportal.example.jp/exam"},
+        "result": {"score": {"scaled": 0.92}, "duration": "PT12M0.12S"},
+    }
+
+    # statements: version byte, then the body.
+    for i, statement in enumerate(statements):
+        write("statements", f"{i}-1.0.3", b"\x00" + compact(statement))
+        write("statements", f"{i}-2.0.0", b"\x01" + compact(statement))
+    write("statements", "batch", b"\x01" + compact(statements))
+
+    # statement_request: flags, Content-Type line, body.
+    for i, statement in enumerate(statements[:6]):
+        write("statement_request", f"json-{i}", b"\x01application/json\n" + compact(statement))
+    write("statement_request", "json-put", b"\x03application/json\n" + compact(signed_statement))
+    data = "here is a simple attachment".encode()
+    sha2 = hashlib.sha256(data).hexdigest()
+    with_attachment = dict(statements[0], attachments=[{
+        "usageType": "http://example.com/attachment-usage/test",
+        "display": {"en-US": "A test attachment", "ja-JP": "テスト添付"},
+        "contentType": "text/plain",
+        "length": len(data),
+        "sha2": sha2,
+    }])
+    content_type = f'multipart/mixed; boundary="{BOUNDARY}"'.encode()
+    body = multipart([
+        (["Content-Type: application/json"], compact([with_attachment])),
+        (["Content-Type: text/plain", "Content-Transfer-Encoding: binary",
+          f"X-Experience-API-Hash: {sha2}"], data),
+    ])
+    write("statement_request", "multipart", b"\x01" + content_type + b"\n" + body)
+
+    jws = rs256_jws(compact(signed_statement))
+    if jws is not None:
+        signed = dict(signed_statement, attachments=[{
+            "usageType": SIGNATURE_USAGE,
+            "display": {"en-US": "Signature"},
+            "contentType": "application/octet-stream",
+            "length": len(jws),
+            "sha2": hashlib.sha256(jws).hexdigest(),
+        }])
+        body = multipart([
+            (["Content-Type: application/json"], compact(signed)),
+            (["Content-Type: application/octet-stream", "Content-Transfer-Encoding: binary",
+              f"X-Experience-API-Hash: {hashlib.sha256(jws).hexdigest()}"], jws),
+        ])
+        write("statement_request", "signed", b"\x01" + content_type + b"\n" + body)
+        # signature: the JWS, a newline, the statement as received.
+        write("signature", "rs256-x5c", jws + b"\n" + compact(signed_statement))
+    unsigned = (
+        f"{b64url(compact({'alg': 'RS256'}))}.{b64url(compact(signed_statement))}."
+        f"{b64url(b'not-a-real-signature')}"
+    ).encode()
+    write("signature", "rs256-no-x5c", unsigned + b"\n" + compact(signed_statement))
+    write("signature", "other-statement", unsigned + b"\n" + compact(statements[0]))
+    write("signature", "crit", (
+        f"{b64url(compact({'alg': 'RS256', 'crit': ['exp']}))}.{b64url(compact(signed_statement))}.c2ln"
+    ).encode())
+
+    # jwt: mode byte, then a header value (0), claims (1) or a JOSE header (2).
+    claims = {
+        "iss": JWT_ISSUER, "aud": "lrs", "sub": "tool-1", "exp": 4102444800,
+        "tenant": "131016", "scope": "statements/write statements/read/mine",
+    }
+    write("jwt", "bearer", b"\x00Bearer " + hs256_token(claims))
+    write("jwt", "bearer-scope-array", b"\x00Bearer " + hs256_token(dict(claims, scope=["all"])))
+    write("jwt", "basic", b"\x00Basic " + base64.b64encode(b"key:secret"))
+    write("jwt", "claims", b"\x01" + compact(claims))
+    write("jwt", "claims-nbf", b"\x01" + compact(dict(claims, nbf=1700000000, sub="")))
+    write("jwt", "header", b"\x02" + compact({"alg": "HS256", "typ": "JWT", "kid": "k1"}))
+
+    # cursor: a token as the LRS writes them (base64url JSON).
+    cursor = {
+        "p": [["verb", "http://adlnet.gov/expapi/verbs/answered"], ["limit", "10"],
+              ["agent", compact(statements[0]["actor"]).decode()]],
+        "s": 1760404365123456,
+        "i": "6f1b1e6c-0d4b-4c52-9a4e-3c7e0f1d2a3b",
+        "c": 1760404365999999,
+    }
+    write("cursor", "more", b64url(compact(cursor)).encode())
+    write("cursor", "empty-params", b64url(compact(dict(cursor, p=[]))).encode())
+
+    # alternate: method byte (GET, HEAD, PUT, POST, DELETE), then the form.
+    basic = "Basic " + base64.b64encode(b"key:secret").decode()
+    forms = [
+        (2, {"statementId": signed_statement["id"], "content": compact(signed_statement).decode(),
+             "Authorization": basic, "X-Experience-API-Version": "1.0.3",
+             "Content-Type": "application/json"}),
+        (0, {"verb": "http://adlnet.gov/expapi/verbs/answered", "limit": "5",
+             "Authorization": basic, "x-experience-api-version": "1.0.3"}),
+        (3, {"content": compact(statements).decode(), "Content-Length": "12"}),
+        (4, {"activityId": "https://drill.example.jp/a", "stateId": "s",
+             "agent": compact(statements[0]["actor"]).decode(), "If-Match": '"abc"'}),
+    ]
+    for i, (method, form) in enumerate(forms):
+        write("alternate", f"form-{i}", bytes([method]) + urllib.parse.urlencode(form).encode())
+
+    for target in sorted(p.name for p in CORPUS.iterdir()):
+        count = sum(1 for p in (CORPUS / target).iterdir() if p.name.startswith("seed-"))
+        print(f"{target}: {count} seeds")
+
+
+if __name__ == "__main__":
+    main()
