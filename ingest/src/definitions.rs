@@ -103,6 +103,7 @@ mod tests {
             keys: IndexKeys::default(),
             inherited: None,
             body: Bytes::from(body.to_string()),
+            study: None,
         }
     }
 

@@ -10,8 +10,8 @@
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -21,13 +21,15 @@ use lrs_progress::{AppliedBatch, IngestListener};
 use lrs_schema::envelope::{IndexKeys, StatementEnvelope};
 use lrs_store::{
     ActivityStore, QuarantineStore, QuarantinedStatement, Scraped, StatementReader, StatementRow,
-    StatementWriter, StoreError, StoreErrorKind, StoreTimings, Watermark, now_micros,
+    StatementWriter, StoreError, StoreErrorKind, StoreTimings, StudyLogStore, Watermark,
+    now_micros,
 };
 use tokio::sync::watch;
 use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::definitions::DefinitionLearner;
+use crate::study::{self, StudyBook, StudySettings};
 
 /// Settings of one ingest loop.
 #[derive(Debug, Clone)]
@@ -40,6 +42,8 @@ pub struct IngestorConfig {
     pub max_statements_per_batch: usize,
     /// How long one poll waits for records before checking for shutdown.
     pub poll_wait: Duration,
+    /// The study-log settings (time zone, extension IRIs), as the API's.
+    pub study: StudySettings,
 }
 
 impl Default for IngestorConfig {
@@ -48,6 +52,7 @@ impl Default for IngestorConfig {
             max_records_per_batch: 256,
             max_statements_per_batch: 4_096,
             poll_wait: Duration::from_millis(100),
+            study: StudySettings::default(),
         }
     }
 }
@@ -188,6 +193,8 @@ pub struct Ingestor<S> {
     definitions: Arc<DefinitionLearner>,
     /// Running mean of statements per record (sizes the next poll).
     statements_per_record: f64,
+    /// Dictionary keys recorded and voiding targets still looked for (`study.rs`).
+    study: Mutex<StudyBook>,
 }
 
 /// Pause between retries when the store fails; the batch is retried, never skipped.
@@ -200,7 +207,9 @@ const LOG_RETRY_PAUSE: Duration = Duration::from_millis(500);
 /// larger ones on the blocking pool, so a big batch never stalls a tokio worker.
 const INLINE_DEFINITION_ROWS: usize = 64;
 
-impl<S: StatementWriter + StatementReader + ActivityStore + QuarantineStore> Ingestor<S> {
+impl<S: StatementWriter + StatementReader + ActivityStore + QuarantineStore + StudyLogStore>
+    Ingestor<S>
+{
     pub fn new(store: Arc<S>, consumer: Box<dyn LogConsumer>, config: IngestorConfig) -> Self {
         Ingestor {
             store,
@@ -211,6 +220,7 @@ impl<S: StatementWriter + StatementReader + ActivityStore + QuarantineStore> Ing
             last_stored: HashMap::new(),
             definitions: Arc::default(),
             statements_per_record: 1.0,
+            study: Mutex::default(),
         }
     }
 
@@ -411,12 +421,71 @@ impl<S: StatementWriter + StatementReader + ActivityStore + QuarantineStore> Ing
         }
         let write = async {
             self.learn_definitions(rows).await?;
+            let terms = self
+                .study
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .new_terms(rows, &self.config.study, now_micros());
+            if !terms.is_empty() {
+                self.store.record_terms(&terms).await?;
+            }
             self.stats
                 .store
                 .time("write_statements", self.store.write_statements(rows))
-                .await
+                .await?;
+            self.void_targets(rows).await
         };
         caught("a statement write", write).await
+    }
+
+    /// Removes the facts of the statements `rows` void, and of earlier voiding statements'
+    /// targets not found then (see `study.rs`). Idempotent: voiding a fact already gone, or
+    /// recomputing a summary again, changes nothing.
+    async fn void_targets(&self, rows: &[StatementRow]) -> Result<(), StoreError> {
+        let mut wanted: Vec<(String, Uuid)> = rows
+            .iter()
+            .filter_map(|r| r.keys.voids.map(|target| (r.tenant.clone(), target)))
+            .collect();
+        wanted.extend(
+            self.study
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .pending_targets(),
+        );
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        wanted.sort();
+        wanted.dedup();
+        let mut by_tenant: HashMap<String, Vec<Uuid>> = HashMap::new();
+        for (tenant, target) in wanted {
+            by_tenant.entry(tenant).or_default().push(target);
+        }
+        for (tenant, targets) in by_tenant {
+            let stored = self.store.get_statements(&tenant, &targets).await?;
+            let mut facts = Vec::new();
+            let mut missing = Vec::new();
+            for (target, statement) in targets.into_iter().zip(stored) {
+                match statement {
+                    Some(statement) => {
+                        if let Some((row, _)) = study::derive(&statement.body, &self.config.study) {
+                            facts.push((row.day, row.fact.actor, target));
+                        }
+                        self.study
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .found(&(tenant.clone(), target));
+                    }
+                    None => missing.push((tenant.clone(), target)),
+                }
+            }
+            self.study
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .await_targets(missing);
+            self.store.void_facts(&tenant, &facts).await?;
+        }
+        Ok(())
     }
 
     /// One step of [`Ingestor::isolate`] on a slice of rows: how many it wrote.
@@ -745,6 +814,7 @@ fn decode_batch(records: &[ConsumedRecord], stats: &IngestStats) -> DecodedBatch
                 keys: statement.keys,
                 inherited: None,
                 body: Bytes::from(statement.body),
+                study: statement.study,
             });
         }
     }

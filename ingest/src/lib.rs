@@ -10,6 +10,8 @@
 
 mod definitions;
 mod ingestor;
+mod study;
 
 pub use ingestor::{INGEST_STORE_OPERATIONS, IngestError, IngestStats, Ingestor, IngestorConfig};
 pub use lrs_progress::{AppliedBatch, IngestListener};
+pub use study::{StudySettings, dim_term_key};

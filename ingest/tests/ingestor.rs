@@ -50,6 +50,7 @@ fn statement(id: Uuid, verb: &str, refers_to: Option<Uuid>, note: &str) -> Envel
         id,
         keys: keys(verb, refers_to),
         body: format!(r#"{{"id":"{id}","verb":{{"id":"{verb}"}},"note":"{note}"}}"#).into_bytes(),
+        study: None,
     }
 }
 

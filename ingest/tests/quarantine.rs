@@ -11,11 +11,12 @@ use bytes::Bytes;
 use lrs_ingest::{IngestStats, Ingestor, IngestorConfig};
 use lrs_log::{EmbeddedLog, EmbeddedLogConfig, Log};
 use lrs_schema::DefinitionJson;
+use lrs_schema::MonthSummary;
 use lrs_schema::envelope::{EnvelopeStatement, IndexKeys, Key16, StatementEnvelope};
 use lrs_store::{
-    ActivityDefinitionRow, ActivityStore, EmbeddedStore, IndexScan, Position, QuarantineStore,
-    QuarantinedStatement, StatementReader, StatementRow, StatementWriter, StoreError,
-    StoredStatement, Watermark,
+    ActivityDefinitionRow, ActivityStore, EmbeddedStore, FactRow, IndexScan, Position,
+    QuarantineStore, QuarantinedStatement, StatementReader, StatementRow, StatementWriter,
+    StoreError, StoredStatement, StudyLogStore, TermRow, Watermark,
 };
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -41,6 +42,7 @@ fn statement(n: u128, activity: &str) -> EnvelopeStatement {
             ..IndexKeys::default()
         },
         body: serde_json::to_vec(&body).unwrap(),
+        study: None,
     }
 }
 
@@ -80,7 +82,7 @@ async fn setup(records: Vec<Vec<EnvelopeStatement>>) -> Setup {
 /// Runs an ingestor of consumer group `group` until it has applied everything the log holds.
 async fn ingest_everything<S>(log: &EmbeddedLog, store: Arc<S>, group: &str) -> Arc<IngestStats>
 where
-    S: StatementWriter + StatementReader + ActivityStore + QuarantineStore,
+    S: StatementWriter + StatementReader + ActivityStore + QuarantineStore + StudyLogStore,
 {
     let ingestor = Ingestor::new(
         store,
@@ -291,5 +293,47 @@ impl QuarantineStore for PanicsOnActivity {
         limit: usize,
     ) -> Result<Vec<QuarantinedStatement>, StoreError> {
         self.inner.quarantined(tenant, limit).await
+    }
+}
+
+#[async_trait]
+impl StudyLogStore for PanicsOnActivity {
+    async fn record_terms(&self, terms: &[TermRow]) -> Result<(), StoreError> {
+        self.inner.record_terms(terms).await
+    }
+
+    async fn terms(&self, tenant: &str, since: Option<i64>) -> Result<Vec<TermRow>, StoreError> {
+        self.inner.terms(tenant, since).await
+    }
+
+    async fn facts(
+        &self,
+        tenant: &str,
+        first_day: i32,
+        last_day: i32,
+        actors: Option<&[Key16]>,
+    ) -> Result<Vec<FactRow>, StoreError> {
+        self.inner.facts(tenant, first_day, last_day, actors).await
+    }
+
+    async fn month_summaries(
+        &self,
+        tenant: &str,
+        month: i32,
+        actors: Option<&[Key16]>,
+    ) -> Result<Vec<(Key16, MonthSummary)>, StoreError> {
+        self.inner.month_summaries(tenant, month, actors).await
+    }
+
+    async fn void_facts(
+        &self,
+        tenant: &str,
+        targets: &[(i32, Key16, Uuid)],
+    ) -> Result<(), StoreError> {
+        self.inner.void_facts(tenant, targets).await
+    }
+
+    async fn study_tenants(&self) -> Result<Vec<String>, StoreError> {
+        self.inner.study_tenants().await
     }
 }

@@ -108,6 +108,7 @@ fn template_statement(
             id: Uuid::parse_str(&id)?,
             keys: IndexKeys::from_terms(&terms),
             body,
+            study: None,
         },
         id_offset,
     })

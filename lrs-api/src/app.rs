@@ -24,6 +24,7 @@ use crate::documents::DocumentService;
 use crate::error::ApiError;
 use crate::extract::request_version;
 use crate::metrics::Metrics;
+use crate::prepare::StudyFacts;
 use crate::routes;
 use crate::sequencer::WriteSequencer;
 
@@ -45,6 +46,8 @@ pub struct ApiConfig {
     pub default_version: XapiVersion,
     /// Origins browsers may call the LRS from.
     pub cors: CorsConfig,
+    /// How each statement's study-log fact is made (time zone, extension IRIs).
+    pub facts: StudyFacts,
 }
 
 impl Default for ApiConfig {
@@ -57,6 +60,7 @@ impl Default for ApiConfig {
             max_body_memory_per_credential_bytes: 64 * 1024 * 1024,
             default_version: XapiVersion::V2_0_0,
             cors: CorsConfig::default(),
+            facts: StudyFacts::default(),
         }
     }
 }

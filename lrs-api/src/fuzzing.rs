@@ -33,6 +33,7 @@ pub fn statement_request(
         version,
         &principal,
         put_id,
+        &crate::StudyFacts::default(),
     )
     .map_err(|e| e.to_string())?;
     Ok(prepared.statements.len())

@@ -56,6 +56,7 @@ pub use cors::CorsConfig;
 pub use disk::DiskReserve;
 pub use error::{ApiError, ApiErrorKind};
 pub use metrics::Metrics;
+pub use prepare::StudyFacts;
 pub use routes::health::Readiness;
 pub use routes::{READ_METHODS, not_found, probe_resource};
 pub use security::security_headers;

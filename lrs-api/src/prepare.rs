@@ -4,10 +4,11 @@ use std::collections::HashSet;
 
 use bytes::Bytes;
 use lrs_auth::Principal;
+use lrs_roster::Calendar;
 use lrs_schema::envelope::{EnvelopeStatement, IndexKeys};
 use lrs_schema::{
-    Statement, XapiVersion, authority_terms, canonical_ifi, finalize_statement, format_timestamp,
-    parse_statements,
+    FactConfig, Statement, StudyFact, StudyRow, XapiVersion, authority_terms, canonical_ifi,
+    finalize_statement, format_timestamp, parse_statements,
 };
 use lrs_store::{AttachmentBody, now_micros};
 use uuid::Uuid;
@@ -28,6 +29,14 @@ pub fn authority_term(principal: &Principal, version: XapiVersion) -> Result<Str
 /// Every identifier of the authority (a Group authority has its members too), for `related_agents`.
 fn authority_related(principal: &Principal, version: XapiVersion) -> Result<Vec<String>, ApiError> {
     authority_terms(&principal.authority, version).map_err(ApiError::from)
+}
+
+/// How the study-log fact of each statement is made (`[studylog]` settings): the local day of
+/// its `timestamp` in the deployment's time zone, and where the subject and curriculum code are.
+#[derive(Debug, Clone, Default)]
+pub struct StudyFacts {
+    pub calendar: Calendar,
+    pub config: FactConfig,
 }
 
 /// How a statement request's body is framed (xAPI Communication §1.5).
@@ -76,6 +85,7 @@ pub fn prepare_request(
     version: XapiVersion,
     principal: &Principal,
     put_id: Option<Uuid>,
+    facts: &StudyFacts,
 ) -> Result<PreparedRequest, ApiError> {
     match content {
         StatementContent::Json => Ok(PreparedRequest {
@@ -85,13 +95,15 @@ pub fn prepare_request(
                 principal,
                 put_id,
                 &mut ReceivedParts::none(),
+                facts,
             )?,
             attachments: Vec::new(),
         }),
         StatementContent::Multipart { boundary } => {
             let parts = multipart::parse(body, boundary)?;
             let (json, mut received) = ReceivedParts::from_parts(parts)?;
-            let statements = prepare_statements(&json, version, principal, put_id, &mut received)?;
+            let statements =
+                prepare_statements(&json, version, principal, put_id, &mut received, facts)?;
             Ok(PreparedRequest {
                 statements,
                 attachments: received.finish()?,
@@ -109,6 +121,7 @@ pub fn prepare_statements(
     principal: &Principal,
     put_id: Option<Uuid>,
     parts: &mut ReceivedParts,
+    facts: &StudyFacts,
 ) -> Result<Vec<PreparedStatement>, ApiError> {
     if put_id.is_some() && body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(ApiError::bad_request(
@@ -118,6 +131,7 @@ pub fn prepare_statements(
         ));
     }
     let parsed = parse_statements(body, version)?;
+    let received = now_micros();
     let authority = authority_term(principal, version)?;
     let authority_related = authority_related(principal, version)?;
     let mut seen = HashSet::with_capacity(parsed.len());
@@ -157,7 +171,7 @@ pub fn prepare_statements(
         if value.get("timestamp").is_none()
             && let Some(object) = value.as_object_mut()
         {
-            object.insert("timestamp".into(), format_timestamp(now_micros()).into());
+            object.insert("timestamp".into(), format_timestamp(received).into());
         }
         // The client's authority is replaced by ours; index terms must come from ours.
         let statement = if had_authority {
@@ -171,11 +185,22 @@ pub fn prepare_statements(
             .extend(authority_related.iter().cloned());
         terms.authority = authority.clone();
         let body = serde_json::to_vec(&value).expect("a JSON value always serializes");
+        let timestamp = statement
+            .body()
+            .timestamp()
+            .map_or(received, |t| t.micros());
+        let study = StudyFact::of_statement(&statement, timestamp, &authority, &facts.config).map(
+            |(fact, _)| StudyRow {
+                day: facts.calendar.day_of(timestamp).days_since_epoch(),
+                fact,
+            },
+        );
         prepared.push(PreparedStatement {
             statement: EnvelopeStatement {
                 id,
                 keys: IndexKeys::from_terms(&terms),
                 body,
+                study,
             },
             client_id,
         });

@@ -64,6 +64,7 @@ fn statement(id: Uuid, body: &str, client_id: bool) -> PreparedStatement {
                 ..IndexKeys::default()
             },
             body: body.as_bytes().to_vec(),
+            study: None,
         },
         client_id,
     }
@@ -189,6 +190,7 @@ async fn a_stored_id_is_checked_against_the_store_once_ingest_released_it() {
             keys: IndexKeys::default(),
             inherited: None,
             body: Bytes::from(body(id, 1)),
+            study: None,
         }])
         .await
         .unwrap();

@@ -139,6 +139,7 @@ async fn run(requests: Arc<Vec<Request>>, batch: usize, length: Duration, parent
                         keys: keys.clone(),
                         inherited: None,
                         body: body.clone(),
+                        study: None,
                     })
                     .collect();
                 acknowledged.fetch_add(request.statements.len() as u64, Ordering::Relaxed);

@@ -18,6 +18,7 @@ pub struct Config {
     pub log: LogConfig,
     pub query: QueryConfig,
     pub ingest: IngestSection,
+    pub studylog: StudyLogSection,
     pub auth: AuthSection,
     pub logging: LoggingConfig,
     pub cors: CorsSection,
@@ -107,6 +108,57 @@ pub struct QueryConfig {
     pub max_page: u32,
     /// How long a GET waits for already-acknowledged writes to become visible.
     pub read_your_writes_wait_ms: u64,
+}
+
+/// The study-log views (rosters, aggregates): how statements are counted and who sees what.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct StudyLogSection {
+    /// The IANA time zone whose calendar days statements count on (decision 9).
+    pub time_zone: String,
+    /// Extensions holding the subject, tried in order (the object's definition first, then
+    /// the context). In the environment: a comma-separated list.
+    #[serde(deserialize_with = "list_or_comma_separated")]
+    pub subject_extensions: Vec<String>,
+    /// Extensions holding the 学習指導要領コード, tried likewise.
+    #[serde(deserialize_with = "list_or_comma_separated")]
+    pub curriculum_code_extensions: Vec<String>,
+    /// The learning e-portals' `account.homePage`s (identity rule 1 then requires one of them;
+    /// empty: any homePage).
+    #[serde(deserialize_with = "list_or_comma_separated")]
+    pub eportal_home_pages: Vec<String>,
+    /// Cross-board rows with fewer active learners than this are suppressed.
+    pub min_cell_learners: usize,
+    /// Keep the people's names of roster imports (off: the LRS needs no names to aggregate).
+    pub keep_person_names: bool,
+}
+
+impl Default for StudyLogSection {
+    fn default() -> Self {
+        let facts = lrs_schema::FactConfig::default();
+        StudyLogSection {
+            time_zone: lrs_roster::Calendar::DEFAULT_ZONE.into(),
+            subject_extensions: facts.subject_extensions,
+            curriculum_code_extensions: facts.curriculum_code_extensions,
+            eportal_home_pages: Vec::new(),
+            min_cell_learners: 10,
+            keep_person_names: false,
+        }
+    }
+}
+
+impl StudyLogSection {
+    pub fn calendar(&self) -> anyhow::Result<lrs_roster::Calendar> {
+        lrs_roster::Calendar::new(&self.time_zone)
+            .map_err(|e| anyhow::anyhow!("studylog.time_zone: {e}"))
+    }
+
+    pub fn facts(&self) -> lrs_schema::FactConfig {
+        lrs_schema::FactConfig {
+            subject_extensions: self.subject_extensions.clone(),
+            curriculum_code_extensions: self.curriculum_code_extensions.clone(),
+        }
+    }
 }
 
 /// The ingest loop (log → store).
@@ -357,6 +409,7 @@ impl Config {
             bail!("server.default_xapi_version must be `1.0.3` or `2.0.0`");
         }
         crate::roles::Roles::parse(&self.server.services)?;
+        self.studylog.calendar()?;
         if !["text", "json"].contains(&self.logging.format.as_str()) {
             bail!("logging.format must be `text` or `json`");
         }
@@ -369,6 +422,10 @@ impl Config {
             max_records_per_batch: self.ingest.max_records_per_batch.max(1),
             max_statements_per_batch: self.ingest.max_statements_per_batch.max(1),
             poll_wait: Duration::from_millis(self.ingest.poll_wait_ms.max(1)),
+            study: lrs_ingest::StudySettings {
+                calendar: self.studylog.calendar().unwrap_or_default(),
+                facts: self.studylog.facts(),
+            },
         }
     }
 

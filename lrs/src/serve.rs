@@ -27,8 +27,9 @@ use lrs_log::{EmbeddedLog, EmbeddedLogConfig, Log};
 use lrs_progress::{Progress, ReadVisibility, WriteProgress};
 use lrs_query::{QueryConfig, StatementQueryService};
 use lrs_store::{
-    ActivityStore, AttachmentStore, DocumentStore, EmbeddedStore, QuarantineStore, SchemaMode,
-    StatementReader, StatementWriter, StoreError, StoreErrorKind, StoreTimings,
+    ActivityStore, AttachmentStore, DocumentStore, EmbeddedStore, QuarantineStore, RosterStore,
+    SchemaMode, StatementReader, StatementWriter, StoreError, StoreErrorKind, StoreTimings,
+    StudyLogStore,
 };
 use tokio::sync::watch;
 
@@ -161,6 +162,8 @@ pub trait Store:
     + AttachmentStore
     + ActivityStore
     + QuarantineStore
+    + StudyLogStore
+    + RosterStore
 {
 }
 
@@ -171,6 +174,8 @@ impl<S> Store for S where
         + AttachmentStore
         + ActivityStore
         + QuarantineStore
+        + StudyLogStore
+        + RosterStore
 {
 }
 
@@ -437,6 +442,10 @@ fn start_xapi_server<S: Store>(
         cors: CorsConfig {
             allowed_origins: config.cors.allowed_origins.clone(),
             max_age_seconds: config.cors.max_age_seconds,
+        },
+        facts: lrs_api::StudyFacts {
+            calendar: config.studylog.calendar()?,
+            config: config.studylog.facts(),
         },
     };
     let quarantine: Arc<dyn QuarantineStore> = store.clone();

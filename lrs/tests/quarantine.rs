@@ -33,6 +33,7 @@ fn logged(id: Uuid, activity: &str) -> EnvelopeStatement {
             ..IndexKeys::default()
         },
         body: serde_json::to_vec(&statement).unwrap(),
+        study: None,
     }
 }
 

@@ -152,6 +152,7 @@ async fn a_candidate_whose_full_keys_do_not_match_is_never_returned() {
         keys: keys(agent, VERB, "tool"),
         inherited: None,
         body: Bytes::from(format!(r#"{{"id":"{id}"}}"#)),
+        study: None,
     };
     let (mine, stranger) = (Uuid::from_u128(1), Uuid::from_u128(2));
     store

@@ -13,8 +13,13 @@
 //! u32  statement count, then per statement:
 //!      [16] id
 //!      …    index keys, in the layout of `keys_codec.rs` with one-byte counts
+//!      u8   1 if a study fact follows, else 0        (format version 2 only)
+//!      i32  local day, [81] the `StudyFact`           (format version 2, if the flag is 1)
 //!      u32  body length, body bytes (statement JSON without `stored`)
 //! ```
+//!
+//! Version 2 adds the study-log fact of each statement (issue 11); an envelope none of whose
+//! statements has one is still written as version 1, and both are read.
 //!
 //! The format is pinned by a golden test; change it only by adding a new version number.
 
@@ -25,6 +30,7 @@ use uuid::Uuid;
 use crate::keys_codec::{
     ByteReader, CountWidth, KeysCodecError, read_index_keys, write_index_keys,
 };
+use crate::study_fact::{StudyFact, StudyRow};
 
 /// A fixed-size key standing for an IRI or an agent identifier in index tables.
 ///
@@ -114,17 +120,20 @@ impl IndexKeys {
 }
 
 /// One statement inside an envelope.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EnvelopeStatement {
     pub id: Uuid,
     pub keys: IndexKeys,
     /// The statement as JSON (exact format), with `id`, `authority` and `version` set and without
     /// `stored`, which is carried once per envelope and spliced in when the statement is read.
     pub body: Vec<u8>,
+    /// What the statement contributes to the study-log aggregates (none for a voiding statement,
+    /// or a record of format version 1).
+    pub study: Option<StudyRow>,
 }
 
 /// One log record: the statements of one accepted request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StatementEnvelope {
     pub tenant: String,
     /// Microseconds since the Unix epoch.
@@ -148,6 +157,7 @@ pub enum EnvelopeError {
 }
 
 const FORMAT_VERSION: u8 = 1;
+const FORMAT_VERSION_STUDY: u8 = 2;
 
 impl From<KeysCodecError> for EnvelopeError {
     fn from(err: KeysCodecError) -> Self {
@@ -163,7 +173,12 @@ impl StatementEnvelope {
     pub fn encode(&self) -> Result<Vec<u8>, EnvelopeError> {
         let body_len: usize = self.statements.iter().map(|s| s.body.len() + 128).sum();
         let mut out = Vec::with_capacity(32 + self.tenant.len() + body_len);
-        out.push(FORMAT_VERSION);
+        let study = self.statements.iter().any(|s| s.study.is_some());
+        out.push(if study {
+            FORMAT_VERSION_STUDY
+        } else {
+            FORMAT_VERSION
+        });
         out.extend_from_slice(&(self.tenant.len() as u16).to_le_bytes());
         out.extend_from_slice(self.tenant.as_bytes());
         out.extend_from_slice(&self.stored.to_le_bytes());
@@ -171,6 +186,16 @@ impl StatementEnvelope {
         for s in &self.statements {
             out.extend_from_slice(s.id.as_bytes());
             write_index_keys(&mut out, &s.keys, CountWidth::One)?;
+            if study {
+                match &s.study {
+                    None => out.push(0),
+                    Some(row) => {
+                        out.push(1);
+                        out.extend_from_slice(&row.day.to_le_bytes());
+                        row.fact.encode_into(&mut out);
+                    }
+                }
+            }
             out.extend_from_slice(&(s.body.len() as u32).to_le_bytes());
             out.extend_from_slice(&s.body);
         }
@@ -181,7 +206,7 @@ impl StatementEnvelope {
     pub fn decode(bytes: &[u8]) -> Result<Self, EnvelopeError> {
         let mut r = ByteReader::new(bytes);
         let version = r.u8()?;
-        if version != FORMAT_VERSION {
+        if version != FORMAT_VERSION && version != FORMAT_VERSION_STUDY {
             return Err(EnvelopeError::UnknownVersion(version));
         }
         let tenant_len = u16::from_le_bytes(r.array()?) as usize;
@@ -194,9 +219,21 @@ impl StatementEnvelope {
         for _ in 0..count {
             let id = Uuid::from_bytes(r.array()?);
             let keys = read_index_keys(&mut r, CountWidth::One)?;
+            let study = if version == FORMAT_VERSION_STUDY && r.u8()? == 1 {
+                let day = i32::from_le_bytes(r.array()?);
+                let fact = StudyFact::decode_from(&mut r)?;
+                Some(StudyRow { day, fact })
+            } else {
+                None
+            };
             let body_len = u32::from_le_bytes(r.array()?) as usize;
             let body = r.take(body_len)?.to_vec();
-            statements.push(EnvelopeStatement { id, keys, body });
+            statements.push(EnvelopeStatement {
+                id,
+                keys,
+                body,
+                study,
+            });
         }
         if r.remaining() != 0 {
             return Err(EnvelopeError::TrailingBytes(r.remaining()));
@@ -238,6 +275,7 @@ mod tests {
                 id: Uuid::from_u128(0x6f1c2a4e_8b3d_4e7a_9c10_2d5f7a8b9c01),
                 keys: IndexKeys::from_terms(&terms),
                 body: br#"{"id":"6f1c2a4e-8b3d-4e7a-9c10-2d5f7a8b9c01"}"#.to_vec(),
+                study: None,
             }],
         }
     }
@@ -258,6 +296,40 @@ mod tests {
         let bytes = sample().encode().unwrap();
         let golden = include_str!("../tests/fixtures/envelope-v1.hex").trim();
         assert_eq!(hex::encode(&bytes), golden);
+    }
+
+    #[test]
+    fn an_envelope_with_study_facts_is_version_2_and_round_trips() {
+        let mut env = sample();
+        let fact = StudyFact {
+            timestamp: 1_760_404_365_000_000,
+            actor: Key16::of("account::https://eportal.example.jp::3f0c9a7e"),
+            tool: crate::DimKey::of("drill"),
+            verb: crate::DimKey::of("http://adlnet.gov/expapi/verbs/answered"),
+            activity: crate::DimKey::NONE,
+            activity_type: crate::DimKey::NONE,
+            subject: crate::DimKey::of("算数"),
+            curriculum_code: crate::DimKey::NONE,
+            duration_ms: Some(1_500),
+            success: Some(true),
+            completion: None,
+            scaled: Some(0.5),
+        };
+        let second = EnvelopeStatement {
+            id: Uuid::from_u128(2),
+            study: Some(StudyRow { day: 20_375, fact }),
+            ..env.statements[0].clone()
+        };
+        env.statements.push(second);
+        let bytes = env.encode().unwrap();
+        assert_eq!(bytes[0], 2);
+        assert_eq!(StatementEnvelope::decode(&bytes).unwrap(), env);
+        for cut in 0..bytes.len() {
+            assert!(
+                StatementEnvelope::decode(&bytes[..cut]).is_err(),
+                "cut at {cut}"
+            );
+        }
     }
 
     #[test]

@@ -76,7 +76,7 @@ pub use result::{Outcome, Score};
 pub use statement::{Statement, authority_terms, canonical_ifi};
 pub use study_fact::{
     CURRICULUM_CODE_EXTENSION, DimKey, FactConfig, FactDim, FactTerms, MonthSummary,
-    SUBJECT_EXTENSION, StudyFact, civil_date, month_number,
+    SUBJECT_EXTENSION, StudyFact, StudyRow, civil_date, month_number,
 };
 pub use sub_statement::SubStatement;
 pub use timestamp::{Timestamp, format_timestamp, parse_timestamp};

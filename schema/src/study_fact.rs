@@ -298,6 +298,14 @@ impl StudyFact {
     }
 }
 
+/// A fact with the local day of its statement (days since 1970-01-01 in the deployment's time
+/// zone): what the log envelope carries and the store keys it by.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StudyRow {
+    pub day: i32,
+    pub fact: StudyFact,
+}
+
 /// The civil date (year, month 1–12, day 1–31) of a day number (days since 1970-01-01).
 pub fn civil_date(day: i32) -> (i32, u8, u8) {
     // Howard Hinnant's days-to-civil algorithm.

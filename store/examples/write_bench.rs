@@ -223,6 +223,7 @@ fn statement(rng: &mut Rng, id: Uuid, stored: i64) -> StatementRow {
         keys,
         inherited: None,
         body: Bytes::from(body),
+        study: None,
     }
 }
 

@@ -100,7 +100,7 @@ pub fn now_micros() -> Micros {
 }
 
 /// One statement to write. `body` is the statement JSON without `stored`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StatementRow {
     pub tenant: String,
     pub stored: Micros,
@@ -111,6 +111,9 @@ pub struct StatementRow {
     /// StatementRefs").
     pub inherited: Option<IndexKeys>,
     pub body: Bytes,
+    /// What the statement contributes to the study-log aggregates (none for a voiding
+    /// statement); written with it, in the same atomic batch.
+    pub study: Option<StudyRow>,
 }
 
 /// A statement read back from the store.

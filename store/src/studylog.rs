@@ -21,13 +21,7 @@ use uuid::Uuid;
 
 use crate::{Micros, StoreError};
 
-/// A fact as ingest writes it with its statement: the statement's local day (days since
-/// 1970-01-01 in the deployment's time zone) and what it contributes.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct StudyRow {
-    pub day: i32,
-    pub fact: StudyFact,
-}
+pub use lrs_schema::StudyRow;
 
 /// A stored fact.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -33,6 +33,7 @@ fn statement(id: u128, stored: i64) -> StatementRow {
         },
         inherited: None,
         body: Bytes::from(format!(r#"{{"n":{id}}}"#)),
+        study: None,
     }
 }
 

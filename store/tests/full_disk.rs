@@ -75,6 +75,7 @@ fn row(n: u128) -> StatementRow {
         },
         inherited: None,
         body: Bytes::from(format!(r#"{{"n":{n},"pad":"{}"}}"#, "x".repeat(900))),
+        study: None,
     }
 }
 

@@ -39,7 +39,7 @@ pub async fn post(
     let bytes = body.bytes().len();
     // Held to the end: the body's bytes live on in the prepared statements until the log has
     // them.
-    let (prepared, _body) = prepare(body, content, version, &auth, None).await?;
+    let (prepared, _body) = prepare(&state, body, content, version, &auth, None).await?;
     // After validation: a bad request is a 400 whatever the disk.
     state.refuse_write_if_unsafe(bytes)?;
     let ids: Vec<String> = prepared
@@ -67,7 +67,7 @@ pub async fn put(
     let body = read_body(&req, payload, Some(&auth.0.identity)).await?;
     state.sequencer()?.refuse_if_behind()?;
     let bytes = body.bytes().len();
-    let (prepared, _body) = prepare(body, content, version, &auth, Some(id)).await?;
+    let (prepared, _body) = prepare(&state, body, content, version, &auth, Some(id)).await?;
     state.refuse_write_if_unsafe(bytes)?;
     submit(&state, &auth, prepared).await?;
     state.metrics.statement_batch(1);
@@ -177,6 +177,7 @@ fn accept_language(req: &HttpRequest) -> Vec<String> {
 /// statements are submitted. On the blocking pool the closure holds it, so it stays accounted
 /// for even if the request is dropped meanwhile.
 async fn prepare(
+    state: &AppState,
     body: HeldBody,
     content: StatementContent,
     version: RequestVersion,
@@ -184,12 +185,27 @@ async fn prepare(
     put_id: Option<Uuid>,
 ) -> Result<(PreparedRequest, HeldBody), ApiError> {
     if body.bytes().len() < BLOCKING_VALIDATION_BYTES {
-        let prepared = prepare_request(body.bytes(), &content, version.0, &auth.0, put_id)?;
+        let prepared = prepare_request(
+            body.bytes(),
+            &content,
+            version.0,
+            &auth.0,
+            put_id,
+            &state.config.facts,
+        )?;
         return Ok((prepared, body));
     }
     let principal = auth.0.clone();
+    let facts = state.config.facts.clone();
     let (prepared, body) = web::block(move || {
-        let prepared = prepare_request(body.bytes(), &content, version.0, &principal, put_id);
+        let prepared = prepare_request(
+            body.bytes(),
+            &content,
+            version.0,
+            &principal,
+            put_id,
+            &facts,
+        );
         (prepared, body)
     })
     .await

@@ -16,6 +16,7 @@
 //! | `attachments` | tenant name (`u16` length-prefixed), lower-case hex hash | attachment value v1 (`attachments.rs`); key-value separated |
 //! | `activities` | tenant id (1 or 5 bytes), activity id (UTF-8) | version byte, canonical definition JSON (see `activities.rs`) |
 //! | `quarantine` | tenant name (`u16` length-prefixed), statement id | quarantine value v1 (`quarantine.rs`) |
+//! | `facts`, `month_summaries`, `terms`, `terms_by_time`, `roster_versions`, `roster_records` | see `studylog.rs` | |
 //!
 //! Tenant ids are assigned on a tenant's first statement write (durably, before the rows) and
 //! cached in memory; a read for a tenant that never wrote finds nothing and assigns nothing.
@@ -34,6 +35,7 @@ mod attachments;
 mod documents;
 mod quarantine;
 mod statements;
+mod studylog;
 
 pub(crate) mod codec;
 pub(crate) mod keys;
@@ -50,13 +52,16 @@ use uuid::Uuid;
 use crate::layout::IndexTable;
 use crate::{
     ActivityDefinitionRow, ActivityStore, AttachmentBody, AttachmentStore, Document, DocumentScope,
-    DocumentStore, IndexScan, Micros, Position, Precondition, QuarantineStore,
-    QuarantinedStatement, StatementReader, StatementRow, StatementWriter, StoreError,
-    StoreErrorKind, StoredStatement, Watermark,
+    DocumentStore, FactRow, IndexScan, Micros, MonthNumber, Position, Precondition,
+    QuarantineStore, QuarantinedStatement, RosterChangeRow, RosterRecordRow, RosterStore,
+    RosterVersionRow, StatementReader, StatementRow, StatementWriter, StoreError, StoreErrorKind,
+    StoredStatement, StudyLogStore, TermRow, Watermark,
 };
 use fjall::config::CompressionPolicy;
 use keys::{KEY_LAYOUT, TenantId};
 use lrs_schema::DefinitionJson;
+use lrs_schema::MonthSummary;
+use lrs_schema::envelope::Key16;
 
 /// The embedded (fjall) store. Cheap to clone: clones share one database.
 #[derive(Clone)]
@@ -113,6 +118,14 @@ pub(crate) struct Tables {
     /// Serializes activity definition merges (read, merge, write).
     activity_writes: Mutex<()>,
     quarantine: Keyspace,
+    facts: Keyspace,
+    month_summaries: Keyspace,
+    terms: Keyspace,
+    terms_by_time: Keyspace,
+    roster_versions: Keyspace,
+    roster_records: Keyspace,
+    /// Serializes roster commits (the version number check and the batch).
+    roster_writes: Mutex<()>,
 }
 
 /// fjall keeps up to 64 MiB of memtable per keyspace by default; with the statements table and
@@ -371,6 +384,18 @@ impl Tables {
         let quarantine = db
             .keyspace("quarantine", KeyspaceCreateOptions::default)
             .map_err(unavailable)?;
+        let keyspace = |name: &str| {
+            db.keyspace(name, || {
+                KeyspaceCreateOptions::default().max_memtable_size(INDEX_MEMTABLE_BYTES)
+            })
+            .map_err(unavailable)
+        };
+        let facts = keyspace("facts")?;
+        let month_summaries = keyspace("month_summaries")?;
+        let terms = keyspace("terms")?;
+        let terms_by_time = keyspace("terms_by_time")?;
+        let roster_versions = keyspace("roster_versions")?;
+        let roster_records = keyspace("roster_records")?;
         check_layout(&db, &meta, &statements)?;
         let tenant_ids = load_tenants(&tenants)?;
         Ok(Tables {
@@ -388,6 +413,13 @@ impl Tables {
             activities,
             activity_writes: Mutex::new(()),
             quarantine,
+            facts,
+            month_summaries,
+            terms,
+            terms_by_time,
+            roster_versions,
+            roster_records,
+            roster_writes: Mutex::new(()),
         })
     }
 }
@@ -547,6 +579,89 @@ impl QuarantineStore for EmbeddedStore {
 }
 
 #[async_trait]
+impl StudyLogStore for EmbeddedStore {
+    async fn record_terms(&self, terms: &[TermRow]) -> Result<(), StoreError> {
+        if terms.is_empty() {
+            return Ok(());
+        }
+        let terms = terms.to_vec();
+        self.blocking(move |t| t.record_terms(&terms)).await
+    }
+
+    async fn terms(&self, tenant: &str, since: Option<Micros>) -> Result<Vec<TermRow>, StoreError> {
+        let tenant = tenant.to_owned();
+        self.blocking(move |t| t.terms(&tenant, since)).await
+    }
+
+    async fn facts(
+        &self,
+        tenant: &str,
+        first_day: i32,
+        last_day: i32,
+        actors: Option<&[Key16]>,
+    ) -> Result<Vec<FactRow>, StoreError> {
+        let tenant = tenant.to_owned();
+        let actors = actors.map(<[Key16]>::to_vec);
+        self.blocking(move |t| t.facts(&tenant, first_day, last_day, actors.as_deref()))
+            .await
+    }
+
+    async fn month_summaries(
+        &self,
+        tenant: &str,
+        month: MonthNumber,
+        actors: Option<&[Key16]>,
+    ) -> Result<Vec<(Key16, MonthSummary)>, StoreError> {
+        let tenant = tenant.to_owned();
+        let actors = actors.map(<[Key16]>::to_vec);
+        self.blocking(move |t| t.month_summaries(&tenant, month, actors.as_deref()))
+            .await
+    }
+
+    async fn void_facts(
+        &self,
+        tenant: &str,
+        targets: &[(i32, Key16, Uuid)],
+    ) -> Result<(), StoreError> {
+        if targets.is_empty() {
+            return Ok(());
+        }
+        let tenant = tenant.to_owned();
+        let targets = targets.to_vec();
+        self.blocking(move |t| t.void_facts(&tenant, &targets))
+            .await
+    }
+
+    async fn study_tenants(&self) -> Result<Vec<String>, StoreError> {
+        self.blocking(|t| t.study_tenants()).await
+    }
+}
+
+#[async_trait]
+impl RosterStore for EmbeddedStore {
+    async fn commit_roster(
+        &self,
+        tenant: &str,
+        version: &RosterVersionRow,
+        changes: &[RosterChangeRow],
+    ) -> Result<(), StoreError> {
+        let (tenant, version, changes) = (tenant.to_owned(), version.clone(), changes.to_vec());
+        self.blocking(move |t| t.commit_roster(&tenant, &version, &changes))
+            .await
+    }
+
+    async fn roster_versions(&self, tenant: &str) -> Result<Vec<RosterVersionRow>, StoreError> {
+        let tenant = tenant.to_owned();
+        self.blocking(move |t| t.roster_versions(&tenant)).await
+    }
+
+    async fn roster_records(&self, tenant: &str) -> Result<Vec<RosterRecordRow>, StoreError> {
+        let tenant = tenant.to_owned();
+        self.blocking(move |t| t.roster_records(&tenant)).await
+    }
+}
+
+#[async_trait]
 impl DocumentStore for EmbeddedStore {
     async fn get_document(
         &self,
@@ -697,6 +812,7 @@ mod tests {
             keys: IndexKeys::default(),
             inherited: None,
             body: Bytes::from_static(b"{}"),
+            study: None,
         };
         store.write_statements(&[row("a"), row("b")]).await.unwrap();
         let (a, b) = (store.tables().tenant_id("a"), store.tables().tenant_id("b"));

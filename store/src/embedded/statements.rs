@@ -70,6 +70,8 @@ impl Tables {
         for (key, value) in voided {
             batch.insert(&self.voided, key, value);
         }
+        // The study-log facts and their summaries land with the statements, or neither does.
+        self.add_facts(&mut batch, rows, &|tenant| self.assign_tenant_id(tenant))?;
         batch.commit().map_err(unavailable)
     }
 

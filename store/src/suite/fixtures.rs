@@ -44,6 +44,7 @@ pub(super) fn row(tenant: &str, stored: Micros, id: u128, keys: IndexKeys) -> St
         keys,
         inherited: None,
         body: Bytes::from(format!(r#"{{"id":"{id}","tenant":"{tenant}"}}"#)),
+        study: None,
     }
 }
 

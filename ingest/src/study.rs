@@ -1,0 +1,169 @@
+//! What ingest does for the study-log aggregates (issue 11, decision 10), beside writing each new
+//! statement's fact with it (the store does that in the statements' batch):
+//!
+//! - **Dictionaries.** Facts carry hashed keys; the text behind a key (an actor's identifier, a
+//!   verb IRI, a subject…) is recorded once per tenant before the facts that use it. A key this
+//!   process has not seen is looked up the only way it can be: by parsing the statement's body
+//!   again (rare once the caches are warm).
+//! - **Voiding.** A voiding statement removes its target's fact (and the store recomputes the
+//!   target's month summary from the facts left), whichever arrived first: the store never writes
+//!   the fact of a statement already voided, and a voiding statement whose target is not stored
+//!   yet is remembered for a while and looked for again with later batches, which closes the race
+//!   of two ingest instances writing the two at the same moment.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use lrs_roster::Calendar;
+use lrs_schema::envelope::Key16;
+use lrs_schema::{FactConfig, FactDim, Statement, StudyFact, XapiVersion, canonical_ifi};
+use lrs_store::{ACTOR_TERMS, StatementRow, TermRow};
+use uuid::Uuid;
+
+/// How long a voiding statement whose target is not stored yet is looked for again.
+const PENDING_VOID_WINDOW: Duration = Duration::from_secs(120);
+
+/// Keys known recorded, per process; cleared (and so re-recorded, idempotently) past this many.
+const KNOWN_TERMS_MAX: usize = 2_000_000;
+
+/// The study-log settings ingest needs to re-derive a fact from a stored body: the time zone and
+/// the extension IRIs (the same as the API's).
+#[derive(Debug, Clone, Default)]
+pub struct StudySettings {
+    pub calendar: Calendar,
+    pub facts: FactConfig,
+}
+
+/// Ingest's study-log bookkeeping (see the module documentation).
+#[derive(Default)]
+pub(crate) struct StudyBook {
+    known: HashSet<(String, u8, Key16)>,
+    /// (tenant, target) of voiding statements whose target was not found, and until when to look.
+    pending_voids: HashMap<(String, Uuid), Instant>,
+}
+
+/// A dimension key as the 16 bytes dictionary rows are keyed by.
+pub fn dim_term_key(key: lrs_schema::DimKey) -> Key16 {
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&key.0.to_le_bytes());
+    Key16(bytes)
+}
+
+impl StudyBook {
+    /// The dictionary entries `rows` need that this process has not recorded yet.
+    pub(crate) fn new_terms(
+        &mut self,
+        rows: &[StatementRow],
+        settings: &StudySettings,
+        now: i64,
+    ) -> Vec<TermRow> {
+        if self.known.len() > KNOWN_TERMS_MAX {
+            self.known.clear();
+        }
+        let mut terms = Vec::new();
+        for row in rows {
+            let Some(study) = &row.study else { continue };
+            let fact = &study.fact;
+            let keys = fact_keys(fact);
+            if keys
+                .iter()
+                .all(|(dim, key)| self.known.contains(&(row.tenant.clone(), *dim, *key)))
+            {
+                continue;
+            }
+            let Some((_, texts)) = derive(&row.body, settings) else {
+                continue;
+            };
+            let mut named: Vec<(u8, Key16, String)> =
+                vec![(ACTOR_TERMS, fact.actor, texts.actor.clone())];
+            for (dim, text) in texts.dims {
+                named.push((
+                    dim.code(),
+                    dim_term_key(lrs_schema::DimKey::of(&text)),
+                    text,
+                ));
+            }
+            for (dim, key, text) in named {
+                if self.known.insert((row.tenant.clone(), dim, key)) {
+                    terms.push(TermRow {
+                        tenant: row.tenant.clone(),
+                        dim,
+                        key,
+                        text,
+                        first_seen: now,
+                    });
+                }
+            }
+        }
+        terms
+    }
+
+    /// Remembers voiding statements whose target was not found, to look for it again.
+    pub(crate) fn await_targets(&mut self, missing: impl IntoIterator<Item = (String, Uuid)>) {
+        let until = Instant::now() + PENDING_VOID_WINDOW;
+        for key in missing {
+            self.pending_voids.entry(key).or_insert(until);
+        }
+    }
+
+    /// The targets still looked for (expired ones are forgotten).
+    pub(crate) fn pending_targets(&mut self) -> Vec<(String, Uuid)> {
+        let now = Instant::now();
+        self.pending_voids.retain(|_, until| *until > now);
+        self.pending_voids.keys().cloned().collect()
+    }
+
+    pub(crate) fn found(&mut self, target: &(String, Uuid)) {
+        self.pending_voids.remove(target);
+    }
+}
+
+/// Every key of a fact, as dictionary entries (dim code, key).
+fn fact_keys(fact: &StudyFact) -> Vec<(u8, Key16)> {
+    let mut keys = vec![(ACTOR_TERMS, fact.actor)];
+    for (dim, key) in [
+        (FactDim::Tool, fact.tool),
+        (FactDim::Verb, fact.verb),
+        (FactDim::Activity, fact.activity),
+        (FactDim::ActivityType, fact.activity_type),
+        (FactDim::Subject, fact.subject),
+        (FactDim::CurriculumCode, fact.curriculum_code),
+    ] {
+        if !key.is_none() {
+            keys.push((dim.code(), dim_term_key(key)));
+        }
+    }
+    keys
+}
+
+/// A stored statement's fact and the texts of its keys, derived from its body as the API derived
+/// them (`None` for a voiding statement or a body that no longer parses).
+pub(crate) fn derive(
+    body: &[u8],
+    settings: &StudySettings,
+) -> Option<(lrs_schema::StudyRow, lrs_schema::FactTerms)> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let statement = [XapiVersion::V2_0_0, XapiVersion::V1_0_3]
+        .into_iter()
+        .find_map(|version| Statement::from_json(&value, version, "$").ok())?;
+    let authority = statement
+        .authority()
+        .and_then(|a| canonical_ifi_of(a, &value))
+        .unwrap_or_default();
+    let timestamp = statement.body().timestamp()?.micros();
+    let (fact, terms) =
+        StudyFact::of_statement(&statement, timestamp, &authority, &settings.facts)?;
+    let day = settings.calendar.day_of(timestamp).days_since_epoch();
+    Some((lrs_schema::StudyRow { day, fact }, terms))
+}
+
+/// The authority's canonical identifier, as the API computed the tool from it.
+fn canonical_ifi_of(
+    _authority: &lrs_schema::Actor,
+    statement: &serde_json::Value,
+) -> Option<String> {
+    let authority = statement.get("authority")?;
+    [XapiVersion::V2_0_0, XapiVersion::V1_0_3]
+        .into_iter()
+        .find_map(|version| canonical_ifi(authority, version, "$.authority").ok())
+}
