@@ -126,6 +126,10 @@ pub(crate) struct Tables {
     roster_records: Keyspace,
     /// Serializes roster commits (the version number check and the batch).
     roster_writes: Mutex<()>,
+    /// Serializes the writes that read facts or summaries before writing them (statement
+    /// batches with facts, `void_facts`): one ingest loop makes them, but two writers of the
+    /// same facts at once must still count each once.
+    study_writes: Mutex<()>,
 }
 
 /// fjall keeps up to 64 MiB of memtable per keyspace by default; with the statements table and
@@ -420,6 +424,7 @@ impl Tables {
             roster_versions,
             roster_records,
             roster_writes: Mutex::new(()),
+            study_writes: Mutex::new(()),
         })
     }
 }

@@ -71,6 +71,10 @@ impl Tables {
             batch.insert(&self.voided, key, value);
         }
         // The study-log facts and their summaries land with the statements, or neither does.
+        let _study = rows
+            .iter()
+            .any(|r| r.study.is_some())
+            .then(|| self.study_writes.lock().unwrap_or_else(|p| p.into_inner()));
         self.add_facts(&mut batch, rows, &|tenant| self.assign_tenant_id(tenant))?;
         batch.commit().map_err(unavailable)
     }

@@ -12,8 +12,11 @@
 //! Facts are keyed day first, so a day's writes land together (cheap to flush and compact) and
 //! a board-wide period is one range; a learner's day is a prefix. Summaries are keyed month
 //! first for the same reasons. Facts and summaries are written in the statements' batch
-//! ([`Tables::write_statements`]); one ingest loop writes them, so adding to a summary (read,
-//! add, write) needs no lock.
+//! ([`Tables::write_statements`]). Adding to a summary reads it, adds and writes it back, so
+//! writes that touch facts or summaries (that, and `void_facts`) take `study_writes` (one ingest
+//! loop makes them, so the lock is uncontended). A fact already held adds nothing (a point lookup
+//! per fact, nearly always answered by the keyspace's bloom filters), so the same rows written
+//! twice, in one batch or two, count once.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -26,9 +29,10 @@ use uuid::Uuid;
 use super::codec::corrupt;
 use super::keys::{self, TenantId};
 use super::{Tables, unavailable};
+use crate::studylog::{RecordOutcome, check_term_dims, month_days, record_outcomes, version_taken};
 use crate::{
     FactRow, Micros, MonthNumber, RosterChangeRow, RosterRecordRow, RosterVersionRow, StatementRow,
-    StoreError, StoreErrorKind, TermRow,
+    StoreError, TermRow,
 };
 
 /// Above this many (day, actor) prefixes, a scoped fact read scans the days whole and filters.
@@ -67,30 +71,6 @@ fn day_of_month(day: i32) -> u8 {
     civil_date(day).2
 }
 
-/// The day numbers of a month number.
-fn month_days(month: MonthNumber) -> std::ops::Range<i32> {
-    // Find the first day by walking from a day known to be in the month's neighbourhood.
-    let (year, month0) = (month.div_euclid(12), month.rem_euclid(12));
-    let first = days_from_civil(year, month0 as u32 + 1, 1);
-    let next = if month0 == 11 {
-        days_from_civil(year + 1, 1, 1)
-    } else {
-        days_from_civil(year, month0 as u32 + 2, 1)
-    };
-    first..next
-}
-
-/// Days since 1970-01-01 of a civil date (Howard Hinnant's days-from-civil).
-fn days_from_civil(year: i32, month: u32, day: u32) -> i32 {
-    let y = i64::from(year) - i64::from(month <= 2);
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (i64::from(month) + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    (era * 146_097 + doe - 719_468) as i32
-}
-
 impl Tables {
     /// Adds the facts of `rows` (those that carry one) and their summary deltas to `batch`.
     /// Called by [`Tables::write_statements`] with the statements' batch, so all land together.
@@ -108,6 +88,9 @@ impl Tables {
             .iter()
             .filter_map(|r| r.keys.voids.map(|target| (r.tenant.as_str(), target)))
             .collect();
+        // A fact is held at most once: one already held, or met earlier in this batch, adds
+        // nothing to its summary.
+        let mut seen: HashSet<Vec<u8>> = HashSet::new();
         for row in rows {
             let Some(study) = &row.study else { continue };
             let tenant = tenant_of(&row.tenant)?;
@@ -120,10 +103,12 @@ impl Tables {
                 continue;
             }
             let fact = &study.fact;
-            facts.push((
-                fact_key(tenant, study.day, &fact.actor, row.id),
-                fact.encode(),
-            ));
+            let key = fact_key(tenant, study.day, &fact.actor, row.id);
+            if seen.contains(&key) || self.facts.contains_key(&key).map_err(unavailable)? {
+                continue;
+            }
+            seen.insert(key.clone());
+            facts.push((key, fact.encode()));
             deltas
                 .entry(summary_key(tenant, month_number(study.day), &fact.actor))
                 .or_default()
@@ -146,6 +131,7 @@ impl Tables {
     }
 
     pub(crate) fn record_terms(&self, terms: &[TermRow]) -> Result<(), StoreError> {
+        check_term_dims(terms)?;
         let mut batch = self.db.batch().durability(Some(PersistMode::SyncAll));
         let mut added = false;
         for term in terms {
@@ -328,6 +314,7 @@ impl Tables {
         let Some(tenant) = self.tenant_id(tenant) else {
             return Ok(());
         };
+        let _study = self.study_writes.lock().unwrap_or_else(|p| p.into_inner());
         let mut months: HashMap<(MonthNumber, Key16), HashSet<Vec<u8>>> = HashMap::new();
         let mut batch = self.db.batch().durability(Some(PersistMode::SyncAll));
         for (day, actor, id) in targets {
@@ -392,31 +379,17 @@ impl Tables {
         let prefix = keys::tenant_name_prefix(tenant)?;
         let held = self.roster_versions.prefix(&prefix).count() as u32;
         if version.number != held + 1 {
-            return Err(StoreError::new(
-                StoreErrorKind::PreconditionFailed,
-                format!(
-                    "roster version {} of {tenant} is taken: {held} versions are held",
-                    version.number
-                ),
-            ));
+            return Err(version_taken(tenant, version.number, Some(held)));
         }
         let mut batch = self.db.batch().durability(Some(PersistMode::SyncAll));
-        for change in changes {
-            match change {
-                RosterChangeRow::Upsert {
-                    kind,
-                    sourced_id,
-                    record,
-                } => {
-                    let key = record_key(&prefix, *kind, sourced_id)?;
-                    batch.insert(&self.roster_records, key, record_value(record, &[]));
+        for ((kind, sourced_id), outcome) in record_outcomes(changes) {
+            let key = record_key(&prefix, kind, sourced_id)?;
+            match outcome {
+                RecordOutcome::Write { record, removal } => {
+                    let removal = removal.map_or(&[][..], |r| &r[..]);
+                    batch.insert(&self.roster_records, key, record_value(record, removal));
                 }
-                RosterChangeRow::Remove {
-                    kind,
-                    sourced_id,
-                    removal,
-                } => {
-                    let key = record_key(&prefix, *kind, sourced_id)?;
+                RecordOutcome::RemoveHeld { removal } => {
                     let Some(held) = self.roster_records.get(&key).map_err(unavailable)? else {
                         continue;
                     };
