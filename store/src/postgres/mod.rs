@@ -8,7 +8,8 @@
 //! thin: conflict checks, voiding order, planning and cursors live above the seam.
 //!
 //! Statement writes are one transaction of multi-row `INSERT … ON CONFLICT DO NOTHING` (blind and
-//! idempotent); document preconditions are conditional writes (`ON CONFLICT DO NOTHING`,
+//! idempotent), which also holds their study-log facts and month-summary deltas (`studylog.rs`:
+//! a fact adds to its summary only when this transaction inserted it); document preconditions are conditional writes (`ON CONFLICT DO NOTHING`,
 //! `UPDATE/DELETE … WHERE etag = $`), the counterpart of Scylla's lightweight transactions.
 //! Connections come from a `deadpool-postgres` pool; statements are prepared once per connection.
 //! Every connect applies the schema files under one advisory lock (concurrent first starts of
@@ -19,19 +20,23 @@
 
 mod documents;
 mod quarantine;
+mod roster;
 mod statements;
+mod studylog;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
-use lrs_schema::DefinitionJson;
+use lrs_schema::envelope::Key16;
+use lrs_schema::{DefinitionJson, MonthSummary};
 use tokio_postgres::NoTls;
 use uuid::Uuid;
 
 use crate::{
     ActivityDefinitionRow, ActivityStore, AttachmentBody, AttachmentStore, Document, DocumentScope,
-    DocumentStore, IndexScan, Micros, Position, Precondition, QuarantineStore,
-    QuarantinedStatement, SchemaMode, StatementReader, StatementRow, StatementWriter, StoreError,
-    StoreErrorKind, StoredStatement, Watermark,
+    DocumentStore, FactRow, IndexScan, Micros, MonthNumber, Position, Precondition,
+    QuarantineStore, QuarantinedStatement, RosterChangeRow, RosterRecordRow, RosterStore,
+    RosterVersionRow, SchemaMode, StatementReader, StatementRow, StatementWriter, StoreError,
+    StoreErrorKind, StoredStatement, StudyLogStore, TermRow, Watermark,
 };
 
 /// The schema files, in order, every store applies (idempotently: `CREATE TABLE IF NOT EXISTS`
@@ -44,6 +49,10 @@ const SCHEMA_FILES: &[(&str, &str)] = &[
     (
         "002_quarantine.sql",
         include_str!("../../../schema/postgres/002_quarantine.sql"),
+    ),
+    (
+        "003_studylog.sql",
+        include_str!("../../../schema/postgres/003_studylog.sql"),
     ),
 ];
 
@@ -403,5 +412,73 @@ impl QuarantineStore for PostgresStore {
         limit: usize,
     ) -> Result<Vec<QuarantinedStatement>, StoreError> {
         quarantine::quarantined(&self.client().await?, tenant, limit).await
+    }
+}
+
+#[async_trait]
+impl StudyLogStore for PostgresStore {
+    async fn record_terms(&self, terms: &[TermRow]) -> Result<(), StoreError> {
+        if terms.is_empty() {
+            return Ok(());
+        }
+        studylog::record_terms(&mut self.client().await?, terms).await
+    }
+
+    async fn terms(&self, tenant: &str, since: Option<Micros>) -> Result<Vec<TermRow>, StoreError> {
+        studylog::terms(&self.client().await?, tenant, since).await
+    }
+
+    async fn facts(
+        &self,
+        tenant: &str,
+        first_day: i32,
+        last_day: i32,
+        actors: Option<&[Key16]>,
+    ) -> Result<Vec<FactRow>, StoreError> {
+        studylog::facts(&self.client().await?, tenant, first_day, last_day, actors).await
+    }
+
+    async fn month_summaries(
+        &self,
+        tenant: &str,
+        month: MonthNumber,
+        actors: Option<&[Key16]>,
+    ) -> Result<Vec<(Key16, MonthSummary)>, StoreError> {
+        studylog::month_summaries(&self.client().await?, tenant, month, actors).await
+    }
+
+    async fn void_facts(
+        &self,
+        tenant: &str,
+        targets: &[(i32, Key16, Uuid)],
+    ) -> Result<(), StoreError> {
+        if targets.is_empty() {
+            return Ok(());
+        }
+        studylog::void_facts(&mut self.client().await?, tenant, targets).await
+    }
+
+    async fn study_tenants(&self) -> Result<Vec<String>, StoreError> {
+        studylog::study_tenants(&self.client().await?).await
+    }
+}
+
+#[async_trait]
+impl RosterStore for PostgresStore {
+    async fn commit_roster(
+        &self,
+        tenant: &str,
+        version: &RosterVersionRow,
+        changes: &[RosterChangeRow],
+    ) -> Result<(), StoreError> {
+        roster::commit_roster(&mut self.client().await?, tenant, version, changes).await
+    }
+
+    async fn roster_versions(&self, tenant: &str) -> Result<Vec<RosterVersionRow>, StoreError> {
+        roster::roster_versions(&self.client().await?, tenant).await
+    }
+
+    async fn roster_records(&self, tenant: &str) -> Result<Vec<RosterRecordRow>, StoreError> {
+        roster::roster_records(&self.client().await?, tenant).await
     }
 }

@@ -126,6 +126,8 @@ pub(super) async fn write_statements(
             .await
             .map_err(unavailable)?;
     }
+    // The study-log facts and their summaries commit with the statements, or neither does.
+    super::studylog::add_facts(&tx, rows).await?;
     tx.commit().await.map_err(unavailable)
 }
 
