@@ -16,6 +16,10 @@ pub(crate) const SCHEMA_FILES: &[(&str, &str)] = &[
         "002_quarantine.cql",
         include_str!("../../../schema/cql/002_quarantine.cql"),
     ),
+    (
+        "003_studylog.cql",
+        include_str!("../../../schema/cql/003_studylog.cql"),
+    ),
 ];
 
 /// The replication of a keyspace the store creates when none is configured: one replica, for a
@@ -344,7 +348,7 @@ mod tests {
             .iter()
             .flat_map(|(_, text)| schema_statements(text))
             .collect();
-        assert_eq!(statements.len(), 16, "{statements:#?}");
+        assert_eq!(statements.len(), 23, "{statements:#?}");
         for statement in &statements {
             assert!(
                 statement.starts_with("CREATE TABLE IF NOT EXISTS "),

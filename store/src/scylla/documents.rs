@@ -18,7 +18,7 @@ use crate::{
 };
 
 /// Whether a lightweight transaction applied: its first column, `[applied]`.
-fn applied(result: QueryResult) -> Result<bool, StoreError> {
+pub(super) fn applied(result: QueryResult) -> Result<bool, StoreError> {
     let row = rows::<Row>(result)?
         .into_iter()
         .next()

@@ -14,20 +14,23 @@
 //! rest concurrent, at most [`ScyllaConfig::concurrency`] in flight. Lightweight transactions
 //! (`IF NOT EXISTS`, `IF EXISTS`, `IF etag = ?`, `IF definition = ?`) serve document writes and
 //! activity definition merges only, and every write of those two tables is one (Scylla does not
-//! order plain writes against lightweight transactions on one row).
+//! order plain writes against lightweight transactions on one row); the study-log tables use them
+//! for first-wins dictionary entries and roster versions (`studylog.rs`).
 
 mod config;
 mod documents;
 mod prepared;
 mod quarantine;
 mod statements;
+mod studylog;
 
 use std::any::Any;
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use lrs_schema::DefinitionJson;
+use lrs_schema::envelope::Key16;
+use lrs_schema::{DefinitionJson, MonthSummary};
 use scylla::client::execution_profile::ExecutionProfile;
 use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
@@ -44,9 +47,10 @@ pub use config::{DEFAULT_CONCURRENCY, DEFAULT_REPLICATION, ScyllaConfig, ScyllaU
 
 use crate::{
     ActivityDefinitionRow, ActivityStore, AttachmentBody, AttachmentStore, Document, DocumentScope,
-    DocumentStore, IndexScan, Micros, Position, Precondition, QuarantineStore,
-    QuarantinedStatement, SchemaMode, StatementReader, StatementRow, StatementWriter, StoreError,
-    StoreErrorKind, StoredStatement, Watermark,
+    DocumentStore, FactRow, IndexScan, Micros, MonthNumber, Position, Precondition,
+    QuarantineStore, QuarantinedStatement, RosterChangeRow, RosterRecordRow, RosterStore,
+    RosterVersionRow, SchemaMode, StatementReader, StatementRow, StatementWriter, StoreError,
+    StoreErrorKind, StoredStatement, StudyLogStore, TermRow, Watermark,
 };
 use prepared::Prepared;
 
@@ -408,5 +412,67 @@ impl QuarantineStore for ScyllaStore {
         limit: usize,
     ) -> Result<Vec<QuarantinedStatement>, StoreError> {
         quarantine::quarantined(&self.inner, tenant, limit).await
+    }
+}
+
+#[async_trait]
+impl StudyLogStore for ScyllaStore {
+    async fn record_terms(&self, terms: &[TermRow]) -> Result<(), StoreError> {
+        studylog::record_terms(&self.inner, terms).await
+    }
+
+    async fn terms(&self, tenant: &str, since: Option<Micros>) -> Result<Vec<TermRow>, StoreError> {
+        studylog::terms(&self.inner, tenant, since).await
+    }
+
+    async fn facts(
+        &self,
+        tenant: &str,
+        first_day: i32,
+        last_day: i32,
+        actors: Option<&[Key16]>,
+    ) -> Result<Vec<FactRow>, StoreError> {
+        studylog::facts(&self.inner, tenant, first_day, last_day, actors).await
+    }
+
+    async fn month_summaries(
+        &self,
+        tenant: &str,
+        month: MonthNumber,
+        actors: Option<&[Key16]>,
+    ) -> Result<Vec<(Key16, MonthSummary)>, StoreError> {
+        studylog::month_summaries(&self.inner, tenant, month, actors).await
+    }
+
+    async fn void_facts(
+        &self,
+        tenant: &str,
+        targets: &[(i32, Key16, Uuid)],
+    ) -> Result<(), StoreError> {
+        studylog::void_facts(&self.inner, tenant, targets).await
+    }
+
+    async fn study_tenants(&self) -> Result<Vec<String>, StoreError> {
+        studylog::study_tenants(&self.inner).await
+    }
+}
+
+#[async_trait]
+impl RosterStore for ScyllaStore {
+    async fn commit_roster(
+        &self,
+        tenant: &str,
+        version: &RosterVersionRow,
+        changes: &[RosterChangeRow],
+    ) -> Result<(), StoreError> {
+        studylog::commit_roster(&self.inner, tenant, version, changes).await
+    }
+
+    async fn roster_versions(&self, tenant: &str) -> Result<Vec<RosterVersionRow>, StoreError> {
+        studylog::roster_versions(&self.inner, tenant).await
+    }
+
+    async fn roster_records(&self, tenant: &str) -> Result<Vec<RosterRecordRow>, StoreError> {
+        studylog::roster_records(&self.inner, tenant).await
     }
 }

@@ -54,6 +54,30 @@ pub(crate) struct Prepared {
     pub select_quarantine_of_tenant: PreparedStatement,
     /// Every tenant's: a full scan, paged (the table stays nearly empty).
     pub select_quarantine: PreparedStatement,
+
+    pub insert_fact: PreparedStatement,
+    pub delete_fact: PreparedStatement,
+    pub select_facts_of_day: PreparedStatement,
+    pub select_facts_of_actor: PreparedStatement,
+    pub insert_study_tenant: PreparedStatement,
+    /// A full scan, paged: one row per tenant.
+    pub select_study_tenants: PreparedStatement,
+    pub select_term: PreparedStatement,
+    pub insert_term_by_time: PreparedStatement,
+    pub insert_term_if_absent: PreparedStatement,
+    pub select_terms_of_dim: PreparedStatement,
+    pub select_terms_since: PreparedStatement,
+
+    /// Row `number = 0` of `roster_versions`: one import of a tenant at a time.
+    pub lock_roster: PreparedStatement,
+    pub unlock_roster: PreparedStatement,
+    /// At `LOCAL_SERIAL`.
+    pub select_last_roster_version: PreparedStatement,
+    pub insert_roster_version: PreparedStatement,
+    pub select_roster_versions: PreparedStatement,
+    pub upsert_roster_record: PreparedStatement,
+    pub select_roster_record: PreparedStatement,
+    pub select_roster_records: PreparedStatement,
 }
 
 /// How a statement runs.
@@ -284,6 +308,106 @@ impl Prepared {
             .await?,
             select_quarantine: p(
                 &format!("SELECT {QUARANTINE_COLUMNS} FROM quarantine"),
+                Paged,
+            )
+            .await?,
+
+            insert_fact: p(
+                "INSERT INTO facts (tenant, day, actor, id, fact) VALUES (?, ?, ?, ?, ?)",
+                Idempotent,
+            )
+            .await?,
+            delete_fact: p(
+                "DELETE FROM facts WHERE tenant = ? AND day = ? AND actor = ? AND id = ?",
+                Idempotent,
+            )
+            .await?,
+            select_facts_of_day: p(
+                "SELECT actor, id, fact FROM facts WHERE tenant = ? AND day = ?",
+                Paged,
+            )
+            .await?,
+            select_facts_of_actor: p(
+                "SELECT actor, id, fact FROM facts WHERE tenant = ? AND day = ? AND actor = ?",
+                Paged,
+            )
+            .await?,
+            insert_study_tenant: p("INSERT INTO study_tenants (tenant) VALUES (?)", Idempotent)
+                .await?,
+            select_study_tenants: p("SELECT tenant FROM study_tenants", Paged).await?,
+            select_term: p(
+                "SELECT term, first_seen FROM terms WHERE tenant = ? AND dim = ? AND term_key = ?",
+                Idempotent,
+            )
+            .await?,
+            insert_term_by_time: p(
+                "INSERT INTO terms_by_time (tenant, month, first_seen, dim, term_key) \
+                 VALUES (?, ?, ?, ?, ?)",
+                Idempotent,
+            )
+            .await?,
+            insert_term_if_absent: p(
+                "INSERT INTO terms (tenant, dim, term_key, term, first_seen) \
+                 VALUES (?, ?, ?, ?, ?) IF NOT EXISTS",
+                Conditional,
+            )
+            .await?,
+            select_terms_of_dim: p(
+                "SELECT term_key, term, first_seen FROM terms WHERE tenant = ? AND dim = ?",
+                Paged,
+            )
+            .await?,
+            select_terms_since: p(
+                "SELECT dim, term_key FROM terms_by_time \
+                 WHERE tenant = ? AND month = ? AND first_seen >= ?",
+                Paged,
+            )
+            .await?,
+
+            lock_roster: p(
+                "INSERT INTO roster_versions (tenant, number, imported_at, body) \
+                 VALUES (?, 0, ?, ?) IF NOT EXISTS USING TTL ?",
+                Conditional,
+            )
+            .await?,
+            unlock_roster: p(
+                "DELETE FROM roster_versions WHERE tenant = ? AND number = 0 IF body = ?",
+                Conditional,
+            )
+            .await?,
+            select_last_roster_version: p(
+                "SELECT number FROM roster_versions WHERE tenant = ? AND number >= 1 \
+                 ORDER BY number DESC LIMIT 1",
+                Serial,
+            )
+            .await?,
+            insert_roster_version: p(
+                "INSERT INTO roster_versions (tenant, number, imported_at, body) \
+                 VALUES (?, ?, ?, ?) IF NOT EXISTS",
+                Conditional,
+            )
+            .await?,
+            select_roster_versions: p(
+                "SELECT number, imported_at, body FROM roster_versions \
+                 WHERE tenant = ? AND number >= 1",
+                Paged,
+            )
+            .await?,
+            upsert_roster_record: p(
+                "INSERT INTO roster_records (tenant, kind, sourced_id, record, removal) \
+                 VALUES (?, ?, ?, ?, ?)",
+                Idempotent,
+            )
+            .await?,
+            select_roster_record: p(
+                "SELECT record FROM roster_records \
+                 WHERE tenant = ? AND kind = ? AND sourced_id = ?",
+                Idempotent,
+            )
+            .await?,
+            select_roster_records: p(
+                "SELECT sourced_id, record, removal FROM roster_records \
+                 WHERE tenant = ? AND kind = ?",
                 Paged,
             )
             .await?,

@@ -24,7 +24,7 @@ const BUCKET_PAGE: i32 = 64;
 /// Rows of one partition per unlogged batch.
 const BATCH_ROWS: usize = 100;
 
-type Write<'a> = BoxFuture<'a, Result<(), StoreError>>;
+pub(super) type Write<'a> = BoxFuture<'a, Result<(), StoreError>>;
 
 /// One partition of an index table: table, tenant, path key, bucket.
 type IndexPartition<'a> = (IndexTable, &'a str, Vec<u8>, i64);
@@ -80,7 +80,8 @@ pub(super) async fn write_partition<V: SerializeRow>(
     Ok(())
 }
 
-/// Index entries, the bucket directory and voided entries first, the `statements` rows last: a
+/// Index entries, the bucket directory, voided entries and study-log facts first, the
+/// `statements` rows last: a
 /// row is visible by id (which is how ingest tells a statement is already stored) only once it is
 /// on every path, so a crash half-way is replayed in full. A scan may meanwhile find an entry
 /// whose row is not written yet; readers skip ids that are not stored.
@@ -133,6 +134,8 @@ pub(super) async fn write_statements(db: &Inner, rows: &[StatementRow]) -> Resul
             .collect();
         writes.push(write_partition(db, &p.insert_bucket, values).boxed());
     }
+    // The study-log facts go with the index entries, before the rows (see `studylog.rs`).
+    writes.extend(super::studylog::fact_writes(db, rows).await?);
     run_all(db, writes).await?;
 
     let mut writes: Vec<Write<'_>> = Vec::with_capacity(rows.len());
