@@ -12,7 +12,8 @@
 //! ```
 //!
 //! Every function uses tenants of its own, so backends whose tests share one database do not see
-//! each other's rows. Watermarks are global, so only one function touches them.
+//! each other's rows. Watermarks are global, so only one function touches them; `study_tenants`
+//! lists every tenant, so its test only checks for its own.
 
 mod activities;
 mod attachments;
@@ -21,7 +22,9 @@ mod fixtures;
 mod limits;
 mod model;
 mod quarantine;
+mod roster;
 mod statements;
+mod studylog;
 
 pub use activities::*;
 pub use attachments::*;
@@ -30,11 +33,13 @@ pub use fixtures::Rng;
 pub use limits::*;
 pub use model::*;
 pub use quarantine::*;
+pub use roster::*;
 pub use statements::*;
+pub use studylog::*;
 
 use crate::{
-    ActivityStore, AttachmentStore, DocumentStore, QuarantineStore, StatementReader,
-    StatementWriter,
+    ActivityStore, AttachmentStore, DocumentStore, QuarantineStore, RosterStore, StatementReader,
+    StatementWriter, StudyLogStore,
 };
 
 /// Everything a store implements; what the suite functions take.
@@ -45,6 +50,8 @@ pub trait SuiteStore:
     + AttachmentStore
     + ActivityStore
     + QuarantineStore
+    + StudyLogStore
+    + RosterStore
 {
 }
 impl<
@@ -54,6 +61,8 @@ impl<
         + AttachmentStore
         + ActivityStore
         + QuarantineStore
+        + StudyLogStore
+        + RosterStore
         + ?Sized,
 > SuiteStore for T
 {
@@ -108,6 +117,20 @@ macro_rules! store_suite {
             quarantined_statements_are_kept_whole_and_listed_per_tenant,
             quarantining_a_statement_again_keeps_one_row,
             a_row_beyond_the_backends_limits_is_rejected_not_unavailable,
+            facts_and_month_summaries_are_written_with_their_statements,
+            facts_written_again_are_held_and_counted_once,
+            a_voided_statement_has_no_fact_whichever_is_written_first,
+            facts_are_read_by_day_range_and_actor_list,
+            month_summaries_are_read_by_month_with_and_without_actors,
+            tenants_never_see_each_others_facts_or_summaries,
+            terms_are_recorded_once_and_listed_since_a_time,
+            study_tenants_lists_every_tenant_with_facts_or_a_roster,
+            roster_versions_are_numbered_from_one_and_read_oldest_first,
+            a_taken_or_skipped_version_number_fails_and_writes_nothing,
+            concurrent_imports_of_one_version_number_let_exactly_one_win,
+            roster_records_are_upserted_and_removals_keep_their_data,
+            aliases_are_records_of_the_alias_kind,
+            tenants_never_see_each_others_rosters,
         );
     };
     (@tests required $fresh:path; $($name:ident),* $(,)?) => {
