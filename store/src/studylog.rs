@@ -273,26 +273,6 @@ fn days_from_civil(year: i32, month: u32, day: u32) -> i32 {
     (era * 146_097 + doe - 719_468) as i32
 }
 
-/// The UTC calendar month (`year * 12 + month - 1`) of a time: what the wide stores' by-time
-/// dictionary table (`terms_by_time`) is partitioned by.
-pub(crate) fn utc_month(micros: Micros) -> MonthNumber {
-    const DAY_MICROS: i64 = 86_400_000_000;
-    lrs_schema::month_number(micros.div_euclid(DAY_MICROS) as i32)
-}
-
-/// More months than this between `since` and now, and a wide store reads a tenant's whole
-/// dictionary instead of one `terms_by_time` partition per month.
-const TERM_MONTHS_MAX: i32 = 120;
-
-/// The `terms_by_time` partitions that hold the entries first seen at or after `since`: its
-/// month up to the month after now (an ingest clock a little ahead of this one), or `None` when
-/// that is more than [`TERM_MONTHS_MAX`].
-pub(crate) fn term_months(since: Micros, now: Micros) -> Option<Vec<MonthNumber>> {
-    let first = utc_month(since);
-    let last = utc_month(since.max(now)).saturating_add(1);
-    (last - first <= TERM_MONTHS_MAX).then(|| (first..=last).collect())
-}
-
-/// Above this many (day, actor) pairs, a wide store reads a scoped fact range as whole days and
-/// keeps the actors' facts, instead of looking each pair up.
+/// Above this many (day, actor) pairs, a store reads a scoped fact range as whole days and keeps
+/// the actors' facts, instead of looking each pair up.
 pub(crate) const FACT_PAIRS_MAX: usize = 4_096;

@@ -29,14 +29,13 @@ use uuid::Uuid;
 use super::codec::corrupt;
 use super::keys::{self, TenantId};
 use super::{Tables, unavailable};
-use crate::studylog::{RecordOutcome, check_term_dims, month_days, record_outcomes, version_taken};
+use crate::studylog::{
+    FACT_PAIRS_MAX, RecordOutcome, check_term_dims, month_days, record_outcomes, version_taken,
+};
 use crate::{
     FactRow, Micros, MonthNumber, RosterChangeRow, RosterRecordRow, RosterVersionRow, StatementRow,
     StoreError, TermRow,
 };
-
-/// Above this many (day, actor) prefixes, a scoped fact read scans the days whole and filters.
-const PREFIX_READS_MAX: usize = 4_096;
 
 fn flip(n: i32) -> [u8; 4] {
     ((n as u32) ^ 0x8000_0000).to_be_bytes()
@@ -240,7 +239,7 @@ impl Tables {
             Ok(())
         };
         match actors {
-            Some(actors) if actors.len().saturating_mul(days) <= PREFIX_READS_MAX => {
+            Some(actors) if actors.len().saturating_mul(days) <= FACT_PAIRS_MAX => {
                 for day in first_day..last_day {
                     for actor in actors {
                         let mut prefix = day_prefix(tenant, day);

@@ -83,9 +83,52 @@ pub(crate) fn schema_missing(missing: &[String]) -> StoreError {
     )
 }
 
+/// The UTC calendar month (`year * 12 + month - 1`) of a time: what the by-time dictionary
+/// table (`terms_by_time`) is partitioned by.
+pub(crate) fn utc_month(micros: Micros) -> i32 {
+    lrs_schema::month_number(bucket(micros) as i32)
+}
+
+/// More months than this between `since` and now, and a reader of the dictionary reads the
+/// tenant's whole dictionary instead of one `terms_by_time` partition per month.
+const TERM_MONTHS_MAX: i32 = 120;
+
+/// The `terms_by_time` partitions that hold the entries first seen at or after `since`: its
+/// month up to the month after now (an ingest clock a little ahead of this one), or `None` when
+/// that is more than [`TERM_MONTHS_MAX`] months.
+pub(crate) fn term_months(since: Micros, now: Micros) -> Option<Vec<i32>> {
+    let first = utc_month(since);
+    let last = utc_month(since.max(now)).saturating_add(1);
+    (last - first <= TERM_MONTHS_MAX).then(|| (first..=last).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn term_months_run_from_since_to_the_month_after_now() {
+        let day = |d: i64| d * BUCKET_MICROS;
+        // 2025-10-31 and 2025-11-01 (days 20392 and 20393) are months 24309 and 24310.
+        assert_eq!(utc_month(day(20_392)), 2025 * 12 + 9);
+        assert_eq!(utc_month(day(20_393)), 2025 * 12 + 10);
+        assert_eq!(utc_month(-1), 1969 * 12 + 11);
+        let october = 2025 * 12 + 9;
+        assert_eq!(
+            term_months(day(20_392), day(20_393)),
+            Some(vec![october, october + 1, october + 2])
+        );
+        // A `since` after now still reads its own month and the next.
+        assert_eq!(
+            term_months(day(20_393), day(20_392)),
+            Some(vec![october + 1, october + 2])
+        );
+        assert_eq!(
+            term_months(day(20_393) - 121 * 31 * BUCKET_MICROS, day(20_393)),
+            None
+        );
+        assert_eq!(term_months(Micros::MIN, day(20_393)), None);
+    }
 
     #[test]
     fn buckets_are_utc_days_including_before_the_epoch() {

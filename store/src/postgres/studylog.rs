@@ -21,9 +21,8 @@ use lrs_schema::{MonthSummary, StudyFact, civil_date, month_number};
 use uuid::Uuid;
 
 use super::unavailable;
-use crate::studylog::{
-    FACT_PAIRS_MAX, check_term_dims, month_days, term_dims, term_months, utc_month,
-};
+use crate::layout::wide::{term_months, utc_month};
+use crate::studylog::{FACT_PAIRS_MAX, check_term_dims, month_days, term_dims};
 use crate::{
     FactRow, Micros, MonthNumber, StatementRow, StoreError, StoreErrorKind, TermRow, now_micros,
 };

@@ -30,9 +30,10 @@ use uuid::Uuid;
 use super::documents::applied;
 use super::statements::{Write, read_all, rows, run_all, write_partition};
 use super::{Inner, corrupt, driver_error, next_row_error};
+use crate::layout::wide::{term_months, utc_month};
 use crate::studylog::{
     FACT_PAIRS_MAX, RecordOutcome, check_term_dims, month_days, record_outcomes, term_dims,
-    term_months, utc_month, version_taken,
+    version_taken,
 };
 use crate::{
     FactRow, Micros, MonthNumber, RosterChangeRow, RosterRecordRow, RosterVersionRow, StatementRow,
