@@ -11,9 +11,11 @@
 //! check for its numbers. A statement that is voided (a stored `voided` entry targets it, or a
 //! row of the same batch voids it) gets no fact. Voiding a stored fact removes it and recomputes
 //! the summary from the facts left ([`StudyLogStore::void_facts`]), which is idempotent, so it
-//! may be called by both sides of a voiding race. Who a fact's actor is in the roster, and where they were
-//! enrolled that day, is decided when the aggregates are read, never stored: a late roster, a
-//! transfer or a new alias changes no row here.
+//! may be called by both sides of a voiding race. (ScyllaDB, without multi-table transactions,
+//! keeps no summary rows and sums the facts when a summary is read: `docs/scylla.md`.) Who a
+//! fact's actor is in the roster, and where they were enrolled that day, is decided when the
+//! aggregates are read, never stored: a late roster, a transfer or a new alias changes no row
+//! here.
 //!
 //! **Rosters** are kept as the latest record per (kind, sourcedId) plus a dated version row per
 //! import ([`RosterStore`]); `lrs_roster::RosterState::rebuild` makes the state from them.
