@@ -5,8 +5,11 @@
 
 mod common;
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use common::TestLrs;
 use common::roster::{bulk_roster, credential};
+use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
 
 const PERIOD: &str = "since=2025-10-01&until=2025-11-01";
@@ -14,7 +17,10 @@ const PERIOD: &str = "since=2025-10-01&until=2025-11-01";
 /// The roster, aliases (`drill-77` on the drill tool is l2), and statements on 2025-10-14 (JST):
 /// two by l1 (k1), one by l2 and one by its alias (k2), none by l3 (k1).
 async fn study_log() -> TestLrs {
-    let lrs = TestLrs::start();
+    fill(TestLrs::start()).await
+}
+
+async fn fill(lrs: TestLrs) -> TestLrs {
     let (status, body) = lrs.import_roster(&bulk_roster()).await;
     assert_eq!(status, 200, "{body}");
     let (status, body) = lrs
@@ -319,4 +325,57 @@ async fn the_inactive_list_names_the_class_learners_without_recent_statements() 
             .await;
         assert_eq!(status, 400, "{bad}: {body}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_is_bound_to_the_roster_user_its_configured_claim_names() {
+    const SECRET: &str = "a-test-only-hs256-secret-of-at-least-32-bytes";
+    let config_dir = tempfile::tempdir().unwrap();
+    let config = config_dir.path().join("lrs.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[auth]\nuser_claim = \"lrs_user\"\n[[auth.jwt]]\nissuer = \"https://eportal.example.jp\"\naudience = \"lrs\"\nalgorithm = \"HS256\"\nhs_secret = \"{SECRET}\"\n"
+        ),
+    )
+    .unwrap();
+    let lrs = fill(TestLrs::start_with(&["--config", config.to_str().unwrap()])).await;
+    let exp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 600;
+    let token = |claims: Value| {
+        encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .unwrap()
+    };
+    let get = |token: String, query: String| {
+        let request = lrs
+            .client
+            .get(format!("{}/api/v1/aggregates?{query}&{PERIOD}", lrs.root()))
+            .bearer_auth(token);
+        common::send_json(request)
+    };
+    let teacher = token(json!({"iss": "https://eportal.example.jp", "aud": "lrs",
+        "sub": "portal-9", "lrs_user": "t1", "tenant": "board-a", "scope": "aggregates",
+        "exp": exp}));
+    let (status, body) = get(teacher.clone(), "group_by=class".into()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(row_values(&body["rows"], "class"), ["k1"], "{body}");
+    let (status, body) = get(teacher, "group_by=class&class=k2".into()).await;
+    assert_eq!(status, 403, "{body}");
+
+    let unbound = token(json!({"iss": "https://eportal.example.jp", "aud": "lrs",
+        "sub": "t1", "tenant": "board-a", "scope": "aggregates", "exp": exp}));
+    let (status, body) = get(unbound, "group_by=class".into()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        row_values(&body["rows"], "class"),
+        ["k1", "k2"],
+        "without the claim the token sees its whole tenant, whatever its sub"
+    );
 }
