@@ -356,3 +356,29 @@ async fn the_cli_uploads_a_roster_and_aliases_and_fails_with_the_error_body() {
     assert!(!ok);
     assert!(stderr.contains("absent.zip"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_imports_of_one_tenant_land_as_distinct_versions_or_a_409() {
+    let lrs = TestLrs::start();
+    assert_eq!(lrs.import_roster(&bulk_roster()).await.0, 200);
+    let answers =
+        futures::future::join_all((0..6).map(|_| lrs.import_roster(&bulk_roster()))).await;
+    let mut numbers = Vec::new();
+    for (status, body) in answers {
+        match status.as_u16() {
+            200 => numbers.push(body["number"].as_u64().unwrap()),
+            409 => assert_eq!(body["error"], "conflict", "{body}"),
+            other => panic!("{other}: {body}"),
+        }
+    }
+    numbers.sort();
+    let expected: Vec<u64> = (2..2 + numbers.len() as u64).collect();
+    assert_eq!(
+        numbers, expected,
+        "every import that landed made the next version"
+    );
+    // The roster is whole: one more import is the next version again.
+    let (status, body) = lrs.import_roster(&transfer_delta()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["number"], 2 + expected.len() as u64);
+}
