@@ -24,7 +24,6 @@ use crate::credential_file::{CredentialFile, SecretDigest, StoredCredential, rea
 use crate::error::{AuthError, Rejection};
 use crate::jwt_verifier::JwtVerifier;
 use crate::principal::{Identity, Principal};
-use crate::tenant::validate_tenant;
 
 /// How often the hot path looks at the credentials file's metadata.
 pub const RELOAD_CHECK_INTERVAL: Duration = Duration::from_secs(1);
@@ -199,7 +198,7 @@ fn active_credential(
     record: &StoredCredential,
     authority_home_page: &str,
 ) -> Result<ActiveCredential, AuthError> {
-    validate_tenant(&record.tenant)?;
+    record.check_reach()?;
     let identity = Identity {
         home_page: authority_home_page.to_owned(),
         name: record.key.clone(),
@@ -211,6 +210,8 @@ fn active_credential(
             scopes: record.scopes,
             authority: identity.authority(record.label.as_deref()),
             identity,
+            user: record.user.clone(),
+            prefecture: record.all_tenants,
         },
     })
 }

@@ -20,6 +20,11 @@ pub struct AuthConfig {
     /// JWT claim holding the xAPI scopes: a space-separated string or an array of strings.
     #[serde(default = "default_scope_claim")]
     pub scope_claim: String,
+    /// JWT claim naming the roster user (`users.csv` `sourcedId`) a token is bound to, whose
+    /// roster roles decide what it sees of the study-log aggregates. A token without the claim
+    /// is not bound (it sees its whole tenant). Empty: tokens are never bound.
+    #[serde(default = "default_user_claim")]
+    pub user_claim: String,
 }
 
 impl AuthConfig {
@@ -30,8 +35,13 @@ impl AuthConfig {
             jwt: Vec::new(),
             tenant_claim: default_tenant_claim(),
             scope_claim: default_scope_claim(),
+            user_claim: default_user_claim(),
         }
     }
+}
+
+fn default_user_claim() -> String {
+    "sub".to_owned()
 }
 
 fn default_tenant_claim() -> String {
@@ -115,6 +125,7 @@ mod tests {
         .unwrap();
         assert_eq!(config.tenant_claim, "tenant");
         assert_eq!(config.scope_claim, "scope");
+        assert_eq!(config.user_claim, "sub");
         assert_eq!(config.jwt[0].leeway_seconds, 30);
     }
 

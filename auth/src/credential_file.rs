@@ -7,6 +7,10 @@
 //!   "salt":"<16 bytes hex>","secret_sha256":"<32 bytes hex>","created_at":1767225600}]
 //! ```
 //!
+//! A credential may also be bound to a roster user (`"user": "<users.csv sourcedId>"`: its
+//! aggregates follow that user's roster roles), or be prefecture-wide (`"all_tenants": true`, no
+//! `tenant`, scopes `["aggregates"]` only: it reads aggregates across tenants and nothing else).
+//!
 //! Secrets are never stored, only `SHA-256(salt ‖ secret)`. A fast hash is adequate here, unlike
 //! for passwords: every secret is 32 bytes from a CSPRNG (256 bits of entropy), so neither
 //! dictionary attacks nor brute force against a stolen file are feasible, and verification has
@@ -30,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::AuthError;
-use crate::scope::Scopes;
+use crate::scope::{Scope, Scopes};
 use crate::tenant::validate_tenant;
 
 /// File name of the credentials file inside the data directory.
@@ -41,13 +45,20 @@ const KEY_BYTES: usize = 15;
 const SECRET_BYTES: usize = 32;
 const SALT_BYTES: usize = 16;
 const MAX_LABEL_CHARS: usize = 200;
+/// The longest roster user a credential may be bound to (a `users.csv` `sourcedId`).
+pub const MAX_USER_CHARS: usize = 256;
 
 /// A credential as listed to operators: everything but the secret hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CredentialInfo {
     pub key: String,
+    /// The tenant; empty for a prefecture-wide credential.
     pub tenant: String,
+    /// Reads aggregates across every tenant (and may do nothing else).
+    pub all_tenants: bool,
     pub scopes: Scopes,
+    /// The roster user the credential is bound to.
+    pub user: Option<String>,
     pub label: Option<String>,
     /// Unix seconds.
     pub created_at: u64,
@@ -60,8 +71,13 @@ pub struct CredentialInfo {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct StoredCredential {
     pub key: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub tenant: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub all_tenants: bool,
     pub scopes: Scopes,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     pub salt: String,
@@ -76,11 +92,32 @@ impl StoredCredential {
         CredentialInfo {
             key: self.key.clone(),
             tenant: self.tenant.clone(),
+            all_tenants: self.all_tenants,
             scopes: self.scopes,
+            user: self.user.clone(),
             label: self.label.clone(),
             created_at: self.created_at,
             revoked_at: self.revoked_at,
         }
+    }
+
+    /// Checks who the credential acts for: one valid tenant (optionally a roster user), or every
+    /// tenant with the `aggregates` scope alone.
+    pub fn check_reach(&self) -> Result<(), AuthError> {
+        if self.all_tenants {
+            if !self.tenant.is_empty() || self.user.is_some() {
+                return Err(AuthError::config(format!(
+                    "credential {}: a credential for all tenants names no tenant and no user",
+                    self.key
+                )));
+            }
+            return check_prefecture_scopes(&self.scopes);
+        }
+        validate_tenant(&self.tenant)?;
+        if let Some(user) = &self.user {
+            validate_user(user)?;
+        }
+        Ok(())
     }
 
     pub fn digest(&self) -> Result<SecretDigest, AuthError> {
@@ -144,31 +181,76 @@ impl CredentialFile {
         scopes: &Scopes,
         label: Option<&str>,
     ) -> Result<(String, String), AuthError> {
-        validate_tenant(tenant)?;
-        if scopes.is_empty() {
+        CredentialFile::create_bound(data_dir, tenant, scopes, label, None)
+    }
+
+    /// Like [`create`](Self::create), bound to the roster user `user` (a `users.csv`
+    /// `sourcedId`, at most [`MAX_USER_CHARS`] characters without control characters) when one
+    /// is given: the credential's aggregates then follow that user's roster roles.
+    pub fn create_bound(
+        data_dir: &Path,
+        tenant: &str,
+        scopes: &Scopes,
+        label: Option<&str>,
+        user: Option<&str>,
+    ) -> Result<(String, String), AuthError> {
+        CredentialFile::insert(
+            data_dir,
+            StoredCredential {
+                tenant: tenant.to_owned(),
+                all_tenants: false,
+                scopes: *scopes,
+                user: user.map(str::to_owned),
+                label: label.map(str::to_owned),
+                ..StoredCredential::unsaved()
+            },
+        )
+    }
+
+    /// Creates a prefecture-wide credential: it reads the aggregates of every tenant and does
+    /// nothing else, so `scopes` must be `aggregates` alone.
+    pub fn create_prefecture(
+        data_dir: &Path,
+        scopes: &Scopes,
+        label: Option<&str>,
+    ) -> Result<(String, String), AuthError> {
+        CredentialFile::insert(
+            data_dir,
+            StoredCredential {
+                all_tenants: true,
+                scopes: *scopes,
+                label: label.map(str::to_owned),
+                ..StoredCredential::unsaved()
+            },
+        )
+    }
+
+    /// Checks `record`, gives it a key and a secret, and appends it to the file.
+    fn insert(
+        data_dir: &Path,
+        mut record: StoredCredential,
+    ) -> Result<(String, String), AuthError> {
+        if record.scopes.is_empty() {
             return Err(AuthError::config("a credential needs at least one scope"));
         }
-        if let Some(label) = label {
+        if let Some(label) = &record.label {
             validate_label(label)?;
         }
+        record.check_reach()?;
         let key = random_token(KEY_BYTES);
         let secret = random_token(SECRET_BYTES);
         let digest = SecretDigest::new(&secret);
-        let record = StoredCredential {
-            key: key.clone(),
-            tenant: tenant.to_owned(),
-            scopes: *scopes,
-            label: label.map(str::to_owned),
-            salt: hex::encode(digest.salt),
-            secret_sha256: hex::encode(digest.hash),
-            created_at: unix_now(),
-            revoked_at: None,
-        };
+        record.key = key.clone();
+        record.salt = hex::encode(digest.salt);
+        record.secret_sha256 = hex::encode(digest.hash);
+        record.created_at = unix_now();
+        let (tenant, scopes, user) = (record.tenant.clone(), record.scopes, record.user.clone());
+        let all_tenants = record.all_tenants;
         update(data_dir, |records| {
             records.push(record);
             true
         })?;
-        tracing::info!(key = %key, tenant, scopes = %scopes, "credential created");
+        tracing::info!(key = %key, tenant, all_tenants, user = user.as_deref(), scopes = %scopes, "credential created");
         Ok((key, secret))
     }
 
@@ -200,6 +282,46 @@ impl CredentialFile {
         }
         Ok(revoked)
     }
+}
+
+impl StoredCredential {
+    /// A record with no key, secret or scopes yet.
+    fn unsaved() -> StoredCredential {
+        StoredCredential {
+            key: String::new(),
+            tenant: String::new(),
+            all_tenants: false,
+            scopes: Scopes::empty(),
+            user: None,
+            label: None,
+            salt: String::new(),
+            secret_sha256: String::new(),
+            created_at: 0,
+            revoked_at: None,
+        }
+    }
+}
+
+/// A prefecture-wide credential reads aggregates and nothing else.
+fn check_prefecture_scopes(scopes: &Scopes) -> Result<(), AuthError> {
+    if *scopes != Scopes::from_iter([Scope::Aggregates]) {
+        return Err(AuthError::config(format!(
+            "a credential for all tenants may only have the scope `aggregates` (got [{scopes}])"
+        )));
+    }
+    Ok(())
+}
+
+fn validate_user(user: &str) -> Result<(), AuthError> {
+    if user.is_empty()
+        || user.chars().count() > MAX_USER_CHARS
+        || user.chars().any(char::is_control)
+    {
+        return Err(AuthError::config(format!(
+            "a credential's user must be a roster sourcedId of 1 to {MAX_USER_CHARS} characters without control characters"
+        )));
+    }
+    Ok(())
 }
 
 fn validate_label(label: &str) -> Result<(), AuthError> {
@@ -299,7 +421,6 @@ fn sync_dir(_dir: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scope::Scope;
 
     #[test]
     fn digests_match_only_their_own_secret() {
@@ -356,6 +477,48 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn a_bound_credential_keeps_its_user_and_a_prefecture_credential_has_no_tenant() {
+        let dir = tempfile::tempdir().unwrap();
+        let aggregates = Scopes::from_iter([Scope::Aggregates]);
+        let (bound, _) =
+            CredentialFile::create_bound(dir.path(), "131016", &aggregates, None, Some("t-001"))
+                .unwrap();
+        let (prefecture, _) =
+            CredentialFile::create_prefecture(dir.path(), &aggregates, None).unwrap();
+        let listed = CredentialFile::list(dir.path()).unwrap();
+        let find = |key: &str| listed.iter().find(|c| c.key == key).unwrap().clone();
+        assert_eq!(find(&bound).user.as_deref(), Some("t-001"));
+        assert!(!find(&bound).all_tenants);
+        assert!(find(&prefecture).all_tenants);
+        assert_eq!(find(&prefecture).tenant, "");
+        let text = fs::read_to_string(CredentialFile::path(dir.path())).unwrap();
+        assert!(text.contains("\"all_tenants\": true") && text.contains("\"user\": \"t-001\""));
+    }
+
+    #[test]
+    fn a_prefecture_credential_may_have_the_aggregates_scope_only() {
+        let dir = tempfile::tempdir().unwrap();
+        for scopes in ["all", "aggregates,statements/read", "roster"] {
+            let scopes = Scopes::parse_list(scopes).unwrap();
+            let err = CredentialFile::create_prefecture(dir.path(), &scopes, None).unwrap_err();
+            assert_eq!(err.kind(), crate::AuthErrorKind::Config);
+        }
+        assert!(CredentialFile::list(dir.path()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_user_that_is_not_a_sourced_id_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let scopes = Scopes::from_iter([Scope::Aggregates]);
+        let long = "u".repeat(MAX_USER_CHARS + 1);
+        for user in ["", "a\tb", long.as_str()] {
+            let err = CredentialFile::create_bound(dir.path(), "131016", &scopes, None, Some(user))
+                .unwrap_err();
+            assert_eq!(err.kind(), crate::AuthErrorKind::Config, "{user:?}");
+        }
     }
 
     #[test]

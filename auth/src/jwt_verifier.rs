@@ -9,7 +9,9 @@
 //!    algorithm confusion (an `HS256` token "signed" with an RSA public key used as HMAC secret),
 //!    RFC 8725 §3.1;
 //! 4. signature, then `exp` (required), `nbf` (if present) with the issuer's leeway, `aud`;
-//! 5. `sub`, the tenant claim and the scope claim.
+//! 5. `sub`, the tenant claim, the scope claim and the user claim (`auth.user_claim`, `sub` by
+//!    default: the roster user the token is bound to for the study-log aggregates; absent, the
+//!    token is not bound; present but not a string, the token is malformed).
 //!
 //! The principal's identity is the pair (`iss`, `sub`): its authority is the account
 //! `{"homePage": iss, "name": sub}`, so equal subjects of two issuers are two principals.
@@ -44,6 +46,8 @@ pub(crate) struct JwtVerifier {
     issuers: HashMap<String, IssuerKey>,
     tenant_claim: String,
     scope_claim: String,
+    /// Empty: tokens are never bound to a roster user.
+    user_claim: String,
     cache: Mutex<HashMap<[u8; 32], CachedToken>>,
 }
 
@@ -95,6 +99,7 @@ impl JwtVerifier {
             issuers,
             tenant_claim: config.tenant_claim.clone(),
             scope_claim: config.scope_claim.clone(),
+            user_claim: config.user_claim.clone(),
             cache: Mutex::new(HashMap::new()),
         })
     }
@@ -165,6 +170,12 @@ impl JwtVerifier {
             }
             Some(_) => return Err(Rejection::MalformedToken.into()),
         };
+        let user = match claims.get(&self.user_claim) {
+            _ if self.user_claim.is_empty() => None,
+            None => None,
+            Some(Value::String(user)) => Some(user.clone()),
+            Some(_) => return Err(Rejection::MalformedToken.into()),
+        };
         let identity = Identity {
             home_page: iss.to_owned(),
             name: sub.to_owned(),
@@ -174,6 +185,8 @@ impl JwtVerifier {
             scopes,
             authority: identity.authority(None),
             identity,
+            user,
+            prefecture: false,
         })
     }
 

@@ -8,9 +8,17 @@ use crate::scope::{Access, ReadRestriction, Scopes};
 /// An authenticated client.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Principal {
-    /// The board of education whose data the request touches.
+    /// The board of education whose data the request touches (empty for a
+    /// [`prefecture`](Self::prefecture) principal, which has no tenant of its own).
     pub tenant: String,
     pub scopes: Scopes,
+    /// The roster user (`users.csv` `sourcedId`) the principal is bound to: what it may see of
+    /// the study-log aggregates follows that user's roster roles. `None`: the whole tenant.
+    pub user: Option<String>,
+    /// A prefecture-wide principal (`lrs credentials create --all-tenants`): it reads the
+    /// aggregates of every tenant, by board, school or coarser, and may do nothing else
+    /// ([`allows`](Self::allows) grants it [`Access::ReadAggregates`] only).
+    pub prefecture: bool,
     /// Who the client is, whole: no two credentials or token subjects share one.
     pub identity: Identity,
     /// The xAPI `authority` Agent the LRS sets on statements this principal writes
@@ -42,10 +50,16 @@ impl Identity {
 }
 
 impl Principal {
-    /// Checks that the scopes allow `needed`; on success returns the restriction that applies to
-    /// statement reads.
+    /// Whether this principal may do `needed`: what its scopes allow, and for a prefecture-wide
+    /// principal nothing but reading aggregates, whatever its scopes say.
+    pub fn allows(&self, needed: Access) -> bool {
+        self.scopes.allows(needed) && (!self.prefecture || needed == Access::ReadAggregates)
+    }
+
+    /// Checks that the principal may do `needed` ([`allows`](Self::allows)); on success returns
+    /// the restriction that applies to statement reads.
     pub fn authorize(&self, needed: Access) -> Result<ReadRestriction, AuthError> {
-        if self.scopes.allows(needed) {
+        if self.allows(needed) {
             Ok(self.scopes.read_restriction())
         } else {
             Err(AuthError::Forbidden(format!(
@@ -97,6 +111,8 @@ mod tests {
                 name: "k1".into(),
             },
             authority: authority_agent("https://lrs.example/", "k1", None),
+            user: None,
+            prefecture: false,
         };
         assert_eq!(
             principal.authorize(Access::ReadStatements).unwrap(),
@@ -104,5 +120,32 @@ mod tests {
         );
         let err = principal.authorize(Access::WriteState).unwrap_err();
         assert_eq!(err.kind(), crate::AuthErrorKind::Forbidden);
+    }
+
+    #[test]
+    fn a_prefecture_principal_may_read_aggregates_and_nothing_else_whatever_its_scopes() {
+        let principal = Principal {
+            tenant: String::new(),
+            scopes: Scopes::from_iter([Scope::All, Scope::Aggregates, Scope::Admin]),
+            identity: Identity {
+                home_page: "https://lrs.example/".into(),
+                name: "k1".into(),
+            },
+            authority: authority_agent("https://lrs.example/", "k1", None),
+            user: None,
+            prefecture: true,
+        };
+        assert!(principal.allows(Access::ReadAggregates));
+        for access in [
+            Access::WriteStatements,
+            Access::ReadStatements,
+            Access::ReadState,
+            Access::Define,
+            Access::Admin,
+            Access::ImportRoster,
+        ] {
+            assert!(!principal.allows(access), "{access:?}");
+            assert!(principal.authorize(access).is_err(), "{access:?}");
+        }
     }
 }

@@ -33,10 +33,17 @@ pub enum Scope {
     /// credential's tenant). Not an xAPI scope, and not granted by `all`: a tool's credential
     /// never sees them unless an operator grants this scope by name.
     Admin,
+    /// `roster`: import the tenant's OneRoster rosters and learner aliases
+    /// (`POST /api/v1/roster`, `POST /api/v1/roster/aliases`). Not an xAPI scope; granted by
+    /// `all`.
+    Roster,
+    /// `aggregates`: read the study-log aggregates (`GET /api/v1/aggregates`,
+    /// `GET /api/v1/learners/inactive`). Not an xAPI scope; granted by `all` and `all/read`.
+    Aggregates,
 }
 
 impl Scope {
-    const ALL: [Scope; 9] = [
+    const ALL: [Scope; 11] = [
         Scope::StatementsWrite,
         Scope::StatementsRead,
         Scope::StatementsReadMine,
@@ -46,6 +53,8 @@ impl Scope {
         Scope::Profile,
         Scope::Define,
         Scope::Admin,
+        Scope::Roster,
+        Scope::Aggregates,
     ];
 
     /// Parses an xAPI scope name; exact, case-sensitive match.
@@ -64,6 +73,8 @@ impl Scope {
             Scope::Profile => "profile",
             Scope::Define => "define",
             Scope::Admin => "admin",
+            Scope::Roster => "roster",
+            Scope::Aggregates => "aggregates",
         }
     }
 
@@ -93,13 +104,20 @@ pub enum Access {
     Define,
     /// The operator's endpoints: only the `admin` scope grants it.
     Admin,
+    /// Import rosters and aliases: `roster` or `all`.
+    ImportRoster,
+    /// Read the study-log aggregates: `aggregates`, `all` or `all/read`.
+    ReadAggregates,
 }
 
 impl Access {
     fn is_read(self) -> bool {
         matches!(
             self,
-            Access::ReadStatements | Access::ReadState | Access::ReadProfile
+            Access::ReadStatements
+                | Access::ReadState
+                | Access::ReadProfile
+                | Access::ReadAggregates
         )
     }
 }
@@ -191,6 +209,8 @@ impl Scopes {
             Access::ReadProfile | Access::WriteProfile => self.contains(Scope::Profile),
             Access::Define => self.contains(Scope::Define),
             Access::Admin => self.contains(Scope::Admin),
+            Access::ImportRoster => self.contains(Scope::Roster),
+            Access::ReadAggregates => self.contains(Scope::Aggregates),
         }
     }
 
@@ -289,6 +309,25 @@ mod tests {
             Scopes::parse_list("all,admin").unwrap().to_string(),
             "all admin"
         );
+    }
+
+    #[test]
+    fn all_grants_the_roster_and_aggregates_and_all_read_only_the_aggregates() {
+        let all = Scopes::from_iter([Scope::All]);
+        assert!(all.allows(Access::ImportRoster) && all.allows(Access::ReadAggregates));
+        let all_read = Scopes::from_iter([Scope::AllRead]);
+        assert!(all_read.allows(Access::ReadAggregates));
+        assert!(!all_read.allows(Access::ImportRoster));
+        let roster = Scopes::parse_list("roster").unwrap();
+        assert!(roster.allows(Access::ImportRoster));
+        assert!(!roster.allows(Access::ReadAggregates));
+        assert!(!roster.allows(Access::ReadStatements));
+        let aggregates = Scopes::parse_list("aggregates").unwrap();
+        assert!(aggregates.allows(Access::ReadAggregates));
+        assert!(!aggregates.allows(Access::ImportRoster));
+        assert!(!aggregates.allows(Access::ReadStatements));
+        let admin = Scopes::parse_list("admin").unwrap();
+        assert!(!admin.allows(Access::ImportRoster) && !admin.allows(Access::ReadAggregates));
     }
 
     #[test]

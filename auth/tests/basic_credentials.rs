@@ -233,3 +233,51 @@ fn a_corrupt_file_fails_startup_but_not_a_running_authenticator() {
         .unwrap();
     assert_eq!(err.kind(), AuthErrorKind::Config);
 }
+
+#[test]
+fn a_bound_credential_authenticates_as_its_roster_user_and_an_unbound_one_as_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let aggregates = Scopes::from_iter([Scope::Aggregates]);
+    let (bound, bound_secret) =
+        CredentialFile::create_bound(dir.path(), "131016", &aggregates, None, Some("t-001"))
+            .unwrap();
+    let (plain, plain_secret) =
+        CredentialFile::create(dir.path(), "131016", &aggregates, None).unwrap();
+    let auth = authenticator(dir.path());
+    let principal = auth
+        .authenticate(Some(&basic(&bound, &bound_secret)))
+        .unwrap();
+    assert_eq!(principal.user.as_deref(), Some("t-001"));
+    assert!(!principal.prefecture);
+    let principal = auth
+        .authenticate(Some(&basic(&plain, &plain_secret)))
+        .unwrap();
+    assert_eq!(principal.user, None);
+}
+
+#[test]
+fn a_prefecture_credential_authenticates_without_a_tenant_and_may_only_read_aggregates() {
+    let dir = tempfile::tempdir().unwrap();
+    let aggregates = Scopes::from_iter([Scope::Aggregates]);
+    let (key, secret) = CredentialFile::create_prefecture(dir.path(), &aggregates, None).unwrap();
+    let auth = authenticator(dir.path());
+    let principal = auth.authenticate(Some(&basic(&key, &secret))).unwrap();
+    assert!(principal.prefecture);
+    assert_eq!(principal.tenant, "");
+    assert!(principal.allows(lrs_auth::Access::ReadAggregates));
+    assert!(!principal.allows(lrs_auth::Access::ReadStatements));
+}
+
+#[test]
+fn a_hand_edited_prefecture_credential_with_more_scopes_fails_startup() {
+    let dir = tempfile::tempdir().unwrap();
+    let aggregates = Scopes::from_iter([Scope::Aggregates]);
+    CredentialFile::create_prefecture(dir.path(), &aggregates, None).unwrap();
+    let path = CredentialFile::path(dir.path());
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("\"aggregates\"", "\"all\"")).unwrap();
+    let err = Authenticator::new(dir.path(), AuthConfig::new(HOME_PAGE))
+        .err()
+        .unwrap();
+    assert_eq!(err.kind(), AuthErrorKind::Config, "{err}");
+}

@@ -364,3 +364,38 @@ fn bearer_tokens_are_rejected_when_no_issuer_is_configured() {
         Rejection::IssuerNotConfigured
     );
 }
+
+#[test]
+fn a_token_is_bound_to_the_roster_user_its_sub_names_by_default() {
+    let (_dir, auth) = authenticator();
+    let principal = bearer(&auth, &rs256(&claims(RSA_ISSUER))).unwrap();
+    assert_eq!(principal.user.as_deref(), Some("portal-user-42"));
+    assert!(!principal.prefecture);
+}
+
+#[test]
+fn the_user_claim_is_configurable_and_an_empty_claim_name_binds_no_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut named = config();
+    named.user_claim = "lrs_user".into();
+    let auth = Authenticator::new(dir.path(), named).unwrap();
+    let mut with_claim = claims(HS_ISSUER);
+    with_claim["lrs_user"] = json!("teacher-7");
+    let principal = bearer(&auth, &hs256(HS_SECRET.as_bytes(), &with_claim)).unwrap();
+    assert_eq!(principal.user.as_deref(), Some("teacher-7"));
+    // Without the claim the token is not bound: it sees its whole tenant.
+    let principal = bearer(&auth, &hs256(HS_SECRET.as_bytes(), &claims(HS_ISSUER))).unwrap();
+    assert_eq!(principal.user, None);
+    // A claim that is not a string makes the token malformed.
+    with_claim["lrs_user"] = json!(7);
+    assert_eq!(
+        rejection(&auth, &hs256(HS_SECRET.as_bytes(), &with_claim)),
+        Rejection::MalformedToken
+    );
+
+    let mut unbound = config();
+    unbound.user_claim = String::new();
+    let auth = Authenticator::new(dir.path(), unbound).unwrap();
+    let principal = bearer(&auth, &rs256(&claims(RSA_ISSUER))).unwrap();
+    assert_eq!(principal.user, None);
+}

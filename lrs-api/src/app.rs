@@ -13,6 +13,7 @@ use actix_web::{HttpResponse, web};
 use lrs_auth::Authenticator;
 use lrs_progress::ReadVisibility;
 use lrs_query::StatementQueryService;
+use lrs_query::aggregates::AggregateService;
 use lrs_schema::XapiVersion;
 use lrs_store::{ActivityStore, AttachmentStore, DocumentStore, QuarantineStore, StatementReader};
 
@@ -25,6 +26,7 @@ use crate::error::ApiError;
 use crate::extract::request_version;
 use crate::metrics::Metrics;
 use crate::prepare::StudyFacts;
+use crate::roster_import::RosterImporter;
 use crate::routes;
 use crate::sequencer::WriteSequencer;
 
@@ -115,6 +117,11 @@ pub struct AppState {
     /// The data directory's free-space reserve (`storage.min_free_bytes`), when the log or the
     /// store lives there; none in a new state.
     pub disk: Option<Arc<DiskReserve>>,
+    /// The study-log aggregates (`GET /api/v1/aggregates`, `GET /api/v1/learners/inactive`);
+    /// none in a new state (they answer 404).
+    pub aggregates: Option<Arc<AggregateService>>,
+    /// Roster imports and alias uploads (`POST /api/v1/roster[/aliases]`); none in a new state.
+    pub rosters: Option<Arc<RosterImporter>>,
 }
 
 impl AppState {
@@ -143,6 +150,8 @@ impl AppState {
             metrics,
             quarantine: None,
             disk: None,
+            aggregates: None,
+            rosters: None,
         }
     }
 
@@ -213,6 +222,28 @@ pub fn configure(cfg: &mut web::ServiceConfig, base_path: &str) {
         web::scope("/api/v1/admin")
             .route("/quarantine", web::get().to(routes::admin::quarantine))
             .default_service(web::to(routes::admin::not_found)),
+    )
+    .service(
+        web::scope("/api/v1/roster")
+            .wrap(from_fn(read_only_api))
+            .service(
+                routes::probe_resource("", routes::POST_METHODS)
+                    .route(web::post().to(routes::roster::import)),
+            )
+            .service(
+                routes::probe_resource("/aliases", routes::POST_METHODS)
+                    .route(web::post().to(routes::roster::aliases)),
+            ),
+    )
+    .service(
+        routes::probe_resource("/api/v1/aggregates", routes::READ_METHODS)
+            .route(web::get().to(routes::aggregates::aggregates))
+            .route(web::head().to(routes::aggregates::aggregates)),
+    )
+    .service(
+        routes::probe_resource("/api/v1/learners/inactive", routes::READ_METHODS)
+            .route(web::get().to(routes::aggregates::inactive))
+            .route(web::head().to(routes::aggregates::inactive)),
     )
     .service(
         web::scope(base_path)
@@ -288,6 +319,24 @@ async fn read_only_role(
             req.method().as_str(),
             &routes::xapi_methods(req.request(), routes::READ_METHODS),
         );
+        return Ok(req
+            .into_response(err.error_response())
+            .map_into_right_body());
+    }
+    Ok(next.call(req).await?.map_into_left_body())
+}
+
+/// The `/api/v1` uploads (rosters) on a query-role instance: every write is answered 405 before
+/// anything is read or authenticated, as the xAPI writes are; the instance serves none of them.
+async fn read_only_api(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let read_only = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|state| state.sequencer.is_none());
+    if read_only {
+        let err = read_only_error(req.method().as_str(), &[]);
         return Ok(req
             .into_response(err.error_response())
             .map_into_right_body());

@@ -64,7 +64,23 @@ where
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::new(ApiErrorKind::Internal, "no app state"))?;
-    let limit = state.config.max_body_bytes;
+    read_body_up_to(req, payload, holder, state.config.max_body_bytes).await
+}
+
+/// Like [`read_body`], with its own size limit instead of `server.max_body_bytes` (a roster
+/// zip), and never from the request's extensions.
+pub(crate) async fn read_body_up_to<S>(
+    req: &HttpRequest,
+    payload: S,
+    holder: Option<&Identity>,
+    limit: usize,
+) -> Result<HeldBody, ApiError>
+where
+    S: Stream<Item = Result<Bytes, PayloadError>> + Unpin,
+{
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::new(ApiErrorKind::Internal, "no app state"))?;
     let announced = req
         .headers()
         .get(header::CONTENT_LENGTH)

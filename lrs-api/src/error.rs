@@ -13,6 +13,8 @@ use actix_web::{HttpResponse, ResponseError};
 use lrs_auth::{AuthError, AuthErrorKind};
 use lrs_log::{LogError, LogErrorKind};
 use lrs_query::QueryError;
+use lrs_query::aggregates::AggregateError;
+use lrs_roster::{RosterError, RosterErrorKind};
 use lrs_schema::ValidationError;
 use lrs_store::{StoreError, StoreErrorKind};
 use serde::Serialize;
@@ -153,6 +155,21 @@ pub struct ApiError {
     backpressure: Option<Backpressure>,
     /// The `Allow` header of a 405: the methods the resource serves.
     allow: Option<String>,
+    /// Where in an uploaded file the problem is (roster imports).
+    place: Option<Box<FilePlace>>,
+}
+
+/// A place in an uploaded file, as a refused roster import names it: the file (`users.csv`, or
+/// `zip` for the archive), the line (1-based, the header is line 1) and the column's header name.
+#[derive(Debug, Serialize)]
+struct FilePlace {
+    /// What is wrong, machine-readable (`missing_column`, `bad_date`, …).
+    kind: &'static str,
+    file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    column: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -163,6 +180,8 @@ struct ErrorBody<'a> {
     rule: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     path: Option<&'a str>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    place: Option<&'a FilePlace>,
 }
 
 impl ApiError {
@@ -174,6 +193,7 @@ impl ApiError {
             path: None,
             backpressure: None,
             allow: None,
+            place: None,
         }
     }
 
@@ -295,6 +315,7 @@ impl ResponseError for ApiError {
             message,
             rule: self.rule.as_deref(),
             path: self.path.as_deref(),
+            place: self.place.as_deref(),
         })
     }
 }
@@ -371,6 +392,73 @@ impl From<StoreError> for ApiError {
                 )
             }
             StoreErrorKind::Corrupt => ApiError::internal("store", &err),
+        }
+    }
+}
+
+/// The rule a refused roster import or alias upload broke.
+fn roster_rule(kind: RosterErrorKind) -> &'static str {
+    match kind {
+        RosterErrorKind::NotAZip => {
+            "LRS rosters: the body is a zip archive (stored or deflated entries) with manifest.csv and the CSV files at its root"
+        }
+        RosterErrorKind::TooLarge => {
+            "LRS rosters: the files of one import hold at most 4 GiB once decompressed"
+        }
+        RosterErrorKind::MissingFile => {
+            "OneRoster 1.2 CSV: manifest.csv lists each file as bulk, delta or absent, and every bulk or delta file is in the zip"
+        }
+        RosterErrorKind::InvalidCsv => {
+            "OneRoster 1.2 CSV: every file is UTF-8 CSV (RFC 4180) whose rows have the header's number of values"
+        }
+        RosterErrorKind::MissingColumn => {
+            "OneRoster 1.2 CSV: every file has the columns its table requires"
+        }
+        RosterErrorKind::MissingValue => "OneRoster 1.2 CSV: every required field has a value",
+        RosterErrorKind::BadDate => {
+            "OneRoster 1.2 CSV: dates are YYYY-MM-DD, dateLastModified is ISO 8601, and nothing ends before it begins"
+        }
+        RosterErrorKind::BadValue => {
+            "OneRoster 1.2 CSV (Japan Profile): every value is in its vocabulary and syntax"
+        }
+        RosterErrorKind::DuplicateSourcedId => {
+            "OneRoster 1.2 CSV: a sourcedId appears once per file (an alias's homePage and name once per upload)"
+        }
+        RosterErrorKind::UnknownReference => {
+            "OneRoster 1.2 CSV: every reference (and every alias's userSourcedId) names a record the roster holds once the import is applied"
+        }
+        RosterErrorKind::StalePlan => "LRS rosters: a plan is applied to the roster it was made on",
+    }
+}
+
+/// A refused import: 400 (413 past the decompressed limit) naming the file, line and column;
+/// nothing was written.
+impl From<RosterError> for ApiError {
+    fn from(err: RosterError) -> Self {
+        let kind = match err.kind() {
+            RosterErrorKind::TooLarge => ApiErrorKind::PayloadTooLarge,
+            // Plans are applied by the store's compare-and-set, never out of order here.
+            RosterErrorKind::StalePlan => return ApiError::internal("roster plan", &err),
+            _ => ApiErrorKind::BadRequest,
+        };
+        ApiError {
+            place: Some(Box::new(FilePlace {
+                kind: err.kind().as_str(),
+                file: err.file().to_owned(),
+                line: err.line(),
+                column: err.column().map(str::to_owned),
+            })),
+            ..ApiError::with_rule(kind, roster_rule(err.kind()), err.to_string())
+        }
+    }
+}
+
+impl From<AggregateError> for ApiError {
+    fn from(err: AggregateError) -> Self {
+        match err {
+            AggregateError::Invalid(err) => err.into(),
+            AggregateError::Forbidden(message) => ApiError::new(ApiErrorKind::Forbidden, message),
+            AggregateError::Store(err) => err.into(),
         }
     }
 }

@@ -79,9 +79,10 @@ impl Authenticated {
         &self.0.tenant
     }
 
-    /// 403 unless the principal's scopes allow `access`.
+    /// 403 unless the principal may do `access` (its scopes allow it; a prefecture-wide
+    /// principal reads aggregates only).
     pub fn require(&self, access: Access) -> Result<(), ApiError> {
-        if self.0.scopes.allows(access) {
+        if self.0.allows(access) {
             Ok(())
         } else {
             Err(ApiError::new(

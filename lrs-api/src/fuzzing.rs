@@ -71,5 +71,7 @@ fn principal() -> Principal {
             "objectType": "Agent",
             "account": {"homePage": "https://lrs.example.jp", "name": "fuzz"}
         }),
+        user: None,
+        prefecture: false,
     }
 }

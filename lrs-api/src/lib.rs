@@ -30,6 +30,17 @@
 //! GET /activities       ReadVisibility wait → ActivityStore
 //! GET /agents, /about   answered from the request alone
 //! ```
+//!
+//! Outside the xAPI surface (no version header), under `/api/v1`:
+//!
+//! ```text
+//! GET /api/v1/admin/quarantine     QuarantineStore
+//! POST /api/v1/roster[/aliases]    roster_import::RosterImporter (parse, plan on the tenant's
+//!                                  roster, RosterStore::commit_roster); 405 on the query role
+//! GET /api/v1/aggregates, /api/v1/learners/inactive
+//!                                  lrs_query::aggregates::AggregateService (reader from the
+//!                                  principal's roster user, prefecture or tenant)
+//! ```
 
 mod alternate;
 pub mod app;
@@ -46,6 +57,7 @@ pub mod fuzzing;
 pub mod metrics;
 mod multipart;
 mod prepare;
+pub mod roster_import;
 mod routes;
 pub mod security;
 pub mod sequencer;
@@ -57,6 +69,7 @@ pub use disk::DiskReserve;
 pub use error::{ApiError, ApiErrorKind};
 pub use metrics::Metrics;
 pub use prepare::StudyFacts;
+pub use roster_import::RosterImporter;
 pub use routes::health::Readiness;
 pub use routes::{READ_METHODS, not_found, probe_resource};
 pub use security::security_headers;

@@ -131,6 +131,10 @@ pub struct StudyLogSection {
     pub min_cell_learners: usize,
     /// Keep the people's names of roster imports (off: the LRS needs no names to aggregate).
     pub keep_person_names: bool,
+    /// The largest roster zip (or alias CSV) `POST /api/v1/roster` accepts, in bytes (413
+    /// beyond). The body is held in memory like any other, so the body memory bounds
+    /// (`server.max_body_memory_bytes`, `…_per_credential_bytes`) cap it too.
+    pub max_roster_bytes: usize,
 }
 
 impl Default for StudyLogSection {
@@ -143,6 +147,7 @@ impl Default for StudyLogSection {
             eportal_home_pages: Vec::new(),
             min_cell_learners: 10,
             keep_person_names: false,
+            max_roster_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -183,6 +188,9 @@ pub struct AuthSection {
     pub tenant_claim: String,
     /// JWT claim holding the scopes.
     pub scope_claim: String,
+    /// JWT claim naming the roster user (a `users.csv` sourcedId) a token is bound to for the
+    /// study-log aggregates; a token without it is not bound. Empty: tokens are never bound.
+    pub user_claim: String,
     /// Trusted JWT issuers.
     pub jwt: Vec<JwtIssuerConfig>,
 }
@@ -302,6 +310,7 @@ impl Default for AuthSection {
             authority_home_page: String::new(),
             tenant_claim: "tenant".into(),
             scope_claim: "scope".into(),
+            user_claim: "sub".into(),
             jwt: Vec::new(),
         }
     }
@@ -460,6 +469,33 @@ impl Config {
     pub fn read_your_writes_wait(&self) -> Duration {
         Duration::from_millis(self.query.read_your_writes_wait_ms)
     }
+
+    /// The aggregates service's settings: `[studylog]`, and `[query]`'s read-your-writes wait.
+    pub fn studylog_settings(&self) -> anyhow::Result<lrs_query::aggregates::StudyLogSettings> {
+        Ok(lrs_query::aggregates::StudyLogSettings {
+            calendar: self.studylog.calendar()?,
+            facts: self.studylog.facts(),
+            identity: lrs_roster::IdentityConfig {
+                eportal_home_pages: self.studylog.eportal_home_pages.clone(),
+            },
+            min_cell_learners: self.studylog.min_cell_learners,
+            read_your_writes_wait: self.read_your_writes_wait(),
+        })
+    }
+
+    /// The largest roster body accepted: `studylog.max_roster_bytes`, but never more than the
+    /// body memory bounds would ever let in.
+    pub fn roster_body_limit(&self) -> usize {
+        let server = &self.server;
+        let mut limit = self
+            .studylog
+            .max_roster_bytes
+            .min(server.max_body_memory_bytes);
+        if server.max_body_memory_per_credential_bytes != 0 {
+            limit = limit.min(server.max_body_memory_per_credential_bytes);
+        }
+        limit
+    }
 }
 
 /// Environment values are typed by their look: integers, booleans, else strings.
@@ -600,6 +636,27 @@ mod tests {
         }
         let off = load(&[("LRS__SERVER__MAX_BODY_MEMORY_PER_CREDENTIAL_BYTES", "0")]).unwrap();
         assert_eq!(off.server.max_body_memory_per_credential_bytes, 0);
+    }
+
+    #[test]
+    fn the_roster_body_limit_is_capped_by_the_body_memory_bounds() {
+        let load = |pairs: &[(&str, &str)]| {
+            let env = pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            Config::load(None, &env, &CliOverrides::default()).unwrap()
+        };
+        assert_eq!(load(&[]).roster_body_limit(), 64 << 20);
+        let bigger = load(&[("LRS__STUDYLOG__MAX_ROSTER_BYTES", "1073741824")]);
+        assert_eq!(bigger.roster_body_limit(), 64 << 20);
+        let unbounded_per_credential = load(&[
+            ("LRS__STUDYLOG__MAX_ROSTER_BYTES", "1073741824"),
+            ("LRS__SERVER__MAX_BODY_MEMORY_PER_CREDENTIAL_BYTES", "0"),
+        ]);
+        assert_eq!(unbounded_per_credential.roster_body_limit(), 256 << 20);
+        let smaller = load(&[("LRS__STUDYLOG__MAX_ROSTER_BYTES", "1000")]);
+        assert_eq!(smaller.roster_body_limit(), 1000);
     }
 
     #[test]

@@ -4,7 +4,11 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Subcommand;
-use lrs_auth::{CredentialFile, Scopes};
+use lrs_auth::{CredentialFile, CredentialInfo, Scopes};
+
+/// The scopes of a tenant's credential created without `--scopes` (xAPI 1.0.3 Communication
+/// §4.2's default).
+const DEFAULT_SCOPES: &str = "statements/write,statements/read/mine";
 
 #[derive(Subcommand)]
 pub enum CredentialsCommand {
@@ -13,16 +17,27 @@ pub enum CredentialsCommand {
         #[arg(long, default_value = "./lrs-data")]
         data_dir: PathBuf,
         /// The tenant (board of education), e.g. 131016.
+        #[arg(long, required_unless_present = "all_tenants")]
+        tenant: Option<String>,
+        /// A prefecture-wide credential: reads the study-log aggregates of every tenant (by
+        /// board, school or coarser; small cells suppressed) and nothing else. Only with
+        /// `--scopes aggregates` (the default here).
+        #[arg(long, conflicts_with_all = ["tenant", "user"])]
+        all_tenants: bool,
+        /// Comma- or space-separated scopes, e.g. `all`, `statements/write,statements/read/mine`
+        /// (the default), `roster`, `aggregates`, `admin`.
         #[arg(long)]
-        tenant: String,
-        /// Comma- or space-separated xAPI scopes, e.g. `all` or `statements/write,statements/read/mine`.
-        #[arg(long, default_value = "statements/write,statements/read/mine")]
-        scopes: String,
+        scopes: Option<String>,
+        /// Binds the credential to a roster user (a `users.csv` sourcedId): what it sees of the
+        /// study-log aggregates follows that user's roster roles (teacher, principal, …).
+        #[arg(long)]
+        user: Option<String>,
         /// A label to recognise the credential by (e.g. the tool's name).
         #[arg(long)]
         label: Option<String>,
     },
-    /// Lists credentials (never their secrets).
+    /// Lists credentials (never their secrets): `KEY TENANT SCOPES… STATE LABEL [user=USER]`,
+    /// the tenant `*` for a prefecture-wide credential.
     List {
         #[arg(long, default_value = "./lrs-data")]
         data_dir: PathBuf,
@@ -40,26 +55,33 @@ pub fn run(command: CredentialsCommand) -> anyhow::Result<()> {
         CredentialsCommand::Create {
             data_dir,
             tenant,
+            all_tenants,
             scopes,
+            user,
             label,
         } => {
-            let scopes = Scopes::parse_list(&scopes).context("--scopes")?;
-            let (key, secret) =
-                CredentialFile::create(&data_dir, &tenant, &scopes, label.as_deref())?;
+            let default = if all_tenants {
+                "aggregates"
+            } else {
+                DEFAULT_SCOPES
+            };
+            let scopes =
+                Scopes::parse_list(scopes.as_deref().unwrap_or(default)).context("--scopes")?;
+            let (key, secret) = match tenant {
+                Some(tenant) if !all_tenants => CredentialFile::create_bound(
+                    &data_dir,
+                    &tenant,
+                    &scopes,
+                    label.as_deref(),
+                    user.as_deref(),
+                )?,
+                _ => CredentialFile::create_prefecture(&data_dir, &scopes, label.as_deref())?,
+            };
             println!("{key} {secret}");
         }
         CredentialsCommand::List { data_dir } => {
             for info in CredentialFile::list(&data_dir)? {
-                let state = if info.revoked_at.is_some() {
-                    "revoked"
-                } else {
-                    "active"
-                };
-                let label = info.label.as_deref().unwrap_or("-");
-                println!(
-                    "{} {} {} {} {}",
-                    info.key, info.tenant, info.scopes, state, label
-                );
+                println!("{}", listing_line(&info));
             }
         }
         CredentialsCommand::Revoke { data_dir, key } => {
@@ -71,4 +93,20 @@ pub fn run(command: CredentialsCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// One line of `lrs credentials list`.
+fn listing_line(info: &CredentialInfo) -> String {
+    let state = if info.revoked_at.is_some() {
+        "revoked"
+    } else {
+        "active"
+    };
+    let tenant = if info.all_tenants { "*" } else { &info.tenant };
+    let label = info.label.as_deref().unwrap_or("-");
+    let mut line = format!("{} {tenant} {} {state} {label}", info.key, info.scopes);
+    if let Some(user) = &info.user {
+        line.push_str(&format!(" user={user}"));
+    }
+    line
 }

@@ -2,12 +2,14 @@
 //!
 //! `lrs serve` runs every role (api → log → ingest → store → query) in one process on the
 //! embedded backends. `lrs credentials …` manages Basic credentials in the data directory;
-//! `lrs migrate` creates the store's schema; `lrs admin …` serves the operator.
+//! `lrs migrate` creates the store's schema; `lrs admin …` serves the operator; `lrs roster …`
+//! uploads rosters and aliases to a running LRS.
 
 mod admin;
 mod config;
 mod credentials;
 mod roles;
+mod roster;
 mod serve;
 
 use std::collections::BTreeMap;
@@ -76,6 +78,12 @@ enum Command {
         #[command(subcommand)]
         command: admin::AdminCommand,
     },
+    /// Uploads a OneRoster zip or learner aliases to a running LRS (a credential with the
+    /// `roster` scope).
+    Roster {
+        #[command(subcommand)]
+        command: roster::RosterCommand,
+    },
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -107,6 +115,10 @@ fn main() -> anyhow::Result<ExitCode> {
         }
         Command::Admin { command } => {
             block_on(admin::run(command))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Roster { command } => {
+            block_on(roster::run(command))?;
             Ok(ExitCode::SUCCESS)
         }
     }

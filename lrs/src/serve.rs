@@ -18,13 +18,14 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use lrs_api::metrics::MetricSources;
 use lrs_api::{
-    ApiConfig, AppState, CorsConfig, LagLimits, Metrics, Readiness, Stores, WriteSequencer,
-    configure, configure_probes, not_found, security_headers,
+    ApiConfig, AppState, CorsConfig, LagLimits, Metrics, Readiness, RosterImporter, Stores,
+    WriteSequencer, configure, configure_probes, not_found, security_headers,
 };
 use lrs_auth::{AuthConfig, Authenticator, JwtAlgorithm, JwtIssuer};
 use lrs_ingest::{IngestListener, Ingestor};
 use lrs_log::{EmbeddedLog, EmbeddedLogConfig, Log};
 use lrs_progress::{Progress, ReadVisibility, WriteProgress};
+use lrs_query::aggregates::AggregateService;
 use lrs_query::{QueryConfig, StatementQueryService};
 use lrs_store::{
     ActivityStore, AttachmentStore, DocumentStore, EmbeddedStore, QuarantineStore, RosterStore,
@@ -449,6 +450,21 @@ fn start_xapi_server<S: Store>(
         },
     };
     let quarantine: Arc<dyn QuarantineStore> = store.clone();
+    let aggregates = Arc::new(AggregateService::new(
+        store.clone(),
+        store.clone(),
+        visibility.clone(),
+        config.studylog_settings()?,
+    ));
+    let rosters = RosterImporter::new(
+        aggregates.clone(),
+        store.clone(),
+        lrs_roster::ParseOptions {
+            keep_person_names: config.studylog.keep_person_names,
+            ..lrs_roster::ParseOptions::default()
+        },
+        config.roster_body_limit(),
+    );
     let stores = Stores::all(store);
     let queries = StatementQueryService::new(
         stores.statements.clone(),
@@ -472,6 +488,8 @@ fn start_xapi_server<S: Store>(
     metrics.watch_request_bodies(state.bodies.clone());
     state.quarantine = Some(quarantine);
     state.disk = disk_reserve(config)?;
+    state.aggregates = Some(aggregates);
+    state.rosters = Some(Arc::new(rosters));
     let metrics = web::Data::new(metrics);
     let state = web::Data::new(state);
     let base_path = config.server.base_path.clone();
@@ -540,6 +558,7 @@ fn auth_config(config: &Config) -> anyhow::Result<AuthConfig> {
     let mut auth = AuthConfig::new(home_page);
     auth.tenant_claim = config.auth.tenant_claim.clone();
     auth.scope_claim = config.auth.scope_claim.clone();
+    auth.user_claim = config.auth.user_claim.clone();
     for issuer in &config.auth.jwt {
         let algorithm = match issuer.algorithm.as_str() {
             "RS256" => JwtAlgorithm::RS256,

@@ -517,7 +517,8 @@ async fn a_broker_outage_is_a_503_with_retry_after_and_service_resumes_when_it_r
     assert_exactly_once(&acked, &returned);
 }
 
-/// The query role serves reads only; every role serves `/metrics`.
+/// The query role serves reads only (the aggregates too, not roster uploads); every role serves
+/// `/metrics`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_query_role_answers_writes_with_405_and_every_role_serves_metrics() {
     let test = "the_query_role_answers_writes_with_405_and_every_role_serves_metrics";
@@ -540,6 +541,28 @@ async fn the_query_role_answers_writes_with_405_and_every_role_serves_metrics() 
         body["message"].as_str().unwrap().contains("api service"),
         "{body}"
     );
+    // Roster uploads are writes too; the study-log aggregates are reads the query role serves.
+    let root = deployment.query.base.replace("/xapi", "");
+    let response = deployment
+        .client
+        .post(format!("{root}/api/v1/roster"))
+        .basic_auth(&deployment.key, Some(&deployment.secret))
+        .header("Content-Type", "application/zip")
+        .body(Vec::new())
+        .send()
+        .await
+        .expect("POST a roster to query");
+    assert_eq!(response.status(), 405);
+    let response = deployment
+        .client
+        .get(format!("{root}/api/v1/aggregates?group_by=board"))
+        .basic_auth(&deployment.key, Some(&deployment.secret))
+        .send()
+        .await
+        .expect("GET aggregates from query");
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.expect("an aggregates answer");
+    assert!(body["rows"].is_array(), "{body}");
 
     let ingest_base = deployment.ingest.lock().unwrap().base.clone();
     for (base, expected) in [

@@ -8,9 +8,11 @@ pub mod about;
 pub mod activities;
 pub mod admin;
 pub mod agents;
+pub mod aggregates;
 pub mod documents;
 pub mod health;
 mod params;
+pub mod roster;
 pub mod statements;
 
 use actix_web::http::Method;
@@ -22,6 +24,9 @@ use crate::error::ApiError;
 /// The methods of a resource that is read only (`/agents`, `/about`, …).
 pub const READ_METHODS: &[Method] = &[Method::GET, Method::HEAD];
 
+/// The methods of an upload resource (`/api/v1/roster`).
+pub const POST_METHODS: &[Method] = &[Method::POST];
+
 /// A resource under the xAPI base path serving `methods`. `OPTIONS` is listed too when CORS is
 /// on: the CORS layer answers it on every xAPI path.
 pub fn xapi_resource(path: &str, methods: &'static [Method]) -> Resource {
@@ -30,7 +35,8 @@ pub fn xapi_resource(path: &str, methods: &'static [Method]) -> Resource {
     }))
 }
 
-/// A resource outside the xAPI surface (`/health`, `/ready`, `/metrics`) serving `methods`.
+/// A resource outside the xAPI surface (`/health`, `/ready`, `/metrics`, `/api/v1/…`) serving
+/// `methods`.
 pub fn probe_resource(path: &str, methods: &'static [Method]) -> Resource {
     web::resource(path).default_service(web::to(move |req: HttpRequest| async move {
         Err::<HttpResponse, _>(unsupported(&req, methods))

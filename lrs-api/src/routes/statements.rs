@@ -22,7 +22,7 @@ use crate::routes::params::query_pairs;
 use crate::security;
 
 const CONSISTENT_THROUGH: &str = "X-Experience-API-Consistent-Through";
-const CONSISTENT_THROUGH_LOWER: &str = "x-experience-api-consistent-through";
+pub(crate) const CONSISTENT_THROUGH_LOWER: &str = "x-experience-api-consistent-through";
 
 /// POST /statements: one statement or a batch; answers the ids in order.
 pub async fn post(

@@ -4,6 +4,7 @@
 
 pub mod attachments;
 pub mod documents;
+pub mod roster;
 pub mod tmpfs;
 
 use std::io::{BufRead, BufReader};
