@@ -3,7 +3,7 @@
 
     python3 fuzz/seed.py
 
-Derived, not committed: the statements of schema/tests/fixtures and lrs/tests/fixtures, framed
+Derived, not committed: the statements of schema/tests/fixtures, framed
 the way each target reads its input (docs/fuzzing.md). RS256 signatures use openssl and the
 test-only signer key of lrs/tests/fixtures; without openssl those seeds are left out. Standard
 library only. Rerunning rewrites the seeds and leaves what the fuzzer added alone.
@@ -43,7 +43,6 @@ def fixture_statements():
     for path in [
         ROOT / "schema" / "tests" / "fixtures" / "spec-examples.json",
         ROOT / "schema" / "tests" / "fixtures" / "japan-statements.json",
-        FIXTURES / "japan-statements.json",
     ]:
         for item in json.loads(path.read_text()):
             statements.append(item.get("statement", item) if "source" in item else item)
