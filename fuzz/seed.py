@@ -3,7 +3,7 @@
 
     python3 fuzz/seed.py
 
-Derived, not committed: the statements of schema/tests/fixtures and lrs/tests/fixtures, framed
+Derived, not committed: the statements of schema/tests/fixtures, framed
 the way each target reads its input (docs/fuzzing.md). RS256 signatures use openssl and the
 test-only signer key of lrs/tests/fixtures; without openssl those seeds are left out. Standard
 library only. Rerunning rewrites the seeds and leaves what the fuzzer added alone.
@@ -18,6 +18,8 @@ import shutil
 import subprocess
 import tempfile
 import urllib.parse
+import io
+import zipfile
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "fuzz" / "corpus"
@@ -43,7 +45,6 @@ def fixture_statements():
     for path in [
         ROOT / "schema" / "tests" / "fixtures" / "spec-examples.json",
         ROOT / "schema" / "tests" / "fixtures" / "japan-statements.json",
-        FIXTURES / "japan-statements.json",
     ]:
         for item in json.loads(path.read_text()):
             statements.append(item.get("statement", item) if "source" in item else item)
@@ -93,6 +94,52 @@ def hs256_token(claims, header=None):
     signing_input = f"{b64url(compact(header))}.{b64url(compact(claims))}".encode()
     signature = hmac.new(JWT_SECRET, signing_input, hashlib.sha256).digest()
     return signing_input + b"." + b64url(signature).encode()
+
+
+MODIFIED = "2025-03-20T00:00:00.000Z"
+# A small roster in the Japan Profile's columns: a board, a school, a school year, a course, a
+# homeroom, a teacher and two students.
+ROSTER_FILES = {
+    "manifest.csv": "propertyName,value\nmanifest.version,1.0\noneroster.version,1.2\n"
+                    + "".join(f"file.{k},bulk\n" for k in (
+                        "academicSessions", "classes", "courses", "enrollments", "orgs",
+                        "roles", "users")),
+    "orgs.csv": "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\n"
+                f"b1,active,{MODIFIED},青葉市教育委員会,district,131001,\n"
+                f"s1,active,{MODIFIED},青葉市立第一小学校,school,B113210000010,b1\n",
+    "academicSessions.csv": "sourcedId,status,dateLastModified,title,type,startDate,endDate,"
+                            "parentSourcedId,schoolYear\n"
+                            f"y2025,active,{MODIFIED},2025年度,schoolYear,2025-04-01,2026-03-31,,2025\n",
+    "courses.csv": "sourcedId,status,dateLastModified,schoolYearSourcedId,title,courseCode,grades,"
+                   "orgSourcedId,subjects,subjectCodes\n"
+                   f"c1,active,{MODIFIED},y2025,4年 学級活動,,P4,s1,,\n",
+    "classes.csv": "sourcedId,status,dateLastModified,title,grades,courseSourcedId,classCode,"
+                   "classType,location,schoolSourcedId,termSourcedIds,subjects,subjectCodes,periods\n"
+                   f"k1,active,{MODIFIED},4年1組,P4,c1,,homeroom,,s1,y2025,,,\n",
+    "users.csv": "sourcedId,status,dateLastModified,enabledUser,username,givenName,familyName,"
+                 "identifier,email,grades,userMasterIdentifier,primaryOrgSourcedId\n"
+                 f"t1,active,{MODIFIED},true,t1,花子,山田,,t1@example.jp,,uuid-t1,s1\n"
+                 f"u1,active,{MODIFIED},true,u1,太郎,佐藤,,u1@example.jp,P4,uuid-u1,s1\n"
+                 f"u2,active,{MODIFIED},true,u2,次郎,鈴木,,,P4,uuid-u2,s1\n",
+    "enrollments.csv": "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,"
+                       "userSourcedId,role,primary,beginDate,endDate\n"
+                       f"e1,active,{MODIFIED},k1,s1,t1,teacher,true,2025-04-01,2026-03-31\n"
+                       f"e2,active,{MODIFIED},k1,s1,u1,student,false,2025-04-01,\n"
+                       f"e3,active,{MODIFIED},k1,s1,u2,student,false,2025-04-01,2025-09-30\n",
+    "roles.csv": "sourcedId,status,dateLastModified,userSourcedId,roleType,role,beginDate,endDate,"
+                 "orgSourcedId\n"
+                 f"r1,active,{MODIFIED},t1,primary,teacher,,,s1\n"
+                 f"r2,active,{MODIFIED},u1,primary,student,,,s1\n"
+                 f"r3,active,{MODIFIED},u2,primary,student,,,s1\n",
+}
+
+
+def roster_zip(files):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in files.items():
+            archive.writestr(name, text.encode())
+    return buffer.getvalue()
 
 
 def main():
@@ -196,6 +243,16 @@ def main():
     ]
     for i, (method, form) in enumerate(forms):
         write("alternate", f"form-{i}", bytes([method]) + urllib.parse.urlencode(form).encode())
+
+    # roster: mode byte (even: a OneRoster zip, odd: an alias CSV), then the bytes.
+    write("roster", "bulk", b"\x00" + roster_zip(ROSTER_FILES))
+    write("roster", "delta", b"\x00" + roster_zip({
+        "manifest.csv": "propertyName,value\nmanifest.version,1.0\noneroster.version,1.2\n"
+                        "file.enrollments,delta\n",
+        "enrollments.csv": ROSTER_FILES["enrollments.csv"].replace(",active,", ",tobedeleted,"),
+    }))
+    write("roster", "aliases", b"\x01homePage,name,userSourcedId\n"
+          b"https://drill.example.jp,d-001,u1\nhttps://drill.example.jp,d-002,u2\n")
 
     for target in sorted(p.name for p in CORPUS.iterdir()):
         count = sum(1 for p in (CORPUS / target).iterdir() if p.name.startswith("seed-"))
