@@ -361,8 +361,8 @@ async fn the_cli_uploads_a_roster_and_aliases_and_fails_with_the_error_body() {
 async fn concurrent_imports_of_one_tenant_land_as_distinct_versions_or_a_409() {
     let lrs = TestLrs::start();
     assert_eq!(lrs.import_roster(&bulk_roster()).await.0, 200);
-    let answers =
-        futures::future::join_all((0..6).map(|_| lrs.import_roster(&bulk_roster()))).await;
+    let roster = bulk_roster();
+    let answers = futures::future::join_all((0..6).map(|_| lrs.import_roster(&roster))).await;
     let mut numbers = Vec::new();
     for (status, body) in answers {
         match status.as_u16() {

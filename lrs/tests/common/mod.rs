@@ -5,6 +5,7 @@
 pub mod attachments;
 pub mod documents;
 pub mod roster;
+pub mod studylog;
 pub mod tmpfs;
 
 use std::io::{BufRead, BufReader};
