@@ -33,10 +33,22 @@ fn authority_related(principal: &Principal, version: XapiVersion) -> Result<Vec<
 
 /// How the study-log fact of each statement is made (`[studylog]` settings): the local day of
 /// its `timestamp` in the deployment's time zone, and where the subject and curriculum code are.
-#[derive(Debug, Clone, Default)]
+/// With `enabled` off no fact is made (an LRS without study-log views; the aggregates are empty).
+#[derive(Debug, Clone)]
 pub struct StudyFacts {
+    pub enabled: bool,
     pub calendar: Calendar,
     pub config: FactConfig,
+}
+
+impl Default for StudyFacts {
+    fn default() -> Self {
+        StudyFacts {
+            enabled: true,
+            calendar: Calendar::default(),
+            config: FactConfig::default(),
+        }
+    }
 }
 
 /// How a statement request's body is framed (xAPI Communication §1.5).
@@ -189,12 +201,14 @@ pub fn prepare_statements(
             .body()
             .timestamp()
             .map_or(received, |t| t.micros());
-        let study = StudyFact::of_statement(&statement, timestamp, &authority, &facts.config).map(
-            |(fact, _)| StudyRow {
+        let study = facts
+            .enabled
+            .then(|| StudyFact::of_statement(&statement, timestamp, &authority, &facts.config))
+            .flatten()
+            .map(|(fact, _)| StudyRow {
                 day: facts.calendar.day_of(timestamp).days_since_epoch(),
                 fact,
-            },
-        );
+            });
         prepared.push(PreparedStatement {
             statement: EnvelopeStatement {
                 id,

@@ -114,6 +114,10 @@ pub struct QueryConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct StudyLogSection {
+    /// Make each statement's study-log fact when it is accepted (on by default). Off, the LRS
+    /// writes no facts and the aggregates count nothing written meanwhile (the write benchmark
+    /// measures the cost of facts this way).
+    pub enabled: bool,
     /// The IANA time zone whose calendar days statements count on (decision 9).
     pub time_zone: String,
     /// Extensions holding the subject, tried in order (the object's definition first, then
@@ -141,6 +145,7 @@ impl Default for StudyLogSection {
     fn default() -> Self {
         let facts = lrs_schema::FactConfig::default();
         StudyLogSection {
+            enabled: true,
             time_zone: lrs_roster::Calendar::DEFAULT_ZONE.into(),
             subject_extensions: facts.subject_extensions,
             curriculum_code_extensions: facts.curriculum_code_extensions,

@@ -445,6 +445,7 @@ fn start_xapi_server<S: Store>(
             max_age_seconds: config.cors.max_age_seconds,
         },
         facts: lrs_api::StudyFacts {
+            enabled: config.studylog.enabled,
             calendar: config.studylog.calendar()?,
             config: config.studylog.facts(),
         },

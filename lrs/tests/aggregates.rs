@@ -131,3 +131,18 @@ async fn aggregates_are_unchanged_after_the_server_is_killed_and_replays_its_log
         .check_every_question(&v2, &statements)
         .await;
 }
+
+#[tokio::test]
+async fn with_studylog_off_statements_are_stored_but_make_no_facts() {
+    let lrs = TestLrs::start_with_env(&[], &[("LRS__STUDYLOG__ENABLED", "false")]);
+    let target = Target::of(&lrs);
+    target.import(&roster_v2()).await;
+    let statements = random_statements(&mut Rng(5));
+    target.post_statements(&statements).await;
+    let (from, to) = (at(2026, 9, 1, 0, 0), at(2026, 12, 1, 0, 0));
+    let answer = target.aggregates(&[], from, to, &[]).await;
+    assert_eq!(answer["rows"], serde_json::json!([]), "{answer}");
+    let (status, page) = lrs.get_json("/statements?limit=1").await;
+    assert_eq!(status, 200);
+    assert_eq!(page["statements"].as_array().unwrap().len(), 1, "{page}");
+}
