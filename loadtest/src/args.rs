@@ -52,6 +52,24 @@ pub struct Workload {
     /// Per-request timeout in seconds.
     #[arg(long, default_value_t = 60)]
     pub timeout: u64,
+    /// Boards of education in the population (each 10 schools × 6 classes × 30 learners, so
+    /// 1,800 learners a board); `loadtest roster --boards` writes the same population.
+    #[arg(long, default_value_t = 2)]
+    pub boards: u32,
+    /// Distinct request bodies generated up front and sent round robin with fresh ids (more
+    /// spread the statements over more learners and activities).
+    #[arg(long, default_value_t = 64)]
+    pub templates: usize,
+}
+
+impl Workload {
+    /// The population the statements are about.
+    pub fn population(&self) -> crate::generator::Population {
+        crate::generator::Population {
+            boards: self.boards.max(1),
+            ..Default::default()
+        }
+    }
 }
 
 /// `loadtest post`.

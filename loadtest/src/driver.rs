@@ -16,7 +16,7 @@ use reqwest::Url;
 use uuid::Uuid;
 
 use crate::args::Workload;
-use crate::generator::{Generator, Population};
+use crate::generator::Generator;
 use crate::progress::Progress;
 use crate::stats::Stats;
 use crate::verify::Ledger;
@@ -79,7 +79,7 @@ impl Template {
 
 /// `count` request bodies of `batch` statements (a single object when `batch` is 1).
 pub fn templates(workload: &Workload, count: usize) -> Vec<Template> {
-    let mut generator = Generator::new(workload.seed, Population::default());
+    let mut generator = Generator::new(workload.seed, workload.population());
     generator.with_ids = !workload.no_ids;
     generator.version = workload.xapi_version.clone();
     (0..count)
@@ -124,7 +124,7 @@ impl Plan {
             .build()?;
         Ok(Plan {
             client,
-            templates: templates(workload, 64),
+            templates: templates(workload, workload.templates.max(1)),
             workload: workload.clone(),
         })
     }
@@ -153,7 +153,7 @@ impl Run {
             crate::read::queries(
                 &target.statements,
                 plan.workload.seed,
-                Population::default(),
+                plan.workload.population(),
                 plan.workload.read_limit,
                 256,
             )

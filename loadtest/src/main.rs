@@ -40,6 +40,9 @@ enum Command {
         out: PathBuf,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Boards of education (1,800 learners each), as `post --boards`.
+        #[arg(long, default_value_t = 2)]
+        boards: u32,
     },
     /// Produces generated statement envelopes straight into a Kafka log (no LRS) and reports
     /// records/s and statements/s.
@@ -64,9 +67,12 @@ fn main() -> anyhow::Result<()> {
             generator.version = xapi_version;
             println!("{}", serde_json::to_string_pretty(&generator.batch(count))?);
         }
-        Command::Roster { out, seed } => {
+        Command::Roster { out, seed, boards } => {
             std::fs::create_dir_all(&out)?;
-            let population = Population::default();
+            let population = Population {
+                boards: boards.max(1),
+                ..Population::default()
+            };
             lrs_loadtest::roster::write(&out, seed, &population)?;
             eprintln!(
                 "roster: {} boards, {} schools, {} classes, {} learners written to {}",

@@ -7,7 +7,8 @@
 //! anything is written, naming the file, line and column. When another import of the tenant got
 //! in between the plan and the write (`PreconditionFailed`), the import is planned once more on
 //! the roster that import made; a second loss is a 409. Every instance notices a new version on
-//! its next read (the version count changes); this one forgets its cached roster at once.
+//! its next read (the version count changes) and reloads it; this one installs the roster a zip
+//! import made in its cache at once (no reload), and forgets it after an alias upload.
 
 use std::sync::Arc;
 
@@ -46,11 +47,14 @@ pub struct AliasUpload {
     pub aliases: usize,
 }
 
-/// One planned version: its row and the changes to write with it.
+/// One planned version: its row and the changes to write with it, and for a zip import the
+/// roster it makes (installed in this instance's cache once committed, so a transfer is
+/// re-attributed without reloading the roster).
 struct Commit {
     version: RosterVersion,
     row: RosterVersionRow,
     changes: Vec<RosterChangeRow>,
+    next: Option<RosterState>,
 }
 
 impl RosterImporter {
@@ -90,7 +94,11 @@ impl RosterImporter {
             let imported_at = UtcTime::from_micros(now_micros());
             let plan = roster.plan(import, imported_at, &context.calendar)?;
             let changes = plan.changes().iter().map(change_row).collect();
-            Ok((commit(plan.version().clone(), changes), 0))
+            let mut next = roster.clone();
+            next.apply(&plan)?;
+            let mut commit = commit(plan.version().clone(), changes);
+            commit.next = Some(next);
+            Ok((commit, 0))
         };
         self.commit_planned(tenant, plan, before_commit)
             .await
@@ -136,7 +144,7 @@ impl RosterImporter {
         for attempt in 1..=PLAN_ATTEMPTS {
             let roster = self.aggregates.roster(tenant).await?;
             let (plan, context) = (plan.clone(), context.clone());
-            let (commit, count) = actix_web::web::block(move || plan(&roster, &context))
+            let (mut commit, count) = actix_web::web::block(move || plan(&roster, &context))
                 .await
                 .map_err(|e| ApiError::internal("roster planning pool", &e))??;
             before_commit()?;
@@ -146,7 +154,10 @@ impl RosterImporter {
                 .await
             {
                 Ok(()) => {
-                    self.aggregates.invalidate(tenant).await;
+                    match commit.next.take() {
+                        Some(next) => self.aggregates.installed(tenant, next).await,
+                        None => self.aggregates.invalidate(tenant).await,
+                    }
                     tracing::info!(
                         tenant,
                         version = commit.version.number,
@@ -228,6 +239,7 @@ fn commit(version: RosterVersion, changes: Vec<RosterChangeRow>) -> Commit {
         version,
         row,
         changes,
+        next: None,
     }
 }
 

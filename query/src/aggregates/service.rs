@@ -81,6 +81,9 @@ const TERMS_OVERLAP_MICROS: i64 = 60_000_000;
 /// One tenant's cached view and how fresh it is.
 struct TenantCache {
     view: TenantView,
+    /// The aliases the identity index was built with.
+    aliases: Vec<Alias>,
+    /// How many roster versions the view holds (`usize::MAX`: reload on the next read).
     roster_versions: usize,
     /// The highest `first_seen` of the terms loaded (None: nothing loaded yet).
     terms_seen: Option<Micros>,
@@ -130,6 +133,7 @@ impl AggregateService {
                         tenant: tenant.to_owned(),
                         ..TenantView::default()
                     },
+                    aliases: Vec::new(),
                     roster_versions: 0,
                     terms_seen: None,
                 }))
@@ -157,6 +161,7 @@ impl AggregateService {
             let (roster, aliases) = rebuild(&versions, records)?;
             let identity = IdentityIndex::new(&self.settings.identity, &aliases, &roster);
             cache.view.roster = Arc::new(roster);
+            cache.aliases = aliases;
             cache.roster_versions = versions.len();
             // Who every known actor is may have changed.
             let view = &mut cache.view;
@@ -410,9 +415,39 @@ impl AggregateService {
         Ok((flagged, consistent_through))
     }
 
-    /// Forgets a tenant's cached roster (after an import, so the next read reloads it).
+    /// Installs the roster an import of this instance committed, when the cache holds the
+    /// version it was planned on (else the next read reloads from the store): re-attribution
+    /// of a transfer is then a swap of the roster and of the identity index, not a reload.
+    pub async fn installed(&self, tenant: &str, next: RosterState) {
+        let cache = self.tenants.lock().await.get(tenant).cloned();
+        let Some(cache) = cache else { return };
+        let mut cache = cache.write().await;
+        if cache.roster_versions == usize::MAX
+            || cache.view.roster.version() + 1 != next.version()
+        {
+            cache.roster_versions = usize::MAX;
+            return;
+        }
+        let identity = IdentityIndex::new(&self.settings.identity, &cache.aliases, &next);
+        let view = &mut cache.view;
+        view.roster = Arc::new(next);
+        let roster = view.roster.clone();
+        for entry in view.actors.values_mut() {
+            entry.user = resolve(&identity, &roster, &entry.text);
+        }
+        view.identity = Arc::new(identity);
+        reindex_users(view);
+        cache.roster_versions += 1;
+    }
+
+    /// Forgets a tenant's cached roster (after an alias upload or a lost race), so the next
+    /// read reloads it; the dictionaries stay.
     pub async fn invalidate(&self, tenant: &str) {
-        self.tenants.lock().await.remove(tenant);
+        let cache = self.tenants.lock().await.get(tenant).cloned();
+        if let Some(cache) = cache {
+            // The roster is reloaded on the next read; the dictionaries stay.
+            cache.write().await.roster_versions = usize::MAX;
+        }
     }
 }
 
