@@ -15,6 +15,7 @@ pub const EPORTAL: &str = "https://eportal.example.jp";
 pub const SUBJECT_EXT: &str = "https://w3id.org/japan-xapi/extensions/subject";
 pub const CODE_EXT: &str = "https://w3id.org/japan-xapi/extensions/course-of-study-code";
 const JST_OFFSET_SECONDS: i64 = 9 * 3600;
+const ACTIVITY_TYPE: &str = "http://adlnet.gov/expapi/activities/cmi.interaction";
 
 /// A day as (year, month, day).
 pub type Date = (i32, u32, u32);
@@ -453,7 +454,7 @@ impl Sent {
             });
         }
         let mut definition = json!({
-            "type": "http://adlnet.gov/expapi/activities/cmi.interaction",
+            "type": ACTIVITY_TYPE,
             "name": {"ja-JP": "問題"}
         });
         if let Some(code) = &self.code {
@@ -577,11 +578,18 @@ pub fn oracle(
                 "grade" => vec![grade.clone().map_or(Value::Null, Value::from)],
                 "learner" => vec![Value::from(learner.clone())],
                 "day" => vec![Value::from(format!("{y:04}-{m:02}-{d:02}"))],
+                "week" => {
+                    // 1970-01-01 was a Thursday: Monday is weekday 0.
+                    let monday = day - (day + 3).rem_euclid(7);
+                    vec![Value::from(date_text(civil_from_days(monday)))]
+                }
+                "school_year" => vec![Value::from(if m >= 4 { y } else { y - 1 })],
                 "month" => vec![Value::from(format!("{y:04}-{m:02}"))],
                 "hour" => vec![Value::from(hour)],
                 "tool" => vec![Value::from(s.tool.clone())],
                 "verb" => vec![Value::from(s.verb.clone())],
                 "activity" => vec![Value::from(s.activity.clone())],
+                "activity_type" => vec![Value::from(ACTIVITY_TYPE)],
                 "subject" => vec![s.subject.clone().map_or(Value::Null, Value::from)],
                 "curriculum_code" => vec![s.code.clone().map_or(Value::Null, Value::from)],
                 other => panic!("the oracle does not know dimension {other}"),
@@ -922,6 +930,10 @@ pub fn questions() -> Vec<Question> {
             vec!["subject"],
             vec!["curriculum_code"],
             vec!["tool", "hour"],
+            vec!["week"],
+            vec!["school_year", "grade"],
+            vec!["verb", "activity"],
+            vec!["activity_type"],
         ] {
             asked.push((group_by, from, to, vec![]));
         }

@@ -422,8 +422,7 @@ impl AggregateService {
         let cache = self.tenants.lock().await.get(tenant).cloned();
         let Some(cache) = cache else { return };
         let mut cache = cache.write().await;
-        if cache.roster_versions == usize::MAX
-            || cache.view.roster.version() + 1 != next.version()
+        if cache.roster_versions == usize::MAX || cache.view.roster.version() + 1 != next.version()
         {
             cache.roster_versions = usize::MAX;
             return;
