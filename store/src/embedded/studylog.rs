@@ -2,16 +2,18 @@
 //!
 //! | keyspace | key | value |
 //! |---|---|---|
-//! | `facts` | tenant id, day (`i32` sign-flipped big-endian), actor (16), statement id (16) | `StudyFact` (81 bytes) |
+//! | `facts` | tenant id, month (`i32` sign-flipped big-endian), actor (16), day (the same), statement id (16) | `StudyFact` (81 bytes) |
 //! | `month_summaries` | tenant id, month (`i32` sign-flipped big-endian), actor (16) | `MonthSummary` (48 bytes) |
 //! | `terms` | tenant id, dim (`u8`), key (16) | first seen (`i64` big-endian), text |
 //! | `terms_by_time` | tenant id, first seen (sign-flipped big-endian), dim, key (16) | empty |
 //! | `roster_versions` | tenant name (`u16` length-prefixed), number (`u32` big-endian) | imported at (`i64` big-endian), body |
 //! | `roster_records` | tenant name (`u16` length-prefixed), kind (`u8`), sourcedId | `u32` record length, record, removal (may be empty) |
 //!
-//! Facts are keyed day first, so a day's writes land together (cheap to flush and compact) and
-//! a board-wide period is one range; a learner's day is a prefix. Summaries are keyed month
-//! first for the same reasons. Facts and summaries are written in the statements' batch
+//! Facts are keyed month first, then learner, so a month's writes land together (cheap to flush
+//! and compact), a board-wide period is one range per month (days outside the period are
+//! skipped), and a class's learners over a month are one range each: a class over 30 days is
+//! about 30 ranges, not 900 (day, learner) prefixes. Summaries are keyed month first for the
+//! same reasons. Facts and summaries are written in the statements' batch
 //! ([`Tables::write_statements`]). Adding to a summary reads it, adds and writes it back, so
 //! writes that touch facts or summaries (that, and `void_facts`) take `study_writes` (one ingest
 //! loop makes them, so the lock is uncontended). A fact already held adds nothing (a point lookup
@@ -52,11 +54,38 @@ fn day_prefix(tenant: TenantId, day: i32) -> Vec<u8> {
     key
 }
 
-fn fact_key(tenant: TenantId, day: i32, actor: &Key16, id: Uuid) -> Vec<u8> {
-    let mut key = day_prefix(tenant, day);
+/// `tenant, month, actor, day`: where an actor's facts of a day start.
+fn actor_day_prefix(tenant: TenantId, day: i32, actor: &Key16) -> Vec<u8> {
+    let mut key = day_prefix(tenant, month_number(day));
     key.extend_from_slice(&actor.0);
+    key.extend_from_slice(&flip(day));
+    key
+}
+
+fn fact_key(tenant: TenantId, day: i32, actor: &Key16, id: Uuid) -> Vec<u8> {
+    let mut key = actor_day_prefix(tenant, day, actor);
     key.extend_from_slice(id.as_bytes());
     key
+}
+
+/// The day and actor of a fact key.
+fn fact_day_actor(key: &[u8]) -> (i32, Key16) {
+    let n = key.len();
+    let day = unflip(key[n - 20..n - 16].try_into().expect("4 bytes"));
+    (day, Key16(key[n - 36..n - 20].try_into().expect("16 bytes")))
+}
+
+/// The months `first_day..last_day` touches, each with the part of the period in it.
+fn months_of(first_day: i32, last_day: i32) -> Vec<(MonthNumber, i32, i32)> {
+    let mut out = Vec::new();
+    let mut day = first_day;
+    while day < last_day {
+        let month = month_number(day);
+        let end = month_days(month).end.min(last_day);
+        out.push((month, day, end));
+        day = end;
+    }
+    out
 }
 
 fn summary_key(tenant: TenantId, month: MonthNumber, actor: &Key16) -> Vec<u8> {
@@ -224,14 +253,10 @@ impl Tables {
         let Some(tenant) = self.tenant_id(tenant) else {
             return Ok(Vec::new());
         };
-        let days = (last_day - first_day).max(0) as usize;
+        let months = months_of(first_day, last_day);
         let mut out = Vec::new();
         let mut read = |key: &[u8], value: &[u8]| -> Result<(), StoreError> {
-            let day = unflip(
-                key[key.len() - 36..key.len() - 32]
-                    .try_into()
-                    .expect("4 bytes"),
-            );
+            let (day, _) = fact_day_actor(key);
             let id =
                 Uuid::from_slice(&key[key.len() - 16..]).map_err(|_| corrupt("fact id".into()))?;
             let fact = StudyFact::decode(value).map_err(|e| corrupt(format!("fact: {e}")))?;
@@ -239,12 +264,15 @@ impl Tables {
             Ok(())
         };
         match actors {
-            Some(actors) if actors.len().saturating_mul(days) <= FACT_PAIRS_MAX => {
-                for day in first_day..last_day {
+            Some(actors) if actors.len().saturating_mul(months.len()) <= FACT_PAIRS_MAX => {
+                // One range per (month, actor): the actor's days of the period in that month.
+                for &(_, from_day, to_day) in &months {
                     for actor in actors {
-                        let mut prefix = day_prefix(tenant, day);
-                        prefix.extend_from_slice(&actor.0);
-                        for guard in self.facts.prefix(&prefix) {
+                        let from = actor_day_prefix(tenant, from_day, actor);
+                        let to = actor_day_prefix(tenant, to_day - 1, actor);
+                        let mut to = to;
+                        to.extend_from_slice(&[0xff; 17]);
+                        for guard in self.facts.range(from..to) {
                             let (key, value) = guard.into_inner().map_err(unavailable)?;
                             read(&key, &value)?;
                         }
@@ -253,17 +281,18 @@ impl Tables {
             }
             _ => {
                 let wanted: Option<HashSet<&Key16>> = actors.map(|a| a.iter().collect());
-                let from = day_prefix(tenant, first_day);
-                let to = day_prefix(tenant, last_day);
-                for guard in self.facts.range(from..to) {
-                    let (key, value) = guard.into_inner().map_err(unavailable)?;
-                    let actor = &key[key.len() - 32..key.len() - 16];
-                    if let Some(wanted) = &wanted
-                        && !wanted.contains(&Key16(actor.try_into().expect("16 bytes")))
-                    {
-                        continue;
+                for &(month, from_day, to_day) in &months {
+                    for guard in self.facts.prefix(day_prefix(tenant, month)) {
+                        let (key, value) = guard.into_inner().map_err(unavailable)?;
+                        let (day, actor) = fact_day_actor(&key);
+                        if day < from_day
+                            || day >= to_day
+                            || wanted.as_ref().is_some_and(|w| !w.contains(&actor))
+                        {
+                            continue;
+                        }
+                        read(&key, &value)?;
                     }
-                    read(&key, &value)?;
                 }
             }
         }
@@ -328,18 +357,16 @@ impl Tables {
         }
         for ((month, actor), removed) in months {
             let mut summary = MonthSummary::default();
-            for day in month_days(month) {
-                let mut prefix = day_prefix(tenant, day);
-                prefix.extend_from_slice(&actor.0);
-                for guard in self.facts.prefix(&prefix) {
-                    let (key, value) = guard.into_inner().map_err(unavailable)?;
-                    if removed.contains(&key[..]) {
-                        continue;
-                    }
-                    let fact =
-                        StudyFact::decode(&value).map_err(|e| corrupt(format!("fact: {e}")))?;
-                    summary.add(&fact, day_of_month(day));
+            let mut prefix = day_prefix(tenant, month);
+            prefix.extend_from_slice(&actor.0);
+            for guard in self.facts.prefix(&prefix) {
+                let (key, value) = guard.into_inner().map_err(unavailable)?;
+                if removed.contains(&key[..]) {
+                    continue;
                 }
+                let (day, _) = fact_day_actor(&key);
+                let fact = StudyFact::decode(&value).map_err(|e| corrupt(format!("fact: {e}")))?;
+                summary.add(&fact, day_of_month(day));
             }
             let key = summary_key(tenant, month, &actor);
             if summary.is_empty() {
