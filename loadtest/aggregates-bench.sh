@@ -10,7 +10,7 @@
 #      one transferred learner, and (while `loadtest post` runs at half the rate of the last
 #      loading round) the delay from acknowledgement to presence in the aggregates.
 # Usage: loadtest/aggregates-bench.sh [STATEMENTS] [BOARDS] [RUN_SECONDS]
-# Disk: about 2.8 KB a statement in the data dir (log + store); WORK_DIR picks where (default
+# Disk: about 2.2–2.8 KB a statement in the data dir (log + store); WORK_DIR picks where (default
 # a temporary directory, removed at the end).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -275,6 +275,7 @@ fn days_from_civil(year: i32, month: u32, day: u32) -> i32 {
     (era * 146_097 + doe - 719_468) as i32
 }
 
-/// Above this many (day, actor) pairs, a store reads a scoped fact range as whole days and keeps
-/// the actors' facts, instead of looking each pair up.
+/// Above this many (day, actor) pairs (the embedded store: (month, actor) ranges), a store reads
+/// a scoped fact range as whole days (months) and keeps the actors' facts, instead of looking
+/// each pair up.
 pub(crate) const FACT_PAIRS_MAX: usize = 4_096;

@@ -72,7 +72,10 @@ fn fact_key(tenant: TenantId, day: i32, actor: &Key16, id: Uuid) -> Vec<u8> {
 fn fact_day_actor(key: &[u8]) -> (i32, Key16) {
     let n = key.len();
     let day = unflip(key[n - 20..n - 16].try_into().expect("4 bytes"));
-    (day, Key16(key[n - 36..n - 20].try_into().expect("16 bytes")))
+    (
+        day,
+        Key16(key[n - 36..n - 20].try_into().expect("16 bytes")),
+    )
 }
 
 /// The months `first_day..last_day` touches, each with the part of the period in it.
