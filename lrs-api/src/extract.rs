@@ -79,6 +79,18 @@ impl Authenticated {
         &self.0.tenant
     }
 
+    /// Who this principal is as a writer: its reads wait for its own acknowledged statements
+    /// ([`lrs_progress::ReadVisibility::wait_for_own_writes`]). A hash of the tenant and the
+    /// whole identity (issuer or authority home page, and key or subject).
+    pub fn writer(&self) -> lrs_progress::Writer {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.0.tenant.hash(&mut hasher);
+        self.0.identity.home_page.hash(&mut hasher);
+        self.0.identity.name.hash(&mut hasher);
+        lrs_progress::Writer(hasher.finish())
+    }
+
     /// 403 unless the principal may do `access` (its scopes allow it; a prefecture-wide
     /// principal reads aggregates only).
     pub fn require(&self, access: Access) -> Result<(), ApiError> {

@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use lrs_log::LogProducer;
-use lrs_progress::{AppliedBatch, IngestListener, Progress, ReadVisibility, WriteProgress};
+use lrs_progress::{AppliedBatch, IngestListener, Progress, ReadVisibility, WriteProgress, Writer};
 use lrs_schema::bodies_equivalent;
 use lrs_schema::envelope::{EnvelopeStatement, StatementEnvelope};
 
@@ -162,9 +162,11 @@ impl WriteSequencer {
     }
 
     /// Appends one request's statements as one record and waits until it is durable.
+    /// `writer`: who is writing, so their reads wait for these statements (and only theirs do).
     pub async fn submit(
         &self,
         tenant: &str,
+        writer: Writer,
         statements: Vec<PreparedStatement>,
     ) -> Result<SubmitOutcome, ApiError> {
         self.refuse_if_behind()?;
@@ -189,6 +191,12 @@ impl WriteSequencer {
             self.already_present
                 .fetch_add(already_present as u64, Ordering::Relaxed);
             if kept.is_empty() {
+                if already_present > already_stored {
+                    // Some are in flight in another request: the writer's reads wait for the
+                    // latest stamp, which covers them.
+                    let last = seq.progress.borrow().last_stamp;
+                    self.visibility.acknowledged(writer, last);
+                }
                 return Ok(SubmitOutcome {
                     stored: None,
                     already_present,
@@ -250,6 +258,7 @@ impl WriteSequencer {
         match outcome {
             Ok(Ok(_ack)) => {
                 self.accepted.fetch_add(appended as u64, Ordering::Relaxed);
+                self.visibility.acknowledged(writer, stamp);
                 Ok(SubmitOutcome {
                     stored: Some(stamp),
                     already_present,

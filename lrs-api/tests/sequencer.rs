@@ -16,6 +16,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 const TENANT: &str = "board-a";
+const WRITER: lrs_progress::Writer = lrs_progress::Writer(1);
 
 struct Rig {
     _dir: tempfile::TempDir,
@@ -111,6 +112,7 @@ async fn one_request_becomes_one_record_stamped_after_every_earlier_one() {
         .sequencer
         .submit(
             TENANT,
+            WRITER,
             vec![
                 statement(a, &body(a, 1), false),
                 statement(b, &body(b, 2), false),
@@ -120,7 +122,7 @@ async fn one_request_becomes_one_record_stamped_after_every_earlier_one() {
         .unwrap();
     let second = rig
         .sequencer
-        .submit(TENANT, vec![statement(c, &body(c, 3), false)])
+        .submit(TENANT, WRITER, vec![statement(c, &body(c, 3), false)])
         .await
         .unwrap();
     let (s1, s2) = (first.stored.unwrap(), second.stored.unwrap());
@@ -145,19 +147,19 @@ async fn an_id_in_flight_is_a_no_op_when_equivalent_and_a_conflict_when_not() {
     let rig = rig(roomy());
     let id = Uuid::new_v4();
     rig.sequencer
-        .submit(TENANT, vec![statement(id, &body(id, 1), true)])
+        .submit(TENANT, WRITER, vec![statement(id, &body(id, 1), true)])
         .await
         .unwrap();
     let again = rig
         .sequencer
-        .submit(TENANT, vec![statement(id, &body(id, 1), true)])
+        .submit(TENANT, WRITER, vec![statement(id, &body(id, 1), true)])
         .await
         .unwrap();
     assert_eq!(again.stored, None, "nothing new was appended");
     assert_eq!(again.already_present, 1);
     let other = rig
         .sequencer
-        .submit(TENANT, vec![statement(id, &body(id, 2), true)])
+        .submit(TENANT, WRITER, vec![statement(id, &body(id, 2), true)])
         .await
         .unwrap_err();
     assert_eq!(other.kind(), ApiErrorKind::Conflict);
@@ -165,7 +167,7 @@ async fn an_id_in_flight_is_a_no_op_when_equivalent_and_a_conflict_when_not() {
     // Another tenant's ids are its own.
     let elsewhere = rig
         .sequencer
-        .submit("board-b", vec![statement(id, &body(id, 2), true)])
+        .submit("board-b", WRITER, vec![statement(id, &body(id, 2), true)])
         .await
         .unwrap();
     assert!(elsewhere.stored.is_some());
@@ -177,7 +179,7 @@ async fn a_stored_id_is_checked_against_the_store_once_ingest_released_it() {
     let id = Uuid::new_v4();
     let outcome = rig
         .sequencer
-        .submit(TENANT, vec![statement(id, &body(id, 1), true)])
+        .submit(TENANT, WRITER, vec![statement(id, &body(id, 1), true)])
         .await
         .unwrap();
     // Ingest writes the row and reports the batch: the id leaves the in-flight set.
@@ -197,13 +199,13 @@ async fn a_stored_id_is_checked_against_the_store_once_ingest_released_it() {
     applied(&rig, 1, stored, &[id]);
     let same = rig
         .sequencer
-        .submit(TENANT, vec![statement(id, &body(id, 1), true)])
+        .submit(TENANT, WRITER, vec![statement(id, &body(id, 1), true)])
         .await
         .unwrap();
     assert_eq!((same.stored, same.already_present), (None, 1));
     let different = rig
         .sequencer
-        .submit(TENANT, vec![statement(id, &body(id, 9), true)])
+        .submit(TENANT, WRITER, vec![statement(id, &body(id, 9), true)])
         .await
         .unwrap_err();
     assert_eq!(different.kind(), ApiErrorKind::Conflict);
@@ -214,7 +216,7 @@ async fn a_batch_with_one_conflicting_id_appends_nothing() {
     let rig = rig(roomy());
     let used = Uuid::new_v4();
     rig.sequencer
-        .submit(TENANT, vec![statement(used, &body(used, 1), true)])
+        .submit(TENANT, WRITER, vec![statement(used, &body(used, 1), true)])
         .await
         .unwrap();
     let fresh = Uuid::new_v4();
@@ -222,6 +224,7 @@ async fn a_batch_with_one_conflicting_id_appends_nothing() {
         .sequencer
         .submit(
             TENANT,
+            WRITER,
             vec![
                 statement(fresh, &body(fresh, 1), false),
                 statement(used, &body(used, 5), true),
@@ -242,21 +245,21 @@ async fn writes_are_refused_while_ingest_is_beyond_the_lag_bound_and_accepted_on
     for _ in 0..2 {
         let id = Uuid::new_v4();
         rig.sequencer
-            .submit(TENANT, vec![statement(id, &body(id, 1), false)])
+            .submit(TENANT, WRITER, vec![statement(id, &body(id, 1), false)])
             .await
             .unwrap();
     }
     let id = Uuid::new_v4();
     let refused = rig
         .sequencer
-        .submit(TENANT, vec![statement(id, &body(id, 1), false)])
+        .submit(TENANT, WRITER, vec![statement(id, &body(id, 1), false)])
         .await
         .unwrap_err();
     assert_eq!(refused.kind(), ApiErrorKind::Unavailable);
     assert_eq!(rig.visibility.lag_records(), 2);
     applied(&rig, 2, 0, &[]);
     rig.sequencer
-        .submit(TENANT, vec![statement(id, &body(id, 1), false)])
+        .submit(TENANT, WRITER, vec![statement(id, &body(id, 1), false)])
         .await
         .unwrap();
 }
@@ -269,7 +272,7 @@ async fn in_flight_bodies_count_against_the_byte_bound_until_applied() {
     });
     let id = Uuid::new_v4();
     rig.sequencer
-        .submit(TENANT, vec![statement(id, &body(id, 1), true)])
+        .submit(TENANT, WRITER, vec![statement(id, &body(id, 1), true)])
         .await
         .unwrap();
     assert_eq!(

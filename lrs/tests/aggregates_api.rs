@@ -37,6 +37,8 @@ async fn fill(lrs: TestLrs) -> TestLrs {
     ]);
     let response = lrs.post_statements(&statements).await;
     assert_eq!(response.status(), 200);
+    // Other credentials read these: they do not wait for this credential's writes.
+    lrs.wait_applied().await;
     lrs
 }
 

@@ -20,4 +20,4 @@ mod snapshot;
 mod visibility;
 
 pub use listener::{AppliedBatch, IngestListener};
-pub use visibility::{Progress, ReadVisibility, WriteProgress};
+pub use visibility::{Progress, ReadVisibility, WriteProgress, Writer};

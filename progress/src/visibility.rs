@@ -1,7 +1,8 @@
 //! [`ReadVisibility`]: Consistent-Through, read-your-writes and the query cap.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lrs_log::Log;
@@ -51,7 +52,22 @@ pub struct ReadVisibility {
     writes: watch::Receiver<WriteProgress>,
     /// The highest Consistent-Through ever reported: it never moves backwards.
     reported: AtomicI64,
+    /// Local mode: the last `stored` acknowledged to each writer (a [`Writer`] key), so a reader
+    /// waits for its own writes only.
+    acknowledged: Mutex<HashMap<Writer, Micros>>,
+    /// Local mode: the log's end when this process started. Records below it were acknowledged
+    /// by an earlier process (before a crash or restart) to writers this one never saw, so
+    /// every reader waits until they are applied.
+    startup_end: u64,
 }
+
+/// Who wrote: a hash of a credential's whole identity (`lrs-api` makes it). Two writers that
+/// collide only make one of them wait for the other's writes too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Writer(pub u64);
+
+/// Past this many writers remembered, those whose writes are all applied are forgotten.
+const WRITERS_KEPT: usize = 65_536;
 
 impl ReadVisibility {
     /// `initial_next_offset` / `initial_stored`: the store's recorded watermarks at start-up.
@@ -69,13 +85,22 @@ impl ReadVisibility {
             stored: initial_stored,
             snapshot: None,
         });
+        let startup_end = match mode {
+            Progress::Local => log
+                .end_offsets()
+                .map(|ends| ends.iter().map(|(_, o)| *o).sum())
+                .unwrap_or(0),
+            Progress::Polled { .. } => 0,
+        };
         Arc::new(ReadVisibility {
+            startup_end,
             log,
             reader,
             mode,
             applied,
             writes,
             reported: AtomicI64::new(initial_stored),
+            acknowledged: Mutex::new(HashMap::new()),
         })
     }
 
@@ -129,8 +154,48 @@ impl ReadVisibility {
         }
     }
 
+    /// Records that `writer` was acknowledged statements stored at `stored` (Local mode; the write
+    /// side calls it once the append is durable, before answering).
+    pub fn acknowledged(&self, writer: Writer, stored: Micros) {
+        if self.mode != Progress::Local {
+            return;
+        }
+        let mut acknowledged = self.acknowledged.lock().unwrap_or_else(|p| p.into_inner());
+        let held = acknowledged.entry(writer).or_insert(stored);
+        *held = (*held).max(stored);
+        if acknowledged.len() > WRITERS_KEPT {
+            let applied = self.applied.borrow().stored;
+            acknowledged.retain(|_, stored| *stored > applied);
+        }
+    }
+
+    /// Waits (at most `timeout`) until the reader can see its own acknowledged writes.
+    ///
+    /// Local: until ingest has applied the last statement acknowledged to `writer` (no wait at
+    /// all for a reader that wrote nothing, or whose writes are applied: a dashboard never
+    /// waits for the ingest backlog), and what the log held when the process started (written
+    /// by an earlier process, to writers this one never saw). Polled (another process wrote): until a snapshot taken
+    /// after the call shows every record acknowledged before it applied, whoever wrote it.
+    pub async fn wait_for_own_writes(&self, writer: Option<Writer>, timeout: Duration) {
+        if self.mode != Progress::Local {
+            return self.wait_for_acknowledged(timeout).await;
+        }
+        let target = writer.and_then(|writer| {
+            let acknowledged = self.acknowledged.lock().unwrap_or_else(|p| p.into_inner());
+            acknowledged.get(&writer).copied()
+        });
+        let floor = self.startup_end;
+        let visible =
+            |a: &Applied| a.next_offset >= floor && target.is_none_or(|stored| a.stored >= stored);
+        let mut rx = self.applied.subscribe();
+        if visible(&rx.borrow()) {
+            return;
+        }
+        let _ = tokio::time::timeout(timeout, rx.wait_for(visible)).await;
+    }
+
     /// Waits (at most `timeout`) until ingest has applied every record that was durable when the
-    /// call began, so a client reads its own acknowledged writes.
+    /// call began, whoever wrote it.
     pub async fn wait_for_acknowledged(&self, timeout: Duration) {
         let mut rx = self.applied.subscribe();
         match self.mode {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use lrs_log::{EmbeddedLog, EmbeddedLogConfig, Log};
-use lrs_progress::{AppliedBatch, IngestListener, Progress, ReadVisibility, WriteProgress};
+use lrs_progress::{AppliedBatch, IngestListener, Progress, ReadVisibility, WriteProgress, Writer};
 use lrs_store::{EmbeddedStore, StatementWriter, Watermark, now_micros};
 use tokio::sync::watch;
 
@@ -166,6 +166,99 @@ async fn read_your_writes_waits_for_the_records_durable_when_the_read_began() {
     tokio::time::timeout(Duration::from_secs(5), waiting)
         .await
         .expect("the wait ends once ingest applied the record")
+        .unwrap();
+}
+
+/// Issue 12: a reader waits for its own acknowledged writes only. A dashboard that wrote
+/// nothing, or a writer whose statements are applied, answers at once although the log holds
+/// records ingest has not applied; a writer whose statement is not applied waits until it is.
+#[tokio::test]
+async fn a_reader_waits_for_its_own_acknowledged_writes_only() {
+    let rig = rig();
+    let visibility = ReadVisibility::new(
+        rig.log.clone(),
+        rig.store.clone(),
+        0,
+        0,
+        Progress::Local,
+        WriteProgress::none(),
+    );
+    let (tool, dashboard, other) = (Writer(1), Writer(2), Writer(3));
+    // A backlog of two records (stored 10 and 20); `tool` was acknowledged the second.
+    append(&rig.log).await;
+    append(&rig.log).await;
+    visibility.acknowledged(other, 10);
+    visibility.acknowledged(tool, 20);
+    let wait = Duration::from_secs(30);
+    for reader in [None, Some(dashboard)] {
+        tokio::time::timeout(
+            Duration::from_secs(1),
+            visibility.wait_for_own_writes(reader, wait),
+        )
+        .await
+        .expect("a reader that wrote nothing does not wait for the backlog");
+    }
+    let waiting = {
+        let visibility = visibility.clone();
+        tokio::spawn(async move { visibility.wait_for_own_writes(Some(tool), wait).await })
+    };
+    // The first record applied: `other`'s write is visible, `tool`'s is not.
+    visibility.applied(&batch(1, 10));
+    tokio::time::timeout(
+        Duration::from_secs(1),
+        visibility.wait_for_own_writes(Some(other), wait),
+    )
+    .await
+    .expect("other's write is applied");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(
+        !waiting.is_finished(),
+        "tool's statement is not applied yet"
+    );
+    visibility.applied(&batch(2, 20));
+    tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("the wait ends once ingest applied tool's statement")
+        .unwrap();
+    assert!(
+        visibility.consistent_through() >= 20,
+        "Consistent-Through covers what the writer was acknowledged"
+    );
+}
+
+/// After a restart the log may hold records an earlier process acknowledged and ingest has not
+/// applied: every reader waits for them, whoever wrote them.
+#[tokio::test]
+async fn after_a_restart_every_reader_waits_for_what_the_log_held_at_start() {
+    let rig = rig();
+    append(&rig.log).await;
+    append(&rig.log).await;
+    let visibility = ReadVisibility::new(
+        rig.log.clone(),
+        rig.store.clone(),
+        0,
+        0,
+        Progress::Local,
+        WriteProgress::none(),
+    );
+    let waiting = {
+        let visibility = visibility.clone();
+        tokio::spawn(async move {
+            visibility
+                .wait_for_own_writes(None, Duration::from_secs(30))
+                .await
+        })
+    };
+    visibility.applied(&batch(1, 10));
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(
+        !waiting.is_finished(),
+        "one record of the backlog is not applied yet"
+    );
+    visibility.applied(&batch(2, 20));
+    tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("the wait ends once the log held at start is applied")
         .unwrap();
 }
 

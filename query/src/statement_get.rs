@@ -26,6 +26,8 @@ pub struct StatementRequest {
     pub params: Vec<(String, String)>,
     /// The parsed `Accept-Language` list, best first (for `format=canonical`).
     pub languages: Vec<String>,
+    /// Who asks, as a writer: the GET waits for their own acknowledged statements only.
+    pub writer: Option<lrs_progress::Writer>,
 }
 
 /// What a statement GET answers.
@@ -61,7 +63,7 @@ impl<R: StatementReader + ?Sized> StatementQueryService<R> {
         let query = StatementQuery::from_params(&params, request.version)?;
         let tenant = request.tenant.as_str();
         self.visibility()
-            .wait_for_acknowledged(self.config().read_your_writes_wait)
+            .wait_for_own_writes(request.writer, self.config().read_your_writes_wait)
             .await;
         let consistent_through = self.visibility().consistent_through();
         let (json, last_modified, statements) =

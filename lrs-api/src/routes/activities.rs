@@ -27,8 +27,8 @@ pub fn resource() -> Resource {
 ///
 /// xAPI 1.0.3 Communication §2.5.s2.b1: an LRS without a canonical definition "SHOULD* still
 /// return an Activity Object when queried" (2.0.0 conformance: with the id and `objectType`).
-/// The lookup first waits for writes acknowledged before the request (up to
-/// `query.read_your_writes_wait_ms`), so a statement POSTed just before is reflected.
+/// The lookup first waits for the credential's own writes acknowledged before the request (up
+/// to `query.read_your_writes_wait_ms`), so a statement it POSTed just before is reflected.
 pub async fn get(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -39,7 +39,10 @@ pub async fn get(
     Iri::parse(&id).map_err(|e| ApiError::bad_request(e.rule(), "?activityId", e.message()))?;
     state
         .visibility()
-        .wait_for_acknowledged(state.queries.config().read_your_writes_wait)
+        .wait_for_own_writes(
+            Some(auth.writer()),
+            state.queries.config().read_your_writes_wait,
+        )
         .await;
     let definition = state
         .activities

@@ -43,7 +43,9 @@ pub async fn aggregates(
         let request = AggregateRequest::from_params(&params, calendar, now)?;
         let day = calendar.day_of(request.until - 1).min(calendar.day_of(now));
         let reader = reader(&service, &auth, day).await?;
-        let answer = service.aggregate(auth.tenant(), &reader, &params).await?;
+        let answer = service
+            .aggregate(auth.tenant(), &reader, Some(auth.writer()), &params)
+            .await?;
         let through = format_timestamp(answer.consistent_through);
         let response = if wants_csv(&req) {
             HttpResponse::Ok()
@@ -80,6 +82,7 @@ pub async fn inactive(
             .inactive(
                 auth.tenant(),
                 &reader,
+                Some(auth.writer()),
                 &params.class,
                 params.school_days,
                 params.date,

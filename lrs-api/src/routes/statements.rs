@@ -91,7 +91,7 @@ async fn submit(
     }
     state
         .sequencer()?
-        .submit(auth.tenant(), prepared.statements)
+        .submit(auth.tenant(), auth.writer(), prepared.statements)
         .await?;
     Ok(())
 }
@@ -114,6 +114,7 @@ pub async fn get(
             version: version.0,
             params: query_pairs(&req)?,
             languages: accept_language(&req),
+            writer: Some(auth.writer()),
         };
         Ok::<_, ApiError>(answer(state.queries.get(&request).await?))
     }

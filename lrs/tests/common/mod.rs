@@ -154,6 +154,24 @@ impl TestLrs {
             .unwrap()
     }
 
+    /// Waits until ingest has applied everything acknowledged (`/ready` reports no lag): what
+    /// another credential's reads need, since a reader waits for its own writes only.
+    pub async fn wait_applied(&self) {
+        let ready = self.endpoint.replace("/xapi", "/ready");
+        for _ in 0..500 {
+            let lag = match self.client.get(&ready).send().await {
+                Ok(response) => response.json::<Value>().await.ok(),
+                Err(_) => None,
+            }
+            .and_then(|v| v["ingest_lag_records"].as_u64());
+            if lag == Some(0) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("ingest did not catch up within 10 s");
+    }
+
     pub async fn get_json(&self, path: &str) -> (reqwest::StatusCode, Value) {
         send_json(self.request(reqwest::Method::GET, path)).await
     }

@@ -219,17 +219,20 @@ impl AggregateService {
     }
 
     /// `GET /api/v1/aggregates` for one tenant, or across every tenant for the prefecture.
+    /// `writer`: who asks, as a writer (the answer first waits for their own acknowledged
+    /// statements, at most `read_your_writes_wait`).
     pub async fn aggregate(
         &self,
         tenant: &str,
         reader: &Reader,
+        writer: Option<lrs_progress::Writer>,
         params: &[(String, String)],
     ) -> Result<AggregateAnswer, AggregateError> {
         let calendar = self.settings.calendar;
         let request = AggregateRequest::from_params(params, &calendar, now_micros())?;
         check_request(&request, reader)?;
         self.visibility
-            .wait_for_acknowledged(self.settings.read_your_writes_wait)
+            .wait_for_own_writes(writer, self.settings.read_your_writes_wait)
             .await;
         let consistent_through = self.visibility.consistent_through();
         let tenants = match reader {
@@ -351,6 +354,7 @@ impl AggregateService {
         &self,
         tenant: &str,
         reader: &Reader,
+        writer: Option<lrs_progress::Writer>,
         class: &str,
         school_days: u32,
         day: Day,
@@ -368,7 +372,7 @@ impl AggregateService {
             )));
         }
         self.visibility
-            .wait_for_acknowledged(self.settings.read_your_writes_wait)
+            .wait_for_own_writes(writer, self.settings.read_your_writes_wait)
             .await;
         let consistent_through = self.visibility.consistent_through();
         let cache = self.cache(tenant).await;
