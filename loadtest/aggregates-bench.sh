@@ -39,7 +39,7 @@ start() { # $1 = data dir, $2 = studylog enabled; sets KEY SECRET PID
   LRS__STUDYLOG__ENABLED=$2 "$BIN/lrs" serve --listen "127.0.0.1:$PORT" --data-dir "$1" >"$1.log" 2>&1 &
   PID=$!
   for _ in $(seq 100); do curl -sf "$ROOT/ready" >/dev/null && break; sleep 0.1; done
-  "$BIN/lrs" roster import --endpoint "$ROOT" --key "$KEY" --secret "$SECRET" "$WORK/roster.zip" >/dev/null
+  "$BIN/lrs" roster import --endpoint "$ROOT" --key="$KEY" --secret="$SECRET" "$WORK/roster.zip" >/dev/null
 }
 stop() { kill "$PID"; wait "$PID" || true; }
 accepted() { curl -s "$ROOT/metrics" | awk '/^lrs_statements_accepted_total/ {print $2}'; }
@@ -50,7 +50,7 @@ for round in 1 2; do
   for enabled in false true; do
     start "$WORK/cost-$enabled" "$enabled"
     started=$(date +%s.%N)
-    "$BIN/loadtest" post --endpoint "$ROOT/xapi" --key "$KEY" --secret "$SECRET" \
+    "$BIN/loadtest" post --endpoint "$ROOT/xapi" --key="$KEY" --secret="$SECRET" \
       --connections "$CONNECTIONS" --batch 100 --duration "$RUN" --warmup 0 "${POPULATION[@]}" \
       >"$WORK/cost-$enabled-$round.txt" 2>&1
     caught_up
@@ -76,7 +76,7 @@ loaded=$(date +%s)
 last_rate=0
 while [ "$(accepted)" -lt "$STATEMENTS" ]; do
   before=$(accepted)
-  "$BIN/loadtest" post --endpoint "$ROOT/xapi" --key "$KEY" --secret "$SECRET" \
+  "$BIN/loadtest" post --endpoint "$ROOT/xapi" --key="$KEY" --secret="$SECRET" \
     --connections "$CONNECTIONS" --batch 100 --duration 30 --warmup 0 "${POPULATION[@]}" \
     >/dev/null 2>&1
   last_rate=$(( ($(accepted) - before) / 30 ))
@@ -88,7 +88,7 @@ python3 loadtest/aggregates_probe.py "$ROOT" "$KEY" "$SECRET" "$WORK/roster" 200
 # Half the rate the last loading round was accepted at (the store's rate at this size).
 half=$(( last_rate / 200 > 0 ? last_rate / 200 : 1 ))
 echo "== ack -> aggregates while loadtest posts at half the last loading round's rate ($((half * 100)) statements/s)"
-"$BIN/loadtest" post --endpoint "$ROOT/xapi" --key "$KEY" --secret "$SECRET" \
+"$BIN/loadtest" post --endpoint "$ROOT/xapi" --key="$KEY" --secret="$SECRET" \
   --connections "$CONNECTIONS" --batch 100 --rate "$half" --duration 60 --warmup 0 "${POPULATION[@]}" \
   >"$WORK/half-rate.txt" 2>&1 &
 load=$!

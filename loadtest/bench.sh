@@ -34,7 +34,7 @@ run() { # $1 = batch size
   for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/ready" >/dev/null && break; sleep 0.1; done
   echo "== lrs serve, batch $1, $CONNECTIONS connections, ${SECONDS_PER_RUN}s"
   local started; started=$(date +%s.%N)
-  "$BIN/loadtest" post --endpoint "http://127.0.0.1:$PORT/xapi" --key "$key" --secret "$secret" \
+  "$BIN/loadtest" post --endpoint "http://127.0.0.1:$PORT/xapi" --key="$key" --secret="$secret" \
     --connections "$CONNECTIONS" --batch "$1" --duration "$SECONDS_PER_RUN" --warmup 0 \
     --json "$WORK/lrs-$1.json" | tail -n 12
   local load_ended; load_ended=$(date +%s.%N)

@@ -58,7 +58,7 @@ start() { # role port
 start api "$API_PORT"
 start ingest "$INGEST_PORT"
 start query "$QUERY_PORT"
-"$BIN/loadtest" post --endpoint "http://127.0.0.1:$API_PORT/xapi" --key "$KEY" --secret "$SECRET" \
+"$BIN/loadtest" post --endpoint "http://127.0.0.1:$API_PORT/xapi" --key="$KEY" --secret="$SECRET" \
   --connections "$CONNECTIONS" --batch 100 --duration "$SECS" \
   --lag-probe --read-endpoint "http://127.0.0.1:$QUERY_PORT/xapi" --json "$DIR/e2e.json"
 
@@ -83,7 +83,7 @@ done
 echo "  postgres (all backends) $(ps -C postgres -o time= | awk -F'[:-]' '{ s += $NF + 60 * $(NF-1) + 3600 * $(NF-2) } END { print s }') s"
 
 echo "== visibility lag at a steady load ingest keeps up with (${LAG_CONNECTIONS:-1} connection, batches of ${LAG_BATCH:-10})"
-"$BIN/loadtest" post --endpoint "http://127.0.0.1:$API_PORT/xapi" --key "$KEY" --secret "$SECRET" \
+"$BIN/loadtest" post --endpoint "http://127.0.0.1:$API_PORT/xapi" --key="$KEY" --secret="$SECRET" \
   --connections "${LAG_CONNECTIONS:-1}" --batch "${LAG_BATCH:-10}" --duration "$SECS" \
   --lag-probe --read-endpoint "http://127.0.0.1:$QUERY_PORT/xapi" --json "$DIR/steady.json"
 

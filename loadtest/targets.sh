@@ -27,7 +27,7 @@ ENDPOINT="http://127.0.0.1:$PORT/xapi"
 
 post() { # $1 = seconds, $2 = json report, rest = extra flags
   local seconds=$1 json=$2; shift 2
-  "$BIN/loadtest" post --endpoint "$ENDPOINT" --key "$key" --secret "$secret" --batch 100 \
+  "$BIN/loadtest" post --endpoint "$ENDPOINT" --key="$key" --secret="$secret" --batch 100 \
     --duration "$seconds" --warmup 0 --json "$json" "$@" | tail -n 8
 }
 caught_up() {
