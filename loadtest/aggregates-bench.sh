@@ -26,7 +26,9 @@ cargo build --release -q -p lrs -p lrs-loadtest --bins
 BIN=${CARGO_TARGET_DIR:-target}/release
 WORK=${WORK_DIR:-$(mktemp -d)}
 mkdir -p "$WORK"
-[ -n "${WORK_DIR:-}" ] || trap 'rm -rf "$WORK"' EXIT
+PID=
+# The LRS under test stops with the script, however it ends.
+trap 'if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; fi; [ -n "${WORK_DIR:-}" ] || rm -rf "$WORK"' EXIT
 ROOT="http://127.0.0.1:$PORT"
 POPULATION=(--boards "$BOARDS" --templates 500)
 
@@ -41,7 +43,7 @@ start() { # $1 = data dir, $2 = studylog enabled; sets KEY SECRET PID
   for _ in $(seq 100); do curl -sf "$ROOT/ready" >/dev/null && break; sleep 0.1; done
   "$BIN/lrs" roster import --endpoint "$ROOT" --key="$KEY" --secret="$SECRET" "$WORK/roster.zip" >/dev/null
 }
-stop() { kill "$PID"; wait "$PID" || true; }
+stop() { kill "$PID"; wait "$PID" || true; PID=; }
 accepted() { curl -s "$ROOT/metrics" | awk '/^lrs_statements_accepted_total/ {print $2}'; }
 caught_up() { until curl -s "$ROOT/ready" | grep -q '"ingest_lag_records":0'; do sleep 0.2; done; }
 
