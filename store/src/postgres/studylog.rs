@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use deadpool_postgres::{Object, Transaction};
 use lrs_schema::envelope::Key16;
 use lrs_schema::{MonthSummary, StudyFact, civil_date, month_number};
+use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::unavailable;
@@ -193,7 +194,31 @@ impl<'a> SummaryColumns<'a> {
         }
         c
     }
+
+    /// The columns as the parameters `$1`–`$12` of [`SUMMARY_ROWS`].
+    fn params(&self) -> [&(dyn ToSql + Sync); 12] {
+        [
+            &self.tenants,
+            &self.months,
+            &self.actors,
+            &self.counts[0],
+            &self.counts[1],
+            &self.counts[2],
+            &self.counts[3],
+            &self.learning_ms,
+            &self.scaled_sum,
+            &self.scaled_count,
+            &self.last_active,
+            &self.active_days,
+        ]
+    }
 }
+
+/// The rows of a [`SummaryColumns`] bound by [`SummaryColumns::params`], in
+/// [`SUMMARY_COLUMNS`] order.
+const SUMMARY_ROWS: &str = "SELECT * FROM UNNEST($1::text[], $2::int4[], $3::bytea[], \
+                            $4::int4[], $5::int4[], $6::int4[], $7::int4[], $8::int8[], \
+                            $9::float8[], $10::int4[], $11::int8[], $12::int4[])";
 
 const SUMMARY_COLUMNS: &str = "tenant, month, actor, statements, answered, correct, \
                                completions, learning_ms, scaled_sum, scaled_count, last_active, \
@@ -206,10 +231,7 @@ async fn add_to_summaries(
 ) -> Result<(), StoreError> {
     let upsert = tx
         .prepare_cached(&format!(
-            "INSERT INTO month_summaries AS s ({SUMMARY_COLUMNS}) \
-             SELECT * FROM UNNEST($1::text[], $2::int4[], $3::bytea[], $4::int4[], $5::int4[], \
-             $6::int4[], $7::int4[], $8::int8[], $9::float8[], $10::int4[], $11::int8[], \
-             $12::int4[]) \
+            "INSERT INTO month_summaries AS s ({SUMMARY_COLUMNS}) {SUMMARY_ROWS} \
              ON CONFLICT (tenant, month, actor) DO UPDATE SET \
              statements = s.statements + excluded.statements, \
              answered = s.answered + excluded.answered, \
@@ -224,25 +246,9 @@ async fn add_to_summaries(
         .await
         .map_err(unavailable)?;
     let c = SummaryColumns::new(deltas.iter());
-    tx.execute(
-        &upsert,
-        &[
-            &c.tenants,
-            &c.months,
-            &c.actors,
-            &c.counts[0],
-            &c.counts[1],
-            &c.counts[2],
-            &c.counts[3],
-            &c.learning_ms,
-            &c.scaled_sum,
-            &c.scaled_count,
-            &c.last_active,
-            &c.active_days,
-        ],
-    )
-    .await
-    .map_err(unavailable)?;
+    tx.execute(&upsert, &c.params())
+        .await
+        .map_err(unavailable)?;
     Ok(())
 }
 
@@ -323,10 +329,7 @@ pub(super) async fn void_facts(
     if !kept.is_empty() {
         let set = tx
             .prepare_cached(&format!(
-                "INSERT INTO month_summaries ({SUMMARY_COLUMNS}) \
-                 SELECT * FROM UNNEST($1::text[], $2::int4[], $3::bytea[], $4::int4[], \
-                 $5::int4[], $6::int4[], $7::int4[], $8::int8[], $9::float8[], $10::int4[], \
-                 $11::int8[], $12::int4[]) \
+                "INSERT INTO month_summaries ({SUMMARY_COLUMNS}) {SUMMARY_ROWS} \
                  ON CONFLICT (tenant, month, actor) DO UPDATE SET \
                  statements = excluded.statements, answered = excluded.answered, \
                  correct = excluded.correct, completions = excluded.completions, \
@@ -337,25 +340,7 @@ pub(super) async fn void_facts(
             .await
             .map_err(unavailable)?;
         let c = SummaryColumns::new(kept.iter());
-        tx.execute(
-            &set,
-            &[
-                &c.tenants,
-                &c.months,
-                &c.actors,
-                &c.counts[0],
-                &c.counts[1],
-                &c.counts[2],
-                &c.counts[3],
-                &c.learning_ms,
-                &c.scaled_sum,
-                &c.scaled_count,
-                &c.last_active,
-                &c.active_days,
-            ],
-        )
-        .await
-        .map_err(unavailable)?;
+        tx.execute(&set, &c.params()).await.map_err(unavailable)?;
     }
     // Summaries left without facts go, and so do the empty rows the lock created.
     let emptied_months: Vec<i32> = empty.keys().map(|(_, month, _)| *month).collect();
