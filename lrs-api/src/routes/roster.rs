@@ -9,6 +9,7 @@ use lrs_auth::Access;
 
 use crate::app::AppState;
 use crate::body::read_body_up_to;
+use crate::body_budget::BodyReservation;
 use crate::error::ApiError;
 use crate::extract::Authenticated;
 use crate::roster_import::RosterImporter;
@@ -29,20 +30,10 @@ pub async fn import(
     state: web::Data<AppState>,
     auth: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Access::ImportRoster)?;
-    let importer = importer(&state)?;
-    require_content_type(&req, ZIP_TYPES, ZIP_RULE)?;
-    let body = read_body_up_to(
-        &req,
-        payload,
-        Some(&auth.0.identity),
-        importer.max_body_bytes(),
-    )
-    .await?;
-    let (bytes, _held) = body.into_parts();
-    let len = bytes.len();
-    let version = importer
-        .import_zip(auth.tenant(), bytes, move || {
+    let upload = Upload::read(&req, payload, &state, &auth, ZIP_TYPES, ZIP_RULE).await?;
+    let (state, len) = (state.clone(), upload.bytes.len());
+    let version = (upload.importer)
+        .import_zip(auth.tenant(), upload.bytes, move || {
             state.refuse_write_if_unsafe(len)
         })
         .await?;
@@ -57,24 +48,51 @@ pub async fn aliases(
     state: web::Data<AppState>,
     auth: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Access::ImportRoster)?;
-    let importer = importer(&state)?;
-    require_content_type(&req, CSV_TYPES, CSV_RULE)?;
-    let body = read_body_up_to(
-        &req,
-        payload,
-        Some(&auth.0.identity),
-        importer.max_body_bytes(),
-    )
-    .await?;
-    let (bytes, _held) = body.into_parts();
-    let len = bytes.len();
-    let upload = importer
-        .import_aliases(auth.tenant(), bytes, move || {
+    let upload = Upload::read(&req, payload, &state, &auth, CSV_TYPES, CSV_RULE).await?;
+    let (state, len) = (state.clone(), upload.bytes.len());
+    let written = (upload.importer)
+        .import_aliases(auth.tenant(), upload.bytes, move || {
             state.refuse_write_if_unsafe(len)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(upload))
+    Ok(HttpResponse::Ok().json(written))
+}
+
+/// An upload both routes check and read the same way: the scope, an importing instance, the
+/// media type, then the body within the importer's limit.
+struct Upload {
+    importer: std::sync::Arc<RosterImporter>,
+    bytes: bytes::Bytes,
+    /// The body's share of the in-memory body budget, held until the import is done.
+    _held: BodyReservation,
+}
+
+impl Upload {
+    async fn read(
+        req: &HttpRequest,
+        payload: web::Payload,
+        state: &AppState,
+        auth: &Authenticated,
+        types: &[&str],
+        rule: &str,
+    ) -> Result<Upload, ApiError> {
+        auth.require(Access::ImportRoster)?;
+        let importer = importer(state)?;
+        require_content_type(req, types, rule)?;
+        let body = read_body_up_to(
+            req,
+            payload,
+            Some(&auth.0.identity),
+            importer.max_body_bytes(),
+        )
+        .await?;
+        let (bytes, held) = body.into_parts();
+        Ok(Upload {
+            importer,
+            bytes,
+            _held: held,
+        })
+    }
 }
 
 fn importer(state: &AppState) -> Result<std::sync::Arc<RosterImporter>, ApiError> {
