@@ -37,7 +37,8 @@ pub struct StudySettings {
 /// Ingest's study-log bookkeeping (see the module documentation).
 #[derive(Default)]
 pub(crate) struct StudyBook {
-    known: HashSet<(String, u8, Key16)>,
+    /// Per tenant, the (dimension, key) pairs recorded.
+    known: HashMap<String, HashSet<(u8, Key16)>>,
     /// (tenant, target) of voiding statements whose target was not found, and until when to look.
     pending_voids: HashMap<(String, Uuid), Instant>,
 }
@@ -57,17 +58,17 @@ impl StudyBook {
         settings: &StudySettings,
         now: i64,
     ) -> Vec<TermRow> {
-        if self.known.len() > KNOWN_TERMS_MAX {
+        if self.known.values().map(HashSet::len).sum::<usize>() > KNOWN_TERMS_MAX {
             self.known.clear();
         }
         let mut terms = Vec::new();
         for row in rows {
             let Some(study) = &row.study else { continue };
             let fact = &study.fact;
-            let keys = fact_keys(fact);
-            if keys
-                .iter()
-                .all(|(dim, key)| self.known.contains(&(row.tenant.clone(), *dim, *key)))
+            if self
+                .known
+                .get(&row.tenant)
+                .is_some_and(|known| fact_keys(fact).all(|k| known.contains(&k)))
             {
                 continue;
             }
@@ -83,8 +84,15 @@ impl StudyBook {
                     text,
                 ));
             }
+            // The tenant's name is cloned once per process, not per row.
+            if !self.known.contains_key(&row.tenant) {
+                self.known.insert(row.tenant.clone(), HashSet::new());
+            }
+            let Some(known) = self.known.get_mut(&row.tenant) else {
+                continue;
+            };
             for (dim, key, text) in named {
-                if self.known.insert((row.tenant.clone(), dim, key)) {
+                if known.insert((dim, key)) {
                     terms.push(TermRow {
                         tenant: row.tenant.clone(),
                         dim,
@@ -119,21 +127,20 @@ impl StudyBook {
 }
 
 /// Every key of a fact, as dictionary entries (dim code, key).
-fn fact_keys(fact: &StudyFact) -> Vec<(u8, Key16)> {
-    let mut keys = vec![(ACTOR_TERMS, fact.actor)];
-    for (dim, key) in [
+fn fact_keys(fact: &StudyFact) -> impl Iterator<Item = (u8, Key16)> {
+    let dims = [
         (FactDim::Tool, fact.tool),
         (FactDim::Verb, fact.verb),
         (FactDim::Activity, fact.activity),
         (FactDim::ActivityType, fact.activity_type),
         (FactDim::Subject, fact.subject),
         (FactDim::CurriculumCode, fact.curriculum_code),
-    ] {
-        if !key.is_none() {
-            keys.push((dim.code(), dim_term_key(key)));
-        }
-    }
-    keys
+    ];
+    std::iter::once((ACTOR_TERMS, fact.actor)).chain(
+        dims.into_iter()
+            .filter(|(_, key)| !key.is_none())
+            .map(|(dim, key)| (dim.code(), dim_term_key(key))),
+    )
 }
 
 /// A stored statement's fact and the texts of its keys, derived from its body as the API derived
