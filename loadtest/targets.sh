@@ -5,7 +5,9 @@
 #   3. write throughput again on the filled store (growth must be flat: step 3 ÷ step 1);
 #   4. open loop at half the throughput of step 1, with READ_SHARE of the requests being
 #      GET /statements (agent, activity, verb+since or since filter, limit=100, first page only):
-#      read latency while ingest runs at half the maximum rate.
+#      read latency while ingest runs at half the maximum rate. The reads use a second
+#      credential of the same tenant (a dashboard's or analyst's, which waits for nothing); with
+#      READ_AS=writer they use the writing credential (which first waits for its own writes).
 # Prints statements stored, both throughputs and their ratio, and the read latency percentiles.
 # Usage: loadtest/targets.sh [RUN_SECONDS] [FILL_SECONDS] [READ_SHARE]
 set -euo pipefail
@@ -20,6 +22,8 @@ BIN=${CARGO_TARGET_DIR:-target}/release
 DIR=$(mktemp -d)
 trap 'kill "$PID" 2>/dev/null || true; rm -rf "$DIR"' EXIT
 read -r key secret < <("$BIN/lrs" credentials create --data-dir "$DIR" --tenant bench --scopes all)
+read -r rkey rsecret < <("$BIN/lrs" credentials create --data-dir "$DIR" --tenant bench --scopes all)
+if [[ ${READ_AS:-reader} == writer ]]; then rkey=$key; rsecret=$secret; fi
 "$BIN/lrs" serve --listen "127.0.0.1:$PORT" --data-dir "$DIR" >"$DIR.log" 2>&1 &
 PID=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/ready" >/dev/null && break; sleep 0.1; done
@@ -51,8 +55,9 @@ caught_up
 EMPTY=$(rate "$DIR/empty.json")
 FILLED=$(rate "$DIR/filled.json")
 HALF=$(awk -v r="$EMPTY" -v s="$READ_SHARE" 'BEGIN { printf "%.1f", r / 100 / 2 / (1 - s) }')
-echo "== 4. open loop: ${HALF} requests/s (writes at half of step 1), read share $READ_SHARE, ${RUN}s"
-post "$RUN" "$DIR/mixed.json" --rate "$HALF" --read-ratio "$READ_SHARE" --read-limit 100 --read-pages 1
+echo "== 4. open loop: ${HALF} requests/s (writes at half of step 1), read share $READ_SHARE, ${RUN}s, reads as ${READ_AS:-reader}"
+post "$RUN" "$DIR/mixed.json" --rate "$HALF" --read-ratio "$READ_SHARE" --read-limit 100 --read-pages 1 \
+  --read-key="$rkey" --read-secret="$rsecret"
 echo "== summary"
 echo "stored at the end: $(stored) statements"
 awk -v e="$EMPTY" -v f="$FILLED" 'BEGIN {

@@ -106,6 +106,13 @@ pub struct PostArgs {
     /// Clock slack of the `since`/`until` window --verify pages through, in seconds.
     #[arg(long, default_value_t = 300)]
     pub verify_slack: u64,
+    /// Basic key of the reads of `--read-ratio` (default: `--key`). With another credential of the
+    /// same tenant, the reads are those of a dashboard or analyst, not of the writing tool.
+    #[arg(long, allow_hyphen_values = true, requires = "read_secret")]
+    pub read_key: Option<String>,
+    /// Basic secret of `--read-key`.
+    #[arg(long, allow_hyphen_values = true, requires = "read_key")]
+    pub read_secret: Option<String>,
 }
 
 /// `loadtest compare`.

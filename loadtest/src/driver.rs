@@ -145,6 +145,9 @@ pub struct Run {
     pub sent: AtomicU64,
     pub errors: AtomicU64,
     pub ledger: Option<Mutex<Ledger>>,
+    /// The Basic credential of the reads, when it is not the writing one (`--read-key`): an LRS
+    /// that makes a credential read its own writes lets other readers answer without waiting.
+    pub read_credential: Option<(String, String)>,
 }
 
 impl Run {
@@ -171,6 +174,7 @@ impl Run {
             sent: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             ledger: verify.then(|| Mutex::new(Ledger::default())),
+            read_credential: None,
         }
     }
 
@@ -182,6 +186,17 @@ impl Run {
         builder
             .basic_auth(&self.target.key, Some(&self.target.secret))
             .header("X-Experience-API-Version", &plan.workload.xapi_version)
+    }
+
+    fn read_request(&self, plan: &Plan, url: Url) -> reqwest::RequestBuilder {
+        match &self.read_credential {
+            None => self.request(plan, plan.client.get(url)),
+            Some((key, secret)) => plan
+                .client
+                .get(url)
+                .basic_auth(key, Some(secret))
+                .header("X-Experience-API-Version", &plan.workload.xapi_version),
+        }
     }
 }
 
@@ -275,7 +290,7 @@ async fn read(plan: &Plan, run: &Run, query: usize, mut intended: Instant) {
     for _ in 0..plan.workload.read_pages.max(1) {
         let Some(url) = next.take() else { break };
         let measuring = run.measuring();
-        let response = run.request(plan, plan.client.get(url)).send().await;
+        let response = run.read_request(plan, url).send().await;
         let (mut status, mut returned) = (None, 0);
         if let Ok(response) = response {
             status = Some(response.status().as_u16());

@@ -54,7 +54,9 @@ pub async fn run(args: PostArgs) -> anyhow::Result<bool> {
         .trim_end_matches('/')
         .to_owned();
 
-    let run = Arc::new(Run::new(target.clone(), &plan, args.verify));
+    let mut run = Run::new(target.clone(), &plan, args.verify);
+    run.read_credential = args.read_key.clone().zip(args.read_secret.clone());
+    let run = Arc::new(run);
     let started = chrono::Utc::now();
     let probe = args.lag_probe.then(|| {
         tokio::spawn(crate::lag::run(
