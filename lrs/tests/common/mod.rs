@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod attachments;
+pub mod browser;
 pub mod documents;
 pub mod roster;
 pub mod studylog;
