@@ -37,8 +37,10 @@ FROM ${RUST_IMAGE} AS builder
 # rdkafka-sys (no cmake-build feature) compiles librdkafka with its own ./configure and make,
 # and libz-sys builds a static zlib; both need only a C toolchain, make and pkg-config.
 # The rust image already ships them; installing them explicitly documents the requirement.
+# npm: assets/build.rs fetches the dashboard's chart library (uPlot) as assets/npm/package-lock.json
+# pins it, to embed it in the binary.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends build-essential pkg-config \
+ && apt-get install -y --no-install-recommends build-essential pkg-config nodejs npm \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 
