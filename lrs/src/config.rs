@@ -814,6 +814,62 @@ mod tests {
     }
 
     #[test]
+    fn lti_platforms_are_typed_and_a_bad_registration_is_an_error_naming_it() {
+        let pem = include_str!("../tests/fixtures/lti/platform-public.pem");
+        let platform = |extra: &str| {
+            format!(
+                "[[lti.platforms]]\nissuer = \"https://eportal.example.jp\"\nclient_id = \"c1\"\n\
+                 deployment_ids = [\"d1\"]\nauth_url = \"https://eportal.example.jp/auth\"\n\
+                 tenant = \"board-a\"\n{extra}"
+            )
+        };
+        let load = |text: &str| {
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join("lrs.toml");
+            std::fs::write(&file, text).unwrap();
+            Config::load(Some(&file), &BTreeMap::new(), &CliOverrides::default())
+        };
+        let config = load(&platform(&format!(
+            "public_keys_pem = \"\"\"\n{pem}\"\"\"\nuser_claim = \"lis.person_sourcedid\"\n"
+        )))
+        .unwrap();
+        let dashboard = config.dashboard().unwrap();
+        let typed = &dashboard.platforms[0];
+        assert_eq!(typed.tenant, "board-a");
+        assert_eq!(
+            typed.user_claim,
+            lrs_api::dashboard::UserClaim::LisPersonSourcedId
+        );
+        assert_eq!(typed.class_claim, lrs_api::dashboard::ClassClaim::ContextId);
+        assert_eq!(dashboard.inactive_school_days, 5);
+        assert!(dashboard.session_secret.is_none());
+        for (bad, named) in [
+            (platform(""), "jwks_url"),
+            (
+                platform(&format!(
+                    "jwks_url = \"https://x.example/jwks\"\npublic_keys_pem = \"\"\"\n{pem}\"\"\"\n"
+                )),
+                "jwks_url",
+            ),
+            (
+                platform("public_keys_pem = \"not a key\"\n"),
+                "public_keys_pem",
+            ),
+            (
+                platform("jwks_url = \"https://x.example/jwks\"\nuser_claim = \"email\"\n"),
+                "user_claim",
+            ),
+            (
+                "[dashboard]\nsession_secret = \"too short\"\n".to_owned(),
+                "session_secret",
+            ),
+        ] {
+            let err = load(&bad).unwrap_err();
+            assert!(format!("{err:#}").contains(named), "{named}: {err:#}");
+        }
+    }
+
+    #[test]
     fn a_bad_listen_address_is_rejected() {
         let cli = CliOverrides {
             listen: Some("localhost".into()),

@@ -32,6 +32,8 @@ pub enum KeyError {
 pub struct PlatformKeys {
     source: KeySource,
     cache: Mutex<JwksCache>,
+    /// [`JWKS_MIN_REFETCH`] (tests use zero).
+    min_refetch: Duration,
 }
 
 #[derive(Default)]
@@ -42,9 +44,14 @@ struct JwksCache {
 
 impl PlatformKeys {
     pub fn new(source: KeySource) -> PlatformKeys {
+        PlatformKeys::with_min_refetch(source, JWKS_MIN_REFETCH)
+    }
+
+    fn with_min_refetch(source: KeySource, min_refetch: Duration) -> PlatformKeys {
         PlatformKeys {
             source,
             cache: Mutex::new(JwksCache::default()),
+            min_refetch,
         }
     }
 
@@ -66,7 +73,7 @@ impl PlatformKeys {
         let stale = cache.fetched.is_none_or(|at| at.elapsed() >= JWKS_MAX_AGE);
         let may_refetch = cache
             .fetched
-            .is_none_or(|at| at.elapsed() >= JWKS_MIN_REFETCH);
+            .is_none_or(|at| at.elapsed() >= self.min_refetch);
         if stale || (!known(&cache) && may_refetch) {
             match fetch(http, url).await {
                 Ok(keys) => {
@@ -121,4 +128,98 @@ async fn fetch(
                 .then(|| (jwk.common.key_id.clone(), key))
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    const JWKS: &str = include_str!("../../../lrs/tests/fixtures/lti/platform-jwks.json");
+
+    /// Serves the platform's JWK Set with its `kid` renamed to `kid-N` for the N-th request
+    /// (a platform rotating its key); returns the URL and the request count.
+    fn rotating_jwks() -> (String, Arc<AtomicUsize>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/jwks", listener.local_addr().unwrap());
+        let served = Arc::new(AtomicUsize::new(0));
+        let count = served.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let _ = stream.read(&mut [0u8; 4096]);
+                let n = count.fetch_add(1, Ordering::SeqCst) + 1;
+                let body = JWKS.replace("platform-1", &format!("kid-{n}"));
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        (url, served)
+    }
+
+    #[tokio::test]
+    async fn the_jwk_set_is_cached_and_fetched_again_for_an_unknown_kid_only() {
+        let (url, served) = rotating_jwks();
+        let keys = PlatformKeys::with_min_refetch(KeySource::JwksUrl(url), Duration::ZERO);
+        let http = reqwest::Client::new();
+        assert_eq!(
+            keys.candidates(Some("kid-1"), &http).await.unwrap().len(),
+            1
+        );
+        assert_eq!(
+            keys.candidates(Some("kid-1"), &http).await.unwrap().len(),
+            1
+        );
+        assert_eq!(keys.candidates(None, &http).await.unwrap().len(), 1);
+        assert_eq!(
+            served.load(Ordering::SeqCst),
+            1,
+            "known kids are answered from the cache"
+        );
+        // The platform rotated: a token names the new kid.
+        assert_eq!(
+            keys.candidates(Some("kid-2"), &http).await.unwrap().len(),
+            1
+        );
+        assert_eq!(served.load(Ordering::SeqCst), 2);
+        // The old kid is gone from the platform's set: asked again, then refused.
+        assert!(
+            keys.candidates(Some("kid-1"), &http)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(served.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn an_unknown_kid_within_the_refetch_interval_is_answered_from_the_cache() {
+        let (url, served) = rotating_jwks();
+        let keys = PlatformKeys::new(KeySource::JwksUrl(url));
+        let http = reqwest::Client::new();
+        assert_eq!(
+            keys.candidates(Some("kid-1"), &http).await.unwrap().len(),
+            1
+        );
+        assert!(
+            keys.candidates(Some("forged-kid"), &http)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(served.load(Ordering::SeqCst), 1, "no fetch per forged kid");
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_jwk_set_with_nothing_cached_is_an_error() {
+        let keys = PlatformKeys::new(KeySource::JwksUrl("http://127.0.0.1:9/jwks".into()));
+        let http = reqwest::Client::new();
+        assert!(keys.candidates(Some("kid-1"), &http).await.is_err());
+    }
 }
