@@ -110,7 +110,12 @@ impl Authenticator {
         let decoded = std::str::from_utf8(&decoded).map_err(|_| Rejection::MalformedBasic)?;
         // RFC 7617 §2: the user-id cannot contain a colon; the password may.
         let (key, secret) = decoded.split_once(':').ok_or(Rejection::MalformedBasic)?;
+        self.authenticate_key(key, secret)
+    }
 
+    /// Authenticates a Basic credential given as its key and secret (the dashboard's login
+    /// form), with the same checks as the `Authorization` header.
+    pub fn authenticate_key(&self, key: &str, secret: &str) -> Result<Principal, AuthError> {
         self.reload_periodically();
         let mut table = self.table.read().clone();
         if !table.by_key.contains_key(key) {
@@ -124,6 +129,15 @@ impl Authenticator {
         } else {
             Err(Rejection::WrongSecret.into())
         }
+    }
+
+    /// The principal of the active (not revoked) credential `key`, without its secret: a
+    /// dashboard session made by [`authenticate_key`](Self::authenticate_key) asks on every
+    /// request, so a revoked credential's sessions end within [`RELOAD_CHECK_INTERVAL`].
+    pub fn active_principal(&self, key: &str) -> Option<Principal> {
+        self.reload_periodically();
+        let table = self.table.read().clone();
+        table.by_key.get(key).map(|c| c.principal.clone())
     }
 
     fn reload_periodically(&self) {

@@ -20,6 +20,7 @@ use lrs_store::{ActivityStore, AttachmentStore, DocumentStore, QuarantineStore, 
 use crate::alternate::alternate_request_syntax;
 use crate::body_budget::BodyBudget;
 use crate::cors::{CorsConfig, cors};
+use crate::dashboard::Dashboard;
 use crate::disk::DiskReserve;
 use crate::documents::DocumentService;
 use crate::error::ApiError;
@@ -122,6 +123,9 @@ pub struct AppState {
     pub aggregates: Option<Arc<AggregateService>>,
     /// Roster imports and alias uploads (`POST /api/v1/roster[/aliases]`); none in a new state.
     pub rosters: Option<Arc<RosterImporter>>,
+    /// The dashboard (LTI launch, staff login, sessions, views); none in a new state (its pages
+    /// answer 404).
+    pub dashboard: Option<Arc<Dashboard>>,
 }
 
 impl AppState {
@@ -152,6 +156,7 @@ impl AppState {
             disk: None,
             aggregates: None,
             rosters: None,
+            dashboard: None,
         }
     }
 
@@ -245,6 +250,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, base_path: &str) {
             .route(web::get().to(routes::aggregates::inactive))
             .route(web::head().to(routes::aggregates::inactive)),
     )
+    .configure(configure_dashboard)
     .service(
         web::scope(base_path)
             .wrap(from_fn(read_only_role))
@@ -269,6 +275,41 @@ pub fn configure(cfg: &mut web::ServiceConfig, base_path: &str) {
             .default_service(web::to(routes::not_found)),
     )
     .default_service(web::to(routes::not_found));
+}
+
+/// The dashboard: the LTI 1.3 doors and the HTML pages (no xAPI version header; reads only, so
+/// every role serving the xAPI surface serves them).
+fn configure_dashboard(cfg: &mut web::ServiceConfig) {
+    use routes::dashboard as pages;
+    cfg.service(
+        routes::probe_resource("/lti/login", routes::GET_POST_METHODS)
+            .route(web::get().to(routes::lti::login))
+            .route(web::post().to(routes::lti::login)),
+    )
+    .service(
+        routes::probe_resource("/lti/launch", routes::POST_METHODS)
+            .route(web::post().to(routes::lti::launch)),
+    )
+    .service(
+        routes::probe_resource("/dashboard", routes::GET_METHODS).route(web::get().to(pages::home)),
+    )
+    .service(
+        routes::probe_resource("/dashboard/login", routes::GET_POST_METHODS)
+            .route(web::get().to(pages::login_form))
+            .route(web::post().to(pages::login)),
+    )
+    .service(
+        routes::probe_resource("/dashboard/logout", routes::POST_METHODS)
+            .route(web::post().to(pages::logout)),
+    )
+    .service(
+        routes::probe_resource("/dashboard/class/{class}", routes::GET_METHODS)
+            .route(web::get().to(pages::class)),
+    )
+    .service(
+        routes::probe_resource("/dashboard/assets/dashboard.css", routes::GET_METHODS)
+            .route(web::get().to(pages::stylesheet)),
+    );
 }
 
 /// xAPI Communication §3.3: every request but one to the About resource MUST carry a supported

@@ -20,6 +20,8 @@ use lrs_store::{StoreError, StoreErrorKind};
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::dashboard::html::{error_page, url_component};
+use crate::dashboard::{DashboardError, DashboardErrorKind};
 use crate::multipart::MultipartError;
 
 /// What went wrong, as the client should learn it.
@@ -470,5 +472,40 @@ impl From<QueryError> for ApiError {
             QueryError::NotFound(message) => ApiError::not_found(message),
             QueryError::Store(err) => err.into(),
         }
+    }
+}
+
+/// The dashboard's refusals, as Japanese HTML pages: the same table for the statuses, plus the
+/// redirect to the login form when there is no session.
+impl ResponseError for DashboardError {
+    fn status_code(&self) -> StatusCode {
+        match self.kind {
+            DashboardErrorKind::BadRequest => StatusCode::BAD_REQUEST,
+            DashboardErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
+            DashboardErrorKind::Forbidden => StatusCode::FORBIDDEN,
+            DashboardErrorKind::NotFound => StatusCode::NOT_FOUND,
+            DashboardErrorKind::LoginRequired => StatusCode::SEE_OTHER,
+            DashboardErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            DashboardErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        if self.kind == DashboardErrorKind::LoginRequired {
+            let next = self.next.as_deref().unwrap_or("/dashboard");
+            return response
+                .insert_header((
+                    header::LOCATION,
+                    format!("/dashboard/login?next={}", url_component(next)),
+                ))
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .finish();
+        }
+        if self.kind == DashboardErrorKind::Unavailable {
+            response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
+        }
+        crate::routes::dashboard::page_headers(&mut response);
+        response.body(error_page(self.heading, &self.message))
     }
 }

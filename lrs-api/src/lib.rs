@@ -41,6 +41,10 @@
 //!                                  lrs_query::aggregates::AggregateService (reader from the
 //!                                  principal's roster user, prefecture or tenant)
 //! ```
+//!
+//! The dashboard (HTML, no version header; [`dashboard`]): `/lti/login`, `/lti/launch`
+//! (LTI 1.3), `/dashboard/login`, `/dashboard/logout`, `/dashboard`,
+//! `/dashboard/class/{classSourcedId}` → the same `AggregateService`, for the session's viewer.
 
 mod alternate;
 pub mod app;
@@ -48,6 +52,7 @@ mod attachments;
 mod body;
 pub mod body_budget;
 mod cors;
+pub mod dashboard;
 pub mod disk;
 pub mod documents;
 pub mod error;

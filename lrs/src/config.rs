@@ -22,6 +22,8 @@ pub struct Config {
     pub auth: AuthSection,
     pub logging: LoggingConfig,
     pub cors: CorsSection,
+    pub lti: LtiSection,
+    pub dashboard: DashboardSection,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -233,6 +235,68 @@ pub struct CorsSection {
     pub max_age_seconds: u64,
 }
 
+/// The LTI 1.3 tool: the platforms (learning e-portals) that may launch the dashboard.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LtiSection {
+    /// `[[lti.platforms]]`, one per platform registration.
+    pub platforms: Vec<LtiPlatformConfig>,
+    /// Launch nonces remembered at once (each until its id_token expires); beyond, launches
+    /// get 503 until some expire.
+    pub max_remembered_nonces: usize,
+    /// Clock skew allowed on an id_token's `exp`.
+    pub leeway_seconds: u64,
+}
+
+/// One `[[lti.platforms]]` registration.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LtiPlatformConfig {
+    /// The id_token's `iss`.
+    pub issuer: String,
+    /// The tool's client id on the platform (the id_token's `aud`).
+    pub client_id: String,
+    pub deployment_ids: Vec<String>,
+    /// The platform's OIDC authorization endpoint.
+    pub auth_url: String,
+    /// The platform's JWK Set URL; or
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_url: Option<String>,
+    /// its RSA public keys, PEM (one or more blocks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_keys_pem: Option<String>,
+    /// The tenant (board) whose roster and statements the launches see.
+    pub tenant: String,
+    /// `sub` (default) or `lis.person_sourcedid`: the roster user's sourcedId.
+    #[serde(default = "default_user_claim")]
+    pub user_claim: String,
+    /// `context.id` (default) or `lis.course_section_sourcedid`: the roster class's sourcedId.
+    #[serde(default = "default_class_claim")]
+    pub class_claim: String,
+}
+
+fn default_user_claim() -> String {
+    "sub".into()
+}
+
+fn default_class_claim() -> String {
+    "context.id".into()
+}
+
+/// The dashboard's sessions and views.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DashboardSection {
+    /// The key signing session and login cookies, at least 32 characters; the same on every
+    /// instance behind one address. Empty: a random key per process (sessions end at restart
+    /// and are valid on that instance only).
+    pub session_secret: String,
+    /// How long a session lasts after login or launch.
+    pub session_ttl_seconds: u64,
+    /// Learners without statements on this many school days (Mon–Fri) are flagged.
+    pub inactive_school_days: u32,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct LoggingConfig {
@@ -352,6 +416,28 @@ fn list_or_comma_separated<'de, D: serde::Deserializer<'de>>(
     })
 }
 
+impl Default for LtiSection {
+    fn default() -> Self {
+        let defaults = lrs_api::dashboard::DashboardConfig::default();
+        LtiSection {
+            platforms: Vec::new(),
+            max_remembered_nonces: defaults.max_remembered_nonces,
+            leeway_seconds: defaults.leeway.as_secs(),
+        }
+    }
+}
+
+impl Default for DashboardSection {
+    fn default() -> Self {
+        let defaults = lrs_api::dashboard::DashboardConfig::default();
+        DashboardSection {
+            session_secret: String::new(),
+            session_ttl_seconds: defaults.session_ttl.as_secs(),
+            inactive_school_days: defaults.inactive_school_days,
+        }
+    }
+}
+
 impl Default for LoggingConfig {
     fn default() -> Self {
         LoggingConfig {
@@ -424,6 +510,7 @@ impl Config {
         }
         crate::roles::Roles::parse(&self.server.services)?;
         self.studylog.calendar()?;
+        self.dashboard()?;
         if !["text", "json"].contains(&self.logging.format.as_str()) {
             bail!("logging.format must be `text` or `json`");
         }
@@ -485,6 +572,68 @@ impl Config {
             },
             min_cell_learners: self.studylog.min_cell_learners,
             read_your_writes_wait: self.read_your_writes_wait(),
+        })
+    }
+
+    /// The dashboard's settings: `[dashboard]` and the `[[lti.platforms]]`, typed and checked.
+    pub fn dashboard(&self) -> anyhow::Result<lrs_api::dashboard::DashboardConfig> {
+        use lrs_api::dashboard::{ClassClaim, DashboardConfig, KeySource, LtiPlatform, UserClaim};
+        let section = &self.dashboard;
+        let secret = &section.session_secret;
+        if !secret.is_empty() && secret.len() < 32 {
+            bail!("dashboard.session_secret must be empty or at least 32 characters");
+        }
+        if section.session_ttl_seconds < 60 {
+            bail!("dashboard.session_ttl_seconds must be at least 60");
+        }
+        if !(1..=200).contains(&section.inactive_school_days) {
+            bail!("dashboard.inactive_school_days must be from 1 to 200");
+        }
+        let mut platforms = Vec::new();
+        for (n, p) in self.lti.platforms.iter().enumerate() {
+            let at = format!("lti.platforms[{n}] ({})", p.issuer);
+            if p.issuer.is_empty() || p.client_id.is_empty() || p.deployment_ids.is_empty() {
+                bail!("{at}: issuer, client_id and deployment_ids must not be empty");
+            }
+            if !(p.auth_url.starts_with("https://") || p.auth_url.starts_with("http://")) {
+                bail!("{at}: auth_url must be an http(s) URL");
+            }
+            lrs_auth::validate_tenant(&p.tenant)
+                .map_err(|e| anyhow::anyhow!("{at}: tenant: {e}"))?;
+            let keys = match (&p.jwks_url, &p.public_keys_pem) {
+                (Some(url), None) if url.starts_with("https://") || url.starts_with("http://") => {
+                    KeySource::JwksUrl(url.clone())
+                }
+                (None, Some(pem)) => KeySource::from_pem(pem)
+                    .map_err(|e| anyhow::anyhow!("{at}: public_keys_pem: {e}"))?,
+                _ => {
+                    bail!("{at}: give exactly one of jwks_url (an http(s) URL) and public_keys_pem")
+                }
+            };
+            platforms.push(LtiPlatform {
+                issuer: p.issuer.clone(),
+                client_id: p.client_id.clone(),
+                deployment_ids: p.deployment_ids.clone(),
+                auth_url: p.auth_url.clone(),
+                keys,
+                tenant: p.tenant.clone(),
+                user_claim: UserClaim::parse(&p.user_claim).with_context(|| {
+                    format!("{at}: user_claim must be `sub` or `lis.person_sourcedid`")
+                })?,
+                class_claim: ClassClaim::parse(&p.class_claim).with_context(|| {
+                    format!(
+                        "{at}: class_claim must be `context.id` or `lis.course_section_sourcedid`"
+                    )
+                })?,
+            });
+        }
+        Ok(DashboardConfig {
+            platforms,
+            session_secret: (!secret.is_empty()).then(|| secret.as_bytes().to_vec()),
+            session_ttl: Duration::from_secs(section.session_ttl_seconds),
+            inactive_school_days: section.inactive_school_days,
+            max_remembered_nonces: self.lti.max_remembered_nonces.max(1),
+            leeway: Duration::from_secs(self.lti.leeway_seconds),
         })
     }
 
@@ -662,6 +811,62 @@ mod tests {
         assert_eq!(unbounded_per_credential.roster_body_limit(), 256 << 20);
         let smaller = load(&[("LRS__STUDYLOG__MAX_ROSTER_BYTES", "1000")]);
         assert_eq!(smaller.roster_body_limit(), 1000);
+    }
+
+    #[test]
+    fn lti_platforms_are_typed_and_a_bad_registration_is_an_error_naming_it() {
+        let pem = include_str!("../tests/fixtures/lti/platform-public.pem");
+        let platform = |extra: &str| {
+            format!(
+                "[[lti.platforms]]\nissuer = \"https://eportal.example.jp\"\nclient_id = \"c1\"\n\
+                 deployment_ids = [\"d1\"]\nauth_url = \"https://eportal.example.jp/auth\"\n\
+                 tenant = \"board-a\"\n{extra}"
+            )
+        };
+        let load = |text: &str| {
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join("lrs.toml");
+            std::fs::write(&file, text).unwrap();
+            Config::load(Some(&file), &BTreeMap::new(), &CliOverrides::default())
+        };
+        let config = load(&platform(&format!(
+            "public_keys_pem = \"\"\"\n{pem}\"\"\"\nuser_claim = \"lis.person_sourcedid\"\n"
+        )))
+        .unwrap();
+        let dashboard = config.dashboard().unwrap();
+        let typed = &dashboard.platforms[0];
+        assert_eq!(typed.tenant, "board-a");
+        assert_eq!(
+            typed.user_claim,
+            lrs_api::dashboard::UserClaim::LisPersonSourcedId
+        );
+        assert_eq!(typed.class_claim, lrs_api::dashboard::ClassClaim::ContextId);
+        assert_eq!(dashboard.inactive_school_days, 5);
+        assert!(dashboard.session_secret.is_none());
+        for (bad, named) in [
+            (platform(""), "jwks_url"),
+            (
+                platform(&format!(
+                    "jwks_url = \"https://x.example/jwks\"\npublic_keys_pem = \"\"\"\n{pem}\"\"\"\n"
+                )),
+                "jwks_url",
+            ),
+            (
+                platform("public_keys_pem = \"not a key\"\n"),
+                "public_keys_pem",
+            ),
+            (
+                platform("jwks_url = \"https://x.example/jwks\"\nuser_claim = \"email\"\n"),
+                "user_claim",
+            ),
+            (
+                "[dashboard]\nsession_secret = \"too short\"\n".to_owned(),
+                "session_secret",
+            ),
+        ] {
+            let err = load(&bad).unwrap_err();
+            assert!(format!("{err:#}").contains(named), "{named}: {err:#}");
+        }
     }
 
     #[test]

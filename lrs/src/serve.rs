@@ -491,6 +491,9 @@ fn start_xapi_server<S: Store>(
     state.disk = disk_reserve(config)?;
     state.aggregates = Some(aggregates);
     state.rosters = Some(Arc::new(rosters));
+    state.dashboard = Some(Arc::new(lrs_api::dashboard::Dashboard::new(
+        config.dashboard()?,
+    )));
     let metrics = web::Data::new(metrics);
     let state = web::Data::new(state);
     let base_path = config.server.base_path.clone();

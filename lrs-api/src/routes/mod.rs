@@ -9,8 +9,10 @@ pub mod activities;
 pub mod admin;
 pub mod agents;
 pub mod aggregates;
+pub mod dashboard;
 pub mod documents;
 pub mod health;
+pub mod lti;
 mod params;
 pub mod roster;
 pub mod statements;
@@ -24,8 +26,14 @@ use crate::error::ApiError;
 /// The methods of a resource that is read only (`/agents`, `/about`, …).
 pub const READ_METHODS: &[Method] = &[Method::GET, Method::HEAD];
 
-/// The methods of an upload resource (`/api/v1/roster`).
+/// The methods of an upload resource (`/api/v1/roster`) or a form target.
 pub const POST_METHODS: &[Method] = &[Method::POST];
+
+/// The methods of a dashboard page.
+pub const GET_METHODS: &[Method] = &[Method::GET];
+
+/// The methods of a page that is also a form target (`/dashboard/login`, `/lti/login`).
+pub const GET_POST_METHODS: &[Method] = &[Method::GET, Method::POST];
 
 /// A resource under the xAPI base path serving `methods`. `OPTIONS` is listed too when CORS is
 /// on: the CORS layer answers it on every xAPI path.

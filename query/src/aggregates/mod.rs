@@ -12,4 +12,7 @@ pub mod service;
 pub use engine::{ActorEntry, Learner, Reader, TenantView};
 pub use output::{AggregateAnswer, AggregateRow};
 pub use request::{AggregateRequest, Dimension, Filters, Metric};
-pub use service::{AggregateError, AggregateService, InactiveLearner, StudyLogSettings};
+pub use service::{
+    AggregateError, AggregateService, ClassMembers, InactiveLearner, StudyLogSettings,
+    school_days_back,
+};

@@ -74,6 +74,15 @@ pub struct InactiveLearner {
     pub last_active: Option<Micros>,
 }
 
+/// A class as the dashboard lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClassMembers {
+    /// `classes.csv` `title` (e.g. 4年1組).
+    pub title: String,
+    /// The learners' `users.csv` sourcedIds.
+    pub learners: Vec<String>,
+}
+
 /// How far back identity and dictionary reloads overlap the previous one (the writers'
 /// clocks may disagree).
 const TERMS_OVERLAP_MICROS: i64 = 60_000_000;
@@ -417,6 +426,50 @@ impl AggregateService {
             .collect();
         flagged.sort_by(|a, b| a.learner.cmp(&b.learner));
         Ok((flagged, consistent_through))
+    }
+
+    /// A class's title and the learners (`student` enrollments) it has on any day of `range`,
+    /// sorted by sourcedId, for a reader allowed to see the class (403 otherwise, as
+    /// `/api/v1/aggregates?class=…`); `None` when the roster has no such class (said before
+    /// access is checked, so a launch from an unknown class is told so). The dashboard's class
+    /// view lists every learner, the inactive ones too.
+    pub async fn class_members(
+        &self,
+        tenant: &str,
+        reader: &Reader,
+        class: &str,
+        range: DayRange,
+    ) -> Result<Option<ClassMembers>, AggregateError> {
+        if matches!(reader, Reader::Prefecture) {
+            return Err(AggregateError::Forbidden(
+                "a prefecture principal sees cross-board aggregates only".into(),
+            ));
+        }
+        let roster = self.roster(tenant).await?;
+        let Some(key) = roster.class_key(class) else {
+            return Ok(None);
+        };
+        if let Reader::Bound { visibility, .. } = reader
+            && !visibility.allows_class(class)
+        {
+            return Err(AggregateError::Forbidden(format!(
+                "class {class} is not yours to see"
+            )));
+        }
+        let mut learners: Vec<String> = roster
+            .students(Members::Class(key), range)
+            .into_iter()
+            .map(|user| roster.user_sourced_id(user).to_owned())
+            .collect();
+        learners.sort();
+        learners.dedup();
+        Ok(Some(ClassMembers {
+            title: roster
+                .class(key)
+                .map(|c| c.title.clone())
+                .unwrap_or_default(),
+            learners,
+        }))
     }
 
     /// Installs the roster an import of this instance committed, when the cache holds the
