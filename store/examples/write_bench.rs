@@ -113,8 +113,13 @@ async fn main() {
         );
     }
     println!(
-        "  disk space now: {:.0} MB",
-        mb(store.disk_space().expect("disk space"))
+        "  fjall inserts (rows, index blocks): {:.2}/statement",
+        store.statement_inserts().expect("inserts") as f64 / total as f64
+    );
+    println!(
+        "  disk space now: {:.0} MB ({:.2}× the bodies)",
+        mb(store.disk_space().expect("disk space")),
+        store.disk_space().expect("disk space") as f64 / body_bytes as f64
     );
 
     read_bench(&store, &mut rng).await;
