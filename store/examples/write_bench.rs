@@ -2,11 +2,11 @@
 //!
 //! ```text
 //! CARGO_TARGET_DIR=/work/target-store cargo run --release -p lrs-store --example write_bench -- \
-//!     [statements=1000000] [ids=v4|v7] [dir]
+//!     [statements=1000000] [ids=v4|v7] [dir] [batch=1000]
 //! ```
 //!
 //! Writes `statements` rows of ~2 KB (Japanese drill answers, 8–9 index entries each) in batches of
-//! 1,000, one writer, each batch fsynced, `stored` increasing (one request of 100 statements shares
+//! `batch` (ingest writes up to ~4,096), one writer, each batch fsynced, `stored` increasing (one request of 100 statements shares
 //! a `stored`). Ids are random v4 (what clients send) or time-ordered v7. Then the read side of a
 //! learner dashboard: the 100 newest statements of one learner (scan + get), as p50/p99.
 
@@ -20,7 +20,6 @@ use lrs_store::{
 };
 use uuid::Uuid;
 
-const BATCH: usize = 1_000;
 const REQUEST: usize = 100;
 const LEARNERS: u64 = 5_000;
 const ITEMS: u64 = 400;
@@ -44,9 +43,12 @@ async fn main() {
     let time_ordered_ids = args.get(1).is_some_and(|a| a == "v7");
     let temp = tempfile::tempdir().expect("temporary directory");
     let dir = args.get(2).map_or(temp.path().to_path_buf(), Into::into);
+    let batch: usize = args
+        .get(3)
+        .map_or(1_000, |a| a.parse().expect("batch size"));
     let store = EmbeddedStore::open(&dir).expect("open store");
     println!(
-        "writing {total} statements, ids {}, in {}",
+        "writing {total} statements, ids {}, batches of {batch}, in {}",
         if time_ordered_ids { "v7" } else { "v4" },
         dir.display()
     );
@@ -58,8 +60,8 @@ async fn main() {
     let mut writing = Duration::ZERO;
     let mut interval = (Instant::now(), Duration::ZERO, 0usize);
     let started = Instant::now();
-    for batch_start in (0..total).step_by(BATCH) {
-        let rows: Vec<StatementRow> = (batch_start..(batch_start + BATCH).min(total))
+    for batch_start in (0..total).step_by(batch) {
+        let rows: Vec<StatementRow> = (batch_start..(batch_start + batch).min(total))
             .map(|n| {
                 let stored = start_stored + (n / REQUEST) as i64 * 2_000;
                 let id = if time_ordered_ids {
@@ -80,7 +82,7 @@ async fn main() {
         interval.1 += t.elapsed();
         interval.2 += rows.len();
         let written = batch_start + rows.len();
-        if written.is_multiple_of(100_000) || written == total {
+        if written / 100_000 != batch_start / 100_000 || written == total {
             println!(
                 "  {written:>8} written: last {} at {:>7.0}/s (write calls only), cumulative {:>7.0}/s",
                 interval.2,
