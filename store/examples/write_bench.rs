@@ -56,6 +56,7 @@ async fn main() {
     let mut rng = Rng::new(2026);
     let start_stored: i64 = 1_764_000_000_000_000;
     let disk_before = process_write_bytes();
+    let cpu_before = process_cpu_seconds();
     let (mut body_bytes, mut index_entries) = (0u64, 0u64);
     let mut writing = Duration::ZERO;
     let mut interval = (Instant::now(), Duration::ZERO, 0usize);
@@ -94,6 +95,7 @@ async fn main() {
     }
     let wall = started.elapsed();
     let device = process_write_bytes().zip(disk_before).map(|(a, b)| a - b);
+    let cpu = process_cpu_seconds().zip(cpu_before).map(|(a, b)| a - b);
     let mb = |b: u64| b as f64 / 1e6;
     println!(
         "write: {total} statements in {:.1} s wall ({:.1} s in write_statements): {:.0} statements/s",
@@ -107,6 +109,13 @@ async fn main() {
         body_bytes as f64 / total as f64,
         index_entries as f64 / total as f64
     );
+    if let Some(cpu) = cpu {
+        println!(
+            "  process CPU while writing: {:.1} µs/statement (user + system, every thread: \
+             generating the rows, the write calls, fjall's flushes and compactions)",
+            cpu * 1e6 / total as f64
+        );
+    }
     if let Some(device) = device {
         println!(
             "  written to the device by this process so far: {:.0} MB ({:.2}× the bodies)",
@@ -237,6 +246,17 @@ fn statement(rng: &mut Rng, id: Uuid, stored: i64) -> StatementRow {
 fn sorted(mut keys: Vec<Key16>) -> Vec<Key16> {
     keys.sort();
     keys
+}
+
+/// CPU seconds (user + system) of every thread of this process so far (Linux `/proc/self/stat`).
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesized command name; utime and stime are the 12th and 13th.
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+    let user: f64 = fields.next()?.parse().ok()?;
+    let system: f64 = fields.next()?.parse().ok()?;
+    // Clock ticks: 100 per second on Linux (USER_HZ).
+    Some((user + system) / 100.0)
 }
 
 /// Bytes this process has caused to be written to the block device (Linux `/proc/self/io`).
