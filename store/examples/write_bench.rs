@@ -2,11 +2,11 @@
 //!
 //! ```text
 //! CARGO_TARGET_DIR=/work/target-store cargo run --release -p lrs-store --example write_bench -- \
-//!     [statements=1000000] [ids=v4|v7] [dir]
+//!     [statements=1000000] [ids=v4|v7] [dir] [batch=1000]
 //! ```
 //!
 //! Writes `statements` rows of ~2 KB (Japanese drill answers, 8–9 index entries each) in batches of
-//! 1,000, one writer, each batch fsynced, `stored` increasing (one request of 100 statements shares
+//! `batch` (ingest writes up to ~4,096), one writer, each batch fsynced, `stored` increasing (one request of 100 statements shares
 //! a `stored`). Ids are random v4 (what clients send) or time-ordered v7. Then the read side of a
 //! learner dashboard: the 100 newest statements of one learner (scan + get), as p50/p99.
 
@@ -20,7 +20,6 @@ use lrs_store::{
 };
 use uuid::Uuid;
 
-const BATCH: usize = 1_000;
 const REQUEST: usize = 100;
 const LEARNERS: u64 = 5_000;
 const ITEMS: u64 = 400;
@@ -44,9 +43,12 @@ async fn main() {
     let time_ordered_ids = args.get(1).is_some_and(|a| a == "v7");
     let temp = tempfile::tempdir().expect("temporary directory");
     let dir = args.get(2).map_or(temp.path().to_path_buf(), Into::into);
+    let batch: usize = args
+        .get(3)
+        .map_or(1_000, |a| a.parse().expect("batch size"));
     let store = EmbeddedStore::open(&dir).expect("open store");
     println!(
-        "writing {total} statements, ids {}, in {}",
+        "writing {total} statements, ids {}, batches of {batch}, in {}",
         if time_ordered_ids { "v7" } else { "v4" },
         dir.display()
     );
@@ -54,12 +56,13 @@ async fn main() {
     let mut rng = Rng::new(2026);
     let start_stored: i64 = 1_764_000_000_000_000;
     let disk_before = process_write_bytes();
+    let cpu_before = process_cpu_seconds();
     let (mut body_bytes, mut index_entries) = (0u64, 0u64);
     let mut writing = Duration::ZERO;
     let mut interval = (Instant::now(), Duration::ZERO, 0usize);
     let started = Instant::now();
-    for batch_start in (0..total).step_by(BATCH) {
-        let rows: Vec<StatementRow> = (batch_start..(batch_start + BATCH).min(total))
+    for batch_start in (0..total).step_by(batch) {
+        let rows: Vec<StatementRow> = (batch_start..(batch_start + batch).min(total))
             .map(|n| {
                 let stored = start_stored + (n / REQUEST) as i64 * 2_000;
                 let id = if time_ordered_ids {
@@ -80,7 +83,7 @@ async fn main() {
         interval.1 += t.elapsed();
         interval.2 += rows.len();
         let written = batch_start + rows.len();
-        if written.is_multiple_of(100_000) || written == total {
+        if written / 100_000 != batch_start / 100_000 || written == total {
             println!(
                 "  {written:>8} written: last {} at {:>7.0}/s (write calls only), cumulative {:>7.0}/s",
                 interval.2,
@@ -92,6 +95,7 @@ async fn main() {
     }
     let wall = started.elapsed();
     let device = process_write_bytes().zip(disk_before).map(|(a, b)| a - b);
+    let cpu = process_cpu_seconds().zip(cpu_before).map(|(a, b)| a - b);
     let mb = |b: u64| b as f64 / 1e6;
     println!(
         "write: {total} statements in {:.1} s wall ({:.1} s in write_statements): {:.0} statements/s",
@@ -105,6 +109,13 @@ async fn main() {
         body_bytes as f64 / total as f64,
         index_entries as f64 / total as f64
     );
+    if let Some(cpu) = cpu {
+        println!(
+            "  process CPU while writing: {:.1} µs/statement (user + system, every thread: \
+             generating the rows, the write calls, fjall's flushes and compactions)",
+            cpu * 1e6 / total as f64
+        );
+    }
     if let Some(device) = device {
         println!(
             "  written to the device by this process so far: {:.0} MB ({:.2}× the bodies)",
@@ -113,8 +124,13 @@ async fn main() {
         );
     }
     println!(
-        "  disk space now: {:.0} MB",
-        mb(store.disk_space().expect("disk space"))
+        "  fjall inserts (rows, index blocks): {:.2}/statement",
+        store.statement_inserts().expect("inserts") as f64 / total as f64
+    );
+    println!(
+        "  disk space now: {:.0} MB ({:.2}× the bodies)",
+        mb(store.disk_space().expect("disk space")),
+        store.disk_space().expect("disk space") as f64 / body_bytes as f64
     );
 
     read_bench(&store, &mut rng).await;
@@ -230,6 +246,17 @@ fn statement(rng: &mut Rng, id: Uuid, stored: i64) -> StatementRow {
 fn sorted(mut keys: Vec<Key16>) -> Vec<Key16> {
     keys.sort();
     keys
+}
+
+/// CPU seconds (user + system) of every thread of this process so far (Linux `/proc/self/stat`).
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesized command name; utime and stime are the 12th and 13th.
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+    let user: f64 = fields.next()?.parse().ok()?;
+    let system: f64 = fields.next()?.parse().ok()?;
+    // Clock ticks: 100 per second on Linux (USER_HZ).
+    Some((user + system) / 100.0)
 }
 
 /// Bytes this process has caused to be written to the block device (Linux `/proc/self/io`).

@@ -15,8 +15,11 @@
 //! a ~2⁻⁶⁴-per-pair event; it costs a wasted read, never a wrong answer.
 //!
 //! Inside an access path, statements are ordered by their [`Position`]: `stored` as a big-endian
-//! `u64` with the sign bit flipped (so negative micros sort first), then the 16 id bytes. Byte order
-//! of keys is therefore exactly `Position` order.
+//! `u64` with the sign bit flipped (so negative micros sort first), then the 16 id bytes. The
+//! positions are not keys of their own: the positions one batch files under one path within one
+//! ~65 ms bucket of `stored` are one *index block* (see `blocks.rs`), keyed by the bucket (encoded
+//! like `stored`) and a block id; keys of one path therefore sort by bucket, and a scan merges
+//! the blocks of each bucket.
 //!
 //! Documents keep the tenant name as a length-prefixed byte string (`u16` big-endian length, then
 //! the UTF-8 bytes): document traffic is small and a document key holds a long scope anyway.
@@ -24,21 +27,22 @@
 //! | table | key |
 //! |---|---|
 //! | `statements`, `voided` | tenant (1 or 5), statement id (16) |
-//! | `statements_by_stored` | tenant (1 or 5), position (24) |
-//! | `statements_by_<path>` | tenant (1 or 5), short key (8), position (24) |
+//! | `statements_by_stored` | tenant (1 or 5), bucket (8), block id (8) |
+//! | `statements_by_<path>` | tenant (1 or 5), short key (8), bucket (8), block id (8) |
 
 use lrs_schema::envelope::{IndexKeys, Key16};
 use uuid::Uuid;
 
 use crate::layout::{self, IndexTable, PathKey};
-use crate::{IndexScan, Micros, Position, StoreError, StoreErrorKind};
+use crate::{Micros, Position, StoreError};
 
 /// Length of an encoded [`Position`]: 8 bytes of `stored`, 16 bytes of id.
 pub(crate) const POSITION_LEN: usize = 24;
 
-/// The key layout this code writes and reads, recorded in the `meta` table. Version 1 (tenant name
-/// prefixes, full 16-byte path keys, no `tenants` table) is not readable by this code.
-pub(crate) const KEY_LAYOUT: u8 = 2;
+/// The key layout this code writes and reads, recorded in the `meta` table. Neither version 1
+/// (tenant name prefixes, full 16-byte path keys, no `tenants` table) nor version 2 (one index key
+/// per statement and path: path prefix, then the position) is readable by this code.
+pub(crate) const KEY_LAYOUT: u8 = 3;
 
 /// An interned tenant: see the module documentation.
 pub(crate) type TenantId = u32;
@@ -172,20 +176,10 @@ pub(crate) fn path_prefix(tenant: TenantId, partition: Option<ShortKey>) -> Vec<
     out
 }
 
-/// A whole index key: path prefix, then the encoded position.
-#[cfg(test)]
-pub(crate) fn index_key(
-    tenant: TenantId,
-    partition: Option<ShortKey>,
-    position: &[u8; POSITION_LEN],
-) -> Vec<u8> {
-    let mut key = Vec::new();
-    push_index_key(&mut key, tenant, partition, position);
-    key
-}
-
-/// Appends a whole index key to `out` (no allocation per key on the write path).
-pub(crate) fn push_index_key(
+/// Appends one index entry to `out`: path prefix, then the encoded position (no allocation per
+/// entry on the write path). A batch's entries, sorted, become its index blocks
+/// (`blocks::BlockWriter`).
+pub(crate) fn push_index_entry(
     out: &mut Vec<u8>,
     tenant: TenantId,
     partition: Option<ShortKey>,
@@ -210,12 +204,10 @@ pub(crate) fn encode_position(position: Position) -> [u8; POSITION_LEN] {
     out
 }
 
+#[cfg(test)]
 pub(crate) fn decode_position(bytes: &[u8]) -> Result<Position, StoreError> {
     let bytes: [u8; POSITION_LEN] = bytes.try_into().map_err(|_| {
-        StoreError::new(
-            StoreErrorKind::Corrupt,
-            format!("index key suffix of {} bytes, expected 24", bytes.len()),
-        )
+        super::codec::corrupt(format!("position of {} bytes, expected 24", bytes.len()))
     })?;
     let mut stored = [0u8; 8];
     stored.copy_from_slice(&bytes[..8]);
@@ -227,19 +219,12 @@ pub(crate) fn decode_position(bytes: &[u8]) -> Result<Position, StoreError> {
     })
 }
 
-/// The inclusive range of encoded positions a scan may return, or `None` when it is empty: the
-/// shared [`layout::scan_bounds`], encoded (position encoding preserves order, and every key
-/// under one path prefix has exactly 24 more bytes, so this is exact).
-pub(crate) fn scan_bounds(scan: &IndexScan) -> Option<([u8; POSITION_LEN], [u8; POSITION_LEN])> {
-    let (low, high) = layout::scan_bounds(scan)?;
-    Some((encode_position(low), encode_position(high)))
-}
-
 #[cfg(test)]
 mod tests {
     use uuid::Uuid;
 
     use super::*;
+    use crate::embedded::blocks::BlockWriter;
 
     #[test]
     fn encoded_positions_sort_like_positions() {
@@ -291,10 +276,10 @@ mod tests {
         }
     }
 
-    /// Key layout version 2, pinned: a change here is a new [`KEY_LAYOUT`].
+    /// Key layout version 3, pinned: a change here is a new [`KEY_LAYOUT`].
     #[test]
-    fn the_version_2_key_layout_never_changes() {
-        assert_eq!(KEY_LAYOUT, 2);
+    fn the_version_3_key_layout_never_changes() {
+        assert_eq!(KEY_LAYOUT, 3);
         let hex = |b: &[u8]| b.iter().map(|b| format!("{b:02x}")).collect::<String>();
         let id = Uuid::from_u128(0x0011_2233_4455_6677_8899_aabb_ccdd_eeff);
         assert_eq!(
@@ -305,18 +290,38 @@ mod tests {
             hex(&statement_key(0x1234_5678, id)),
             "f01234567800112233445566778899aabbccddeeff"
         );
-        let position = encode_position(Position {
-            stored: 1_760_404_365_123_456,
-            id,
-        });
-        assert_eq!(
-            hex(&index_key(7, None, &position)),
-            "078006411414d81f8000112233445566778899aabbccddeeff"
-        );
+        // Two statements in one bucket of `statements_by_stored`, one in a bucket of a path.
+        let mut writer = BlockWriter::new();
+        let at = |stored| encode_position(Position { stored, id });
         let key = Key16([0xab; 16]);
+        for (partition, stored) in [
+            (None, -2),
+            (None, -1),
+            (Some(short(&key)), 1_760_404_365_123_456),
+        ] {
+            let mut entry = Vec::new();
+            push_index_entry(&mut entry, 7, partition, &at(stored));
+            writer.push(&entry);
+        }
+        let blocks: Vec<(String, String)> = writer
+            .finish()
+            .iter()
+            .map(|(key, value)| (hex(key), hex(value)))
+            .collect();
         assert_eq!(
-            hex(&index_key(7, Some(short(&key)), &position)),
-            "07abababababababab8006411414d81f8000112233445566778899aabbccddeeff"
+            blocks,
+            [
+                (
+                    "077fffffffffffffffb48b17d0e9e3b5f9".to_owned(),
+                    "01fffe00112233445566778899aabbccddeeff\
+                     ffff00112233445566778899aabbccddeeff"
+                        .to_owned()
+                ),
+                (
+                    "07abababababababab80000006411414d818f6fc74cb9ba362".to_owned(),
+                    "011f8000112233445566778899aabbccddeeff".to_owned()
+                ),
+            ]
         );
         assert_eq!(
             hex(&short_registration(Uuid::from_u128(3))),

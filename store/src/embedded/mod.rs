@@ -8,8 +8,8 @@
 //! | `meta` | `layout` | key layout version (`u8`, [`keys::KEY_LAYOUT`]) |
 //! | `tenants` | tenant name (UTF-8) | tenant id (`u32` big-endian) |
 //! | `statements` | tenant id (1 or 5 bytes), id | `codec` statement value v1 (stored, full index keys, LZ4 body); key-value separated |
-//! | `statements_by_stored` | tenant id, stored, id | empty |
-//! | `statements_by_<path>` | tenant id, first 8 bytes of key16 (registration: mixed to 8), stored, id | empty |
+//! | `statements_by_stored` | tenant id, bucket of stored, block id | index block: the positions (stored, id) one batch filed there (`blocks.rs`) |
+//! | `statements_by_<path>` | tenant id, first 8 bytes of key16 (registration: mixed to 8), bucket of stored, block id | index block |
 //! | `voided` | tenant id, target id | voiding statement id |
 //! | `watermarks` | partition (`u32` big-endian) | `codec` watermark value v1 |
 //! | `documents` | tenant name (`u16` length-prefixed), kind, scope (`u32` length-prefixed), document id | `codec` document value v1 |
@@ -22,7 +22,8 @@
 //! cached in memory; a read for a tenant that never wrote finds nothing and assigns nothing.
 //! Index keys hold 8-byte key prefixes, so a scan may return extra positions on a prefix
 //! collision; callers re-check the full keys (see `keys.rs`). A store written with key layout 1
-//! (tenant names in statement keys, 16-byte path keys) is refused at open.
+//! (tenant names in statement keys, 16-byte path keys) or 2 (one index key per statement and
+//! path) is refused at open, with what to do instead.
 //!
 //! Every fjall call blocks, so the async trait methods run them on tokio's blocking pool. fjall
 //! panics on a key longer than 65,535 bytes: every key is checked before it gets there (a write
@@ -32,6 +33,7 @@
 
 mod activities;
 mod attachments;
+mod blocks;
 mod documents;
 mod quarantine;
 mod statements;
@@ -126,6 +128,8 @@ pub(crate) struct Tables {
     roster_records: Keyspace,
     /// Serializes roster commits (the version number check and the batch).
     roster_writes: Mutex<()>,
+    /// fjall entries the statement batches inserted since the database was opened.
+    statement_inserts: std::sync::atomic::AtomicU64,
     /// Serializes the writes that read facts or summaries before writing them (statement
     /// batches with facts, `void_facts`): one ingest loop makes them, but two writers of the
     /// same facts at once must still count each once.
@@ -150,6 +154,17 @@ impl EmbeddedStore {
                 failure: Mutex::new(None),
             }),
         })
+    }
+
+    /// The fjall entries (rows, index blocks, voided entries, study-log facts and summaries) the
+    /// statement writes inserted since the database was last opened: the write path's unit of
+    /// work, which `examples/write_bench.rs` reports per statement.
+    pub fn statement_inserts(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .shared
+            .tables()?
+            .statement_inserts
+            .load(std::sync::atomic::Ordering::Relaxed))
     }
 
     /// Bytes the database occupies on disk (journals and tables).
@@ -424,6 +439,7 @@ impl Tables {
             roster_versions,
             roster_records,
             roster_writes: Mutex::new(()),
+            statement_inserts: Default::default(),
             study_writes: Mutex::new(()),
         })
     }
@@ -431,20 +447,25 @@ impl Tables {
 
 /// Records the key layout in a new store; refuses a store written with another layout.
 fn check_layout(db: &Database, meta: &Keyspace, statements: &Keyspace) -> Result<(), StoreError> {
-    match meta.get(b"layout").map_err(unavailable)? {
-        Some(v) if v[..] == [KEY_LAYOUT] => Ok(()),
-        Some(v) => Err(codec::corrupt(format!(
-            "store key layout {v:?}, this build reads layout {KEY_LAYOUT}"
-        ))),
-        None if statements.first_key_value().is_some() => Err(codec::corrupt(format!(
-            "store written with key layout 1, this build reads layout {KEY_LAYOUT}"
-        ))),
+    let written = match meta.get(b"layout").map_err(unavailable)? {
+        Some(v) if v[..] == [KEY_LAYOUT] => return Ok(()),
+        Some(v) => match v[..] {
+            [version] => version.to_string(),
+            _ => format!("{v:?}"),
+        },
+        None if statements.first_key_value().is_some() => "1".to_owned(),
         None => {
             let mut batch = db.batch().durability(Some(fjall::PersistMode::SyncAll));
             batch.insert(meta, b"layout".to_vec(), vec![KEY_LAYOUT]);
-            batch.commit().map_err(unavailable)
+            return batch.commit().map_err(unavailable);
         }
-    }
+    };
+    Err(codec::corrupt(format!(
+        "the store was written with key layout {written}; this build reads only layout \
+         {KEY_LAYOUT} and does not convert stores: keep running the release that wrote it, or \
+         start this one on an empty data directory and post the statements to it again (e.g. \
+         fetched from the old release with GET /xapi/statements)"
+    )))
 }
 
 fn load_tenants(tenants: &Keyspace) -> Result<HashMap<String, TenantId>, StoreError> {
@@ -831,5 +852,27 @@ mod tests {
         store.write_statements(&[row("c")]).await.unwrap();
         let c = store.tables().tenant_id("c");
         assert!(c.is_some() && c != a && c != b);
+    }
+
+    #[tokio::test]
+    async fn a_store_of_key_layout_2_is_refused_at_open_saying_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(EmbeddedStore::open(dir.path()).unwrap());
+        {
+            let db = Database::builder(dir.path()).open().unwrap();
+            let meta = db.keyspace("meta", KeyspaceCreateOptions::default).unwrap();
+            let mut batch = db.batch().durability(Some(fjall::PersistMode::SyncAll));
+            batch.insert(&meta, b"layout".to_vec(), vec![2]);
+            batch.commit().unwrap();
+        }
+        let error = EmbeddedStore::open(dir.path()).err().expect("refused");
+        assert_eq!(error.kind(), StoreErrorKind::Corrupt);
+        assert!(
+            error
+                .message()
+                .contains("key layout 2; this build reads only layout 3"),
+            "{error}"
+        );
+        assert!(error.message().contains("empty data directory"), "{error}");
     }
 }

@@ -3,17 +3,22 @@
 use fjall::PersistMode;
 use uuid::Uuid;
 
+use super::blocks::{self, BlockWriter, BucketMerge};
 use super::codec::{self, corrupt};
-use super::keys::{self, POSITION_LEN, statement_key};
+use super::keys::{self, statement_key};
 use super::{Tables, unavailable};
-use crate::layout::IndexTable;
+use crate::layout::{self, IndexTable};
 use crate::{IndexScan, Position, StatementRow, StoreError, StoredStatement, Watermark};
 
 impl Tables {
-    /// One atomic batch for every row, index entry and voided entry, fsynced before returning:
+    /// One atomic batch for every row, index block and voided entry, fsynced before returning:
     /// ingest commits its log offset right after, so the rows must survive a crash.
     ///
-    /// The entries go into the batch sorted, table by table: fjall applies a batch to the
+    /// A statement's index entries are not keys of their own: the entries of one path within one
+    /// bucket of `stored` become one index block (`blocks.rs`), so a batch of thousands of
+    /// statements makes a few inserts per path instead of one per statement and path.
+    ///
+    /// The keys go into the batch sorted, table by table: fjall applies a batch to the
     /// memtables in order, and a skiplist insert next to the previous one finds its search path
     /// still in the CPU cache. Random order made every insert a chain of cache misses.
     pub(crate) fn write_statements(&self, rows: &[StatementRow]) -> Result<(), StoreError> {
@@ -41,7 +46,7 @@ impl Tables {
             for (table, partition) in keys::index_entries(&row.keys, row.inherited.as_ref()) {
                 let arena = &mut indexes[table.index()];
                 let start = arena.bytes.len();
-                keys::push_index_key(&mut arena.bytes, tenant, partition, &position);
+                keys::push_index_entry(&mut arena.bytes, tenant, partition, &position);
                 arena.spans.push((start, arena.bytes.len()));
             }
             // Voiding arrives in any order: the entry is keyed by the target, so the target reads
@@ -62,8 +67,12 @@ impl Tables {
             arena
                 .spans
                 .sort_unstable_by(|a, b| bytes[a.0..a.1].cmp(&bytes[b.0..b.1]));
+            let mut writer = BlockWriter::new();
             for &(start, end) in &arena.spans {
-                batch.insert(&self.indexes[table], &bytes[start..end], &[][..]);
+                writer.push(&bytes[start..end]);
+            }
+            for (key, value) in writer.finish() {
+                batch.insert(&self.indexes[table], key, value);
             }
         }
         voided.sort_by(|a, b| a.0.cmp(&b.0));
@@ -76,7 +85,11 @@ impl Tables {
             .any(|r| r.study.is_some())
             .then(|| self.study_writes.lock().unwrap_or_else(|p| p.into_inner()));
         self.add_facts(&mut batch, rows, &|tenant| self.assign_tenant_id(tenant))?;
-        batch.commit().map_err(unavailable)
+        let inserts = batch.len() as u64;
+        batch.commit().map_err(unavailable)?;
+        self.statement_inserts
+            .fetch_add(inserts, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
     }
 
     pub(crate) fn record_watermarks(&self, marks: &[Watermark]) -> Result<(), StoreError> {
@@ -157,11 +170,15 @@ impl Tables {
     /// Positions on one access path. Index keys hold 8-byte key prefixes, so on a prefix collision
     /// this also returns positions of statements on a colliding path (of the same tenant and
     /// table): callers re-check the full keys (see `keys.rs`).
+    ///
+    /// Reads the path's blocks from the bucket of the first bound on, one bucket at a time
+    /// (`blocks::BucketMerge`): the positions of a bucket are sorted and each reported once, and
+    /// buckets never overlap, so the order is exact.
     pub(crate) fn scan(&self, scan: &IndexScan) -> Result<Vec<Position>, StoreError> {
         if scan.limit == 0 {
             return Ok(Vec::new());
         }
-        let Some((low, high)) = keys::scan_bounds(scan) else {
+        let Some((low, high)) = layout::scan_bounds(scan) else {
             return Ok(Vec::new());
         };
         let Some(tenant) = self.tenant_id(&scan.tenant) else {
@@ -169,28 +186,34 @@ impl Tables {
         };
         let (table, path_key) = IndexTable::of_path(&scan.path);
         let prefix = keys::path_prefix(tenant, keys::partition(path_key));
-        let mut start = prefix.clone();
-        start.extend_from_slice(&low);
-        let mut end = prefix.clone();
-        end.extend_from_slice(&high);
-
+        let (start, end) = blocks::key_range(&prefix, low, high);
         let range = self.indexes[table.index()].range(start..=end);
-        let decode = |guard: fjall::Guard| -> Result<Position, StoreError> {
-            let key = guard.key().map_err(unavailable)?;
-            if key.len() != prefix.len() + POSITION_LEN {
+        let mut merge = BucketMerge::new(low, high, scan.ascending, scan.limit);
+        let mut push = |guard: fjall::Guard| -> Result<bool, StoreError> {
+            let (key, value) = guard.into_inner().map_err(unavailable)?;
+            if key.len() != prefix.len() + blocks::BUCKET_LEN + blocks::BLOCK_ID_LEN {
                 return Err(corrupt(format!(
                     "index key of {} bytes under a {}-byte prefix",
                     key.len(),
                     prefix.len()
                 )));
             }
-            keys::decode_position(&key[prefix.len()..])
+            merge.push(&key[prefix.len()..], &value)
         };
         if scan.ascending {
-            range.take(scan.limit).map(decode).collect()
+            for guard in range {
+                if !push(guard)? {
+                    break;
+                }
+            }
         } else {
-            range.rev().take(scan.limit).map(decode).collect()
+            for guard in range.rev() {
+                if !push(guard)? {
+                    break;
+                }
+            }
         }
+        Ok(merge.finish())
     }
 
     pub(crate) fn watermarks(&self) -> Result<Vec<Watermark>, StoreError> {
