@@ -250,6 +250,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, base_path: &str) {
             .route(web::get().to(routes::aggregates::inactive))
             .route(web::head().to(routes::aggregates::inactive)),
     )
+    .service(
+        routes::probe_resource(
+            "/api/v1/classes/{sourcedId}/summary.csv",
+            routes::READ_METHODS,
+        )
+        .route(web::get().to(routes::aggregates::class_summary))
+        .route(web::head().to(routes::aggregates::class_summary)),
+    )
     .configure(configure_dashboard)
     .service(
         web::scope(base_path)

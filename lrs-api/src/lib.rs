@@ -51,6 +51,7 @@ pub mod app;
 mod attachments;
 mod body;
 pub mod body_budget;
+pub mod class_summary;
 mod cors;
 pub mod dashboard;
 pub mod disk;

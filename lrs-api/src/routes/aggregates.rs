@@ -10,12 +10,13 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use lrs_auth::Access;
 use lrs_query::aggregates::{AggregateRequest, AggregateService, Reader};
-use lrs_roster::Day;
+use lrs_roster::{Day, DayRange};
 use lrs_schema::format_timestamp;
 use lrs_store::now_micros;
 use serde_json::json;
 
 use crate::app::AppState;
+use crate::class_summary::{self, SummaryEncoding};
 use crate::error::ApiError;
 use crate::extract::Authenticated;
 use crate::routes::params::query_pairs;
@@ -111,6 +112,121 @@ pub async fn inactive(
     }
     .await;
     answered.unwrap_or_else(|err| error_with_consistent_through(&state, &err))
+}
+
+const SUMMARY_RULE: &str = "LRS class summary: the parameters are since and until (YYYY-MM-DD, until exclusive; default the last 30 days) and encoding (utf-8 or cp932), each at most once";
+
+/// The header saying how many characters CP932 could not hold (each written as 〓).
+pub const REPLACED_CHARACTERS: &str = "x-lrs-replaced-characters";
+
+/// `GET /api/v1/classes/{sourcedId}/summary.csv?since=…&until=…&encoding=utf-8|cp932`: per
+/// learner of the class, the period's statements, learning time and correct rate per subject
+/// (`crate::class_summary`), for a school-affairs system. The same access as
+/// `/api/v1/aggregates?class=…`.
+pub async fn class_summary(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+    auth: Authenticated,
+) -> HttpResponse {
+    let answered = async {
+        auth.require(Access::ReadAggregates)?;
+        let service = service(&state)?;
+        let class = path.into_inner();
+        let mut encoding = SummaryEncoding::Utf8;
+        let mut params: Vec<(String, String)> = Vec::new();
+        let mut seen: Vec<String> = Vec::new();
+        for (name, value) in query_pairs(&req)? {
+            if seen.contains(&name) {
+                return Err(ApiError::bad_request(
+                    SUMMARY_RULE,
+                    &format!("?{name}"),
+                    format!("{name} given more than once"),
+                ));
+            }
+            seen.push(name.clone());
+            match name.as_str() {
+                "since" | "until" => params.push((name, value)),
+                "encoding" => {
+                    encoding = SummaryEncoding::parse(&value).ok_or_else(|| {
+                        ApiError::bad_request(
+                            SUMMARY_RULE,
+                            "?encoding",
+                            format!("unknown encoding {value:?}"),
+                        )
+                    })?;
+                }
+                _ => {
+                    return Err(ApiError::bad_request(
+                        SUMMARY_RULE,
+                        &format!("?{name}"),
+                        format!("unexpected parameter {name:?}"),
+                    ));
+                }
+            }
+        }
+        params.push(("group_by".into(), "learner,subject".into()));
+        params.push((
+            "metrics".into(),
+            class_summary::METRICS
+                .iter()
+                .map(|m| m.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+        ));
+        params.push(("class".into(), class.clone()));
+        let now = now_micros();
+        let calendar = service.calendar();
+        let request = AggregateRequest::from_params(&params, calendar, now)?;
+        let (first, end) = request.days(calendar);
+        let day = calendar.day_of(request.until - 1).min(calendar.day_of(now));
+        let reader = reader(&service, &auth, day).await?;
+        let members = service
+            .class_members(auth.tenant(), &reader, &class, DayRange::new(first, end))
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("the roster has no class {class:?}")))?;
+        let answer = service
+            .aggregate(auth.tenant(), &reader, Some(auth.writer()), &params)
+            .await?;
+        let text = class_summary::summary_csv(&members.learners, &answer);
+        let (body, replaced) = match encoding {
+            SummaryEncoding::Utf8 => (text.into_bytes(), 0),
+            SummaryEncoding::Cp932 => class_summary::encode_cp932(&text),
+        };
+        Ok::<_, ApiError>(
+            HttpResponse::Ok()
+                .content_type(format!("text/csv; charset={}", encoding.charset()))
+                .insert_header((
+                    header::CONTENT_DISPOSITION,
+                    format!(
+                        "attachment; filename=\"class-summary-{}.csv\"",
+                        safe_file_name(&class)
+                    ),
+                ))
+                .insert_header((REPLACED_CHARACTERS, replaced.to_string()))
+                .insert_header((
+                    CONSISTENT_THROUGH_LOWER,
+                    format_timestamp(answer.consistent_through),
+                ))
+                .body(body),
+        )
+    }
+    .await;
+    answered.unwrap_or_else(|err| error_with_consistent_through(&state, &err))
+}
+
+/// A sourcedId as a file name: ASCII letters, digits, `-` and `_` kept, anything else `_`.
+fn safe_file_name(id: &str) -> String {
+    id.chars()
+        .take(64)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 fn service(state: &AppState) -> Result<Arc<AggregateService>, ApiError> {
