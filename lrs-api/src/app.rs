@@ -122,6 +122,8 @@ pub struct AppState {
     pub aggregates: Option<Arc<AggregateService>>,
     /// Roster imports and alias uploads (`POST /api/v1/roster[/aliases]`); none in a new state.
     pub rosters: Option<Arc<RosterImporter>>,
+    /// Research extracts (`GET /api/v1/extracts`); none in a new state (it answers 404).
+    pub extracts: Option<Arc<crate::routes::extracts::ResearchExtracts>>,
 }
 
 impl AppState {
@@ -152,6 +154,7 @@ impl AppState {
             disk: None,
             aggregates: None,
             rosters: None,
+            extracts: None,
         }
     }
 
@@ -239,6 +242,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, base_path: &str) {
         routes::probe_resource("/api/v1/aggregates", routes::READ_METHODS)
             .route(web::get().to(routes::aggregates::aggregates))
             .route(web::head().to(routes::aggregates::aggregates)),
+    )
+    .service(
+        routes::probe_resource("/api/v1/extracts", routes::extracts::METHODS)
+            .route(web::get().to(routes::extracts::extract)),
     )
     .service(
         routes::probe_resource("/api/v1/learners/inactive", routes::READ_METHODS)

@@ -10,6 +10,7 @@ pub mod admin;
 pub mod agents;
 pub mod aggregates;
 pub mod documents;
+pub mod extracts;
 pub mod health;
 mod params;
 pub mod roster;

@@ -12,4 +12,4 @@ pub mod service;
 pub use engine::{ActorEntry, Learner, Reader, TenantView};
 pub use output::{AggregateAnswer, AggregateRow};
 pub use request::{AggregateRequest, Dimension, Filters, Metric};
-pub use service::{AggregateError, AggregateService, InactiveLearner, StudyLogSettings};
+pub use service::{AggregateError, AggregateService, InactiveLearner, StudyLogSettings, load_view};
