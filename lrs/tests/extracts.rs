@@ -58,11 +58,16 @@ fn marked() -> Sent {
 
 /// A server with the scenario applied; `config` is passed as `--config` when given.
 async fn loaded(config: Option<&Path>) -> (TestLrs, Vec<Sent>) {
+    loaded_with_env(config, &[]).await
+}
+
+/// Like [`loaded`], with extra environment variables for the server.
+async fn loaded_with_env(config: Option<&Path>, env: &[(&str, &str)]) -> (TestLrs, Vec<Sent>) {
     let args: Vec<String> = config
         .map(|c| vec!["--config".to_owned(), c.display().to_string()])
         .unwrap_or_default();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let lrs = TestLrs::start_with(&args);
+    let lrs = TestLrs::start_with_env(&args, env);
     let target = Target::of(&lrs);
     target.import(&roster_v2()).await;
     let mut sent = scenario();
@@ -83,7 +88,14 @@ fn key_file(dir: &Path, name: &str, byte: u8, len: usize) -> PathBuf {
 
 /// Runs `lrs extract` on a data directory.
 fn extract_cli(data_dir: &Path, key: &Path, out: &Path, extra: &[&str]) -> Output {
-    Command::new(BIN)
+    extract_command(data_dir, key, out, extra)
+        .output()
+        .expect("running lrs extract")
+}
+
+fn extract_command(data_dir: &Path, key: &Path, out: &Path, extra: &[&str]) -> Command {
+    let mut command = Command::new(BIN);
+    command
         .args(["extract", "--data-dir"])
         .arg(data_dir)
         .args(["--tenant", "board-a", "--since", SINCE, "--until", UNTIL])
@@ -91,9 +103,8 @@ fn extract_cli(data_dir: &Path, key: &Path, out: &Path, extra: &[&str]) -> Outpu
         .arg(key)
         .arg("--out")
         .arg(out)
-        .args(extra)
-        .output()
-        .expect("running lrs extract")
+        .args(extra);
+    command
 }
 
 fn extract_ok(data_dir: &Path, key: &Path, out: &Path, extra: &[&str]) {
@@ -602,4 +613,79 @@ async fn the_prefecture_downloads_the_extract_as_a_zip_with_the_configured_proje
         PER_SCHOOL_SUBJECT,
     ));
     assert_eq!(counts, counts_of_oracle(&sent));
+}
+
+/// The same extract from the PostgreSQL store, read while the server runs (`LRS_TEST_POSTGRES`,
+/// see `ci/postgres.sh`; skipped without it, except under `CI`).
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_extract_from_the_postgresql_store_counts_what_the_statements_say() {
+    let Some(connection) = std::env::var("LRS_TEST_POSTGRES")
+        .ok()
+        .filter(|s| !s.is_empty())
+    else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "LRS_TEST_POSTGRES must be set under CI"
+        );
+        eprintln!("skipped: set LRS_TEST_POSTGRES to a PostgreSQL connection string");
+        return;
+    };
+    let uri = fresh_schema(&connection).await;
+    let (lrs, sent) = loaded_with_env(None, &[("LRS__STORAGE__URI", uri.as_str())]).await;
+    let work = tempfile::tempdir().unwrap();
+    let key = key_file(work.path(), "project.key", 5, 32);
+    let out = work.path().join("out");
+    let output = extract_command(&lrs.data_dir(), &key, &out, &[])
+        .env("LRS__STORAGE__URI", &uri)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let (since, until) = october();
+    let all = oracle(&roster_v2(), &sent, &[], since, until, &[]);
+    let total = all.values().next().unwrap()["statements"].as_u64().unwrap();
+    assert_eq!(manifest(&out)["rows"], total);
+    let Some(python) = venv_python() else { return };
+    let counts = counts_of_duckdb(duckdb(
+        &python,
+        &out.join("statements.parquet"),
+        PER_SCHOOL_SUBJECT,
+    ));
+    assert_eq!(counts, counts_of_oracle(&sent));
+}
+
+/// A fresh PostgreSQL schema; returns a `postgres://` URI whose connections use it.
+#[cfg(feature = "postgres")]
+async fn fresh_schema(connection: &str) -> String {
+    let config: tokio_postgres::Config = connection.parse().expect("LRS_TEST_POSTGRES");
+    let (client, driver) = config
+        .connect(tokio_postgres::NoTls)
+        .await
+        .expect("connecting to PostgreSQL");
+    tokio::spawn(driver);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let schema = format!("extract_{}_{nanos}", std::process::id());
+    client
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .await
+        .expect("creating a schema");
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+        _ => "127.0.0.1".to_owned(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let user = config.get_user().unwrap_or("postgres");
+    let password = config
+        .get_password()
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .unwrap_or_default();
+    let db = config.get_dbname().unwrap_or(user);
+    format!("postgres://{user}:{password}@{host}:{port}/{db}?options=-csearch_path%3D{schema}")
 }
