@@ -632,9 +632,18 @@ async fn an_extract_from_the_postgresql_store_counts_what_the_statements_say() {
         return;
     };
     let uri = fresh_schema(&connection).await;
-    let (lrs, sent) = loaded_with_env(None, &[("LRS__STORAGE__URI", uri.as_str())]).await;
     let work = tempfile::tempdir().unwrap();
     let key = key_file(work.path(), "project.key", 5, 32);
+    let config = work.path().join("lrs.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[extract.projects]]\nname = \"p\"\nkey_file = {:?}\n",
+            key.display().to_string()
+        ),
+    )
+    .unwrap();
+    let (lrs, sent) = loaded_with_env(Some(&config), &[("LRS__STORAGE__URI", uri.as_str())]).await;
     let out = work.path().join("out");
     let output = extract_command(&lrs.data_dir(), &key, &out, &[])
         .env("LRS__STORAGE__URI", &uri)
@@ -649,6 +658,27 @@ async fn an_extract_from_the_postgresql_store_counts_what_the_statements_say() {
     let all = oracle(&roster_v2(), &sent, &[], since, until, &[]);
     let total = all.values().next().unwrap()["statements"].as_u64().unwrap();
     assert_eq!(manifest(&out)["rows"], total);
+    // Over HTTP, from the same store: the same rows.
+    let (pref_key, pref_secret) = common::roster::credential(
+        &lrs.data_dir(),
+        &["--all-tenants", "--scopes", "aggregates"],
+    );
+    let query = format!("/extracts?tenant=board-a&project=p&since={SINCE}&until={UNTIL}");
+    let response = lrs
+        .api_as(reqwest::Method::GET, &query, &pref_key, &pref_secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let zip_bytes = response.bytes().await.unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip_bytes.to_vec())).unwrap();
+    let mut csv = Vec::new();
+    archive
+        .by_name("statements.csv")
+        .unwrap()
+        .read_to_end(&mut csv)
+        .unwrap();
+    assert_eq!(csv, std::fs::read(out.join("statements.csv")).unwrap());
     let Some(python) = venv_python() else { return };
     let counts = counts_of_duckdb(duckdb(
         &python,
