@@ -566,6 +566,23 @@ async fn the_prefecture_downloads_the_extract_as_a_zip_with_the_configured_proje
         )
         .await;
     assert_eq!(status, 400, "{body}");
+    for bad in [
+        "tenant=no%20such%20tenant&project=study-1&since=2026-10-01&until=2026-10-31",
+        "tenant=board-a&project=study-1&since=2026-10-01&until=2026-09-30",
+        "tenant=board-a&project=study-1&since=2026-10-01",
+        "tenant=board-a&project=study-1&since=2026-10-01&until=2026-10-31&k=0",
+        "tenant=board-a&project=study-1&since=2026-10-01&until=2026-10-31&include=name",
+        "tenant=board-a&project=study-1&since=2026-10-01&until=2026-10-31&key=abc",
+    ] {
+        let (status, body) = lrs
+            .api_get_as(&format!("/extracts?{bad}"), &pref_key, &pref_secret)
+            .await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(
+            body["rule"].as_str().unwrap().starts_with("LRS extracts"),
+            "{body}"
+        );
+    }
 
     let response = lrs
         .api_as(reqwest::Method::GET, &query, &pref_key, &pref_secret)

@@ -162,10 +162,11 @@ fn parse(params: &[(String, String)]) -> Result<(String, ExtractRequest), ApiErr
             .ok_or_else(|| invalid(name, format!("{name} is required")))
     };
     let project = required("project")?.to_owned();
+    let tenant = required("tenant")?;
+    lrs_auth::validate_tenant(tenant).map_err(|e| invalid("tenant", e.to_string()))?;
     let as_invalid = |name: &'static str| move |e: ExtractError| invalid(name, e.to_string());
-    let mut request =
-        ExtractRequest::new(required("tenant")?, required("since")?, required("until")?)
-            .map_err(as_invalid("since"))?;
+    let mut request = ExtractRequest::new(tenant, required("since")?, required("until")?)
+        .map_err(as_invalid("since"))?;
     if let Some(time) = single.get("time") {
         request.time = TimeGrain::parse(time).map_err(as_invalid("time"))?;
     }
