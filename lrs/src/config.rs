@@ -637,6 +637,29 @@ mod tests {
     }
 
     #[test]
+    fn extract_projects_come_from_the_file_and_two_of_one_name_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("lrs.toml");
+        let project = |name: &str| {
+            format!("[[extract.projects]]\nname = \"{name}\"\nkey_file = \"/k/{name}\"\n")
+        };
+        std::fs::write(&file, project("a") + &project("b")).unwrap();
+        let config = Config::load(Some(&file), &BTreeMap::new(), &CliOverrides::default()).unwrap();
+        let names: Vec<&str> = config
+            .extract
+            .projects
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(config.extract.projects[1].key_file, PathBuf::from("/k/b"));
+        std::fs::write(&file, project("a") + &project("a")).unwrap();
+        let err =
+            Config::load(Some(&file), &BTreeMap::new(), &CliOverrides::default()).unwrap_err();
+        assert!(format!("{err:#}").contains("extract.projects"), "{err:#}");
+    }
+
+    #[test]
     fn an_unknown_key_is_an_error_naming_it() {
         let env = BTreeMap::from([("LRS__SERVER__LISTEN_ADDR".to_owned(), "x".to_owned())]);
         let err = Config::load(None, &env, &CliOverrides::default()).unwrap_err();
