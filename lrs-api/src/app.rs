@@ -126,6 +126,8 @@ pub struct AppState {
     /// The dashboard (LTI launch, staff login, sessions, views); none in a new state (its pages
     /// answer 404).
     pub dashboard: Option<Arc<Dashboard>>,
+    /// Research extracts (`GET /api/v1/extracts`); none in a new state (it answers 404).
+    pub extracts: Option<Arc<crate::routes::extracts::ResearchExtracts>>,
 }
 
 impl AppState {
@@ -157,6 +159,7 @@ impl AppState {
             aggregates: None,
             rosters: None,
             dashboard: None,
+            extracts: None,
         }
     }
 
@@ -244,6 +247,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, base_path: &str) {
         routes::probe_resource("/api/v1/aggregates", routes::READ_METHODS)
             .route(web::get().to(routes::aggregates::aggregates))
             .route(web::head().to(routes::aggregates::aggregates)),
+    )
+    .service(
+        routes::probe_resource("/api/v1/extracts", routes::extracts::METHODS)
+            .route(web::get().to(routes::extracts::extract)),
     )
     .service(
         routes::probe_resource("/api/v1/learners/inactive", routes::READ_METHODS)

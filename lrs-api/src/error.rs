@@ -14,6 +14,7 @@ use lrs_auth::{AuthError, AuthErrorKind};
 use lrs_log::{LogError, LogErrorKind};
 use lrs_query::QueryError;
 use lrs_query::aggregates::AggregateError;
+use lrs_query::extract::ExtractError;
 use lrs_roster::{RosterError, RosterErrorKind};
 use lrs_schema::ValidationError;
 use lrs_store::{StoreError, StoreErrorKind};
@@ -461,6 +462,21 @@ impl From<AggregateError> for ApiError {
             AggregateError::Invalid(err) => err.into(),
             AggregateError::Forbidden(message) => ApiError::new(ApiErrorKind::Forbidden, message),
             AggregateError::Store(err) => err.into(),
+        }
+    }
+}
+
+impl From<ExtractError> for ApiError {
+    fn from(err: ExtractError) -> Self {
+        match err {
+            ExtractError::Invalid(message) => {
+                ApiError::bad_request("LRS extracts: the request's parameters", "?", message)
+            }
+            // The configured key file or the work directory failed: the server's fault.
+            ExtractError::Key(_) | ExtractError::Output(_) => {
+                ApiError::internal("research extract", &err)
+            }
+            ExtractError::Store(err) => err.into(),
         }
     }
 }

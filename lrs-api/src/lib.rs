@@ -76,6 +76,7 @@ pub use error::{ApiError, ApiErrorKind};
 pub use metrics::Metrics;
 pub use prepare::StudyFacts;
 pub use roster_import::RosterImporter;
+pub use routes::extracts::ResearchExtracts;
 pub use routes::health::Readiness;
 pub use routes::{READ_METHODS, not_found, probe_resource};
 pub use security::security_headers;

@@ -7,10 +7,11 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use lrs_store::{EmbeddedStore, QuarantineStore, SchemaMode};
+use lrs_store::{EmbeddedStore, SchemaMode};
 
 use crate::config::{CliOverrides, Config};
 use crate::roles::StoreUri;
+use crate::serve::Store;
 
 /// Where the store is: the configuration file and/or the data directory, as for `lrs serve`.
 #[derive(Args)]
@@ -24,7 +25,7 @@ pub struct StoreArgs {
 }
 
 impl StoreArgs {
-    fn load(&self) -> anyhow::Result<Config> {
+    pub(crate) fn load(&self) -> anyhow::Result<Config> {
         let env: BTreeMap<String, String> = std::env::vars().collect();
         let cli = CliOverrides {
             data_dir: self.data_dir.clone(),
@@ -99,11 +100,11 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
 }
 
 /// The configured store (its schema applied or required).
-async fn open(
+pub(crate) async fn open(
     config: &Config,
     uri: &StoreUri,
     mode: SchemaMode,
-) -> anyhow::Result<Arc<dyn QuarantineStore>> {
+) -> anyhow::Result<Arc<dyn Store>> {
     Ok(match uri {
         StoreUri::Embedded => {
             let dir = config.storage.data_dir.join("store");
@@ -113,7 +114,7 @@ async fn open(
             let store = EmbeddedStore::open(&dir).with_context(|| {
                 format!(
                     "opening the embedded store in {} (one process at a time: while `lrs serve` \
-                     runs on it, use GET /api/v1/admin/quarantine)",
+                     runs on it, use its HTTP API instead)",
                     dir.display()
                 )
             })?;

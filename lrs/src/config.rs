@@ -19,6 +19,7 @@ pub struct Config {
     pub query: QueryConfig,
     pub ingest: IngestSection,
     pub studylog: StudyLogSection,
+    pub extract: ExtractSection,
     pub auth: AuthSection,
     pub logging: LoggingConfig,
     pub cors: CorsSection,
@@ -171,6 +172,26 @@ impl StudyLogSection {
             curriculum_code_extensions: self.curriculum_code_extensions.clone(),
         }
     }
+}
+
+/// Research extracts over HTTP (`GET /api/v1/extracts`, prefecture principals): the projects
+/// and their pseudonym keys. The key always comes from here, never from the request.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExtractSection {
+    /// `[[extract.projects]]`: `name` and `key_file` (≥ 32 random bytes). None: the endpoint
+    /// answers 404.
+    pub projects: Vec<ExtractProjectConfig>,
+    /// Where an extract's files and zip are written while it runs (empty: the system's
+    /// temporary directory).
+    pub work_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExtractProjectConfig {
+    pub name: String,
+    pub key_file: PathBuf,
 }
 
 /// The ingest loop (log → store).
@@ -511,6 +532,15 @@ impl Config {
         crate::roles::Roles::parse(&self.server.services)?;
         self.studylog.calendar()?;
         self.dashboard()?;
+        let mut names = std::collections::HashSet::new();
+        for project in &self.extract.projects {
+            if project.name.is_empty() || !names.insert(project.name.as_str()) {
+                bail!(
+                    "extract.projects: every project needs a name of its own ({:?})",
+                    project.name
+                );
+            }
+        }
         if !["text", "json"].contains(&self.logging.format.as_str()) {
             bail!("logging.format must be `text` or `json`");
         }
@@ -753,6 +783,29 @@ mod tests {
         std::fs::write(&file, "[cors]\nallowed_origins = []\n").unwrap();
         let config = Config::load(Some(&file), &BTreeMap::new(), &CliOverrides::default()).unwrap();
         assert!(config.cors.allowed_origins.is_empty());
+    }
+
+    #[test]
+    fn extract_projects_come_from_the_file_and_two_of_one_name_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("lrs.toml");
+        let project = |name: &str| {
+            format!("[[extract.projects]]\nname = \"{name}\"\nkey_file = \"/k/{name}\"\n")
+        };
+        std::fs::write(&file, project("a") + &project("b")).unwrap();
+        let config = Config::load(Some(&file), &BTreeMap::new(), &CliOverrides::default()).unwrap();
+        let names: Vec<&str> = config
+            .extract
+            .projects
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(config.extract.projects[1].key_file, PathBuf::from("/k/b"));
+        std::fs::write(&file, project("a") + &project("a")).unwrap();
+        let err =
+            Config::load(Some(&file), &BTreeMap::new(), &CliOverrides::default()).unwrap_err();
+        assert!(format!("{err:#}").contains("extract.projects"), "{err:#}");
     }
 
     #[test]

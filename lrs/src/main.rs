@@ -3,11 +3,13 @@
 //! `lrs serve` runs every role (api → log → ingest → store → query) in one process on the
 //! embedded backends. `lrs credentials …` manages Basic credentials in the data directory;
 //! `lrs migrate` creates the store's schema; `lrs admin …` serves the operator; `lrs roster …`
-//! uploads rosters and aliases to a running LRS.
+//! uploads rosters and aliases to a running LRS; `lrs extract` writes a pseudonymised research
+//! extract.
 
 mod admin;
 mod config;
 mod credentials;
+mod extract;
 mod roles;
 mod roster;
 mod serve;
@@ -78,6 +80,9 @@ enum Command {
         #[command(subcommand)]
         command: admin::AdminCommand,
     },
+    /// Writes a pseudonymised research extract (Parquet, CSV, k-anonymity report, manifest) of
+    /// one tenant's period, read from the configured store (README "Research extracts").
+    Extract(Box<extract::ExtractArgs>),
     /// Uploads a OneRoster zip or learner aliases to a running LRS (a credential with the
     /// `roster` scope).
     Roster {
@@ -115,6 +120,10 @@ fn main() -> anyhow::Result<ExitCode> {
         }
         Command::Admin { command } => {
             block_on(admin::run(command))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Extract(args) => {
+            block_on(extract::run(*args))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Roster { command } => {

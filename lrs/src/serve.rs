@@ -466,6 +466,7 @@ fn start_xapi_server<S: Store>(
         },
         config.roster_body_limit(),
     );
+    let extracts = research_extracts(config, &store)?;
     let stores = Stores::all(store);
     let queries = StatementQueryService::new(
         stores.statements.clone(),
@@ -494,6 +495,7 @@ fn start_xapi_server<S: Store>(
     state.dashboard = Some(Arc::new(lrs_api::dashboard::Dashboard::new(
         config.dashboard()?,
     )));
+    state.extracts = extracts;
     let metrics = web::Data::new(metrics);
     let state = web::Data::new(state);
     let base_path = config.server.base_path.clone();
@@ -507,6 +509,34 @@ fn start_xapi_server<S: Store>(
             .configure(|cfg| configure(cfg, &base_path))
     });
     bind_and_run!(config, server)
+}
+
+/// The research-extract service, when `[[extract.projects]]` names any (their key files are
+/// read now: a server never starts with a project it cannot serve).
+fn research_extracts<S: Store>(
+    config: &Config,
+    store: &Arc<S>,
+) -> anyhow::Result<Option<Arc<lrs_api::ResearchExtracts>>> {
+    let section = &config.extract;
+    if section.projects.is_empty() {
+        return Ok(None);
+    }
+    let settings = config.studylog_settings()?;
+    let sources = lrs_query::extract::ExtractSources {
+        statements: store.clone(),
+        study: store.clone(),
+        rosters: store.clone(),
+        calendar: settings.calendar,
+        identity: settings.identity,
+    };
+    let projects = section
+        .projects
+        .iter()
+        .map(|p| (p.name.clone(), p.key_file.clone()))
+        .collect();
+    let work_dir = (!section.work_dir.as_os_str().is_empty()).then(|| section.work_dir.clone());
+    let extracts = lrs_api::ResearchExtracts::new(sources, projects, work_dir)?;
+    Ok(Some(Arc::new(extracts)))
 }
 
 /// The data directory's free-space reserve, when the embedded log or store lives there and

@@ -11,6 +11,7 @@
 
 pub mod aggregates;
 mod cursor;
+pub mod extract;
 mod own_authority;
 mod planner;
 pub mod render;

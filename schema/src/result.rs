@@ -33,6 +33,12 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// A stored statement's `result` on its own (research extracts read only this part of a
+    /// body); errors name the path `$.result`.
+    pub fn from_json(value: &Value) -> Result<Outcome, ValidationError> {
+        Outcome::parse(value, &JsonPath::root("$").key("result"))
+    }
+
     pub(crate) fn parse(value: &Value, path: &JsonPath<'_>) -> Result<Outcome, ValidationError> {
         let fields = Fields::new(value, "a Result", &RESULT_KEYS, path)?;
         Ok(Outcome {

@@ -11,6 +11,7 @@ pub mod agents;
 pub mod aggregates;
 pub mod dashboard;
 pub mod documents;
+pub mod extracts;
 pub mod health;
 pub mod lti;
 mod params;

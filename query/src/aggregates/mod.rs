@@ -13,6 +13,6 @@ pub use engine::{ActorEntry, Learner, Reader, TenantView};
 pub use output::{AggregateAnswer, AggregateRow};
 pub use request::{AggregateRequest, Dimension, Filters, Metric};
 pub use service::{
-    AggregateError, AggregateService, ClassMembers, InactiveLearner, StudyLogSettings,
+    AggregateError, AggregateService, ClassMembers, InactiveLearner, StudyLogSettings, load_view,
     school_days_back,
 };

@@ -507,6 +507,32 @@ impl AggregateService {
     }
 }
 
+/// A tenant's view read afresh from the stores, outside any cache: its roster, every actor its
+/// facts name (resolved to roster users by `identity`) and the text of every dimension key.
+/// Research extracts (`crate::extract`) read it once per run.
+pub async fn load_view(
+    study: &dyn StudyLogStore,
+    rosters: &dyn RosterStore,
+    identity: &IdentityConfig,
+    tenant: &str,
+) -> Result<TenantView, StoreError> {
+    let versions = rosters.roster_versions(tenant).await?;
+    let records = rosters.roster_records(tenant).await?;
+    let (roster, aliases) = rebuild(&versions, records)?;
+    let mut view = TenantView {
+        tenant: tenant.to_owned(),
+        identity: Arc::new(IdentityIndex::new(identity, &aliases, &roster)),
+        roster: Arc::new(roster),
+        ..TenantView::default()
+    };
+    let mut new_actor = false;
+    for term in study.terms(tenant, None).await? {
+        add_term(&mut view, term, &mut new_actor);
+    }
+    reindex_users(&mut view);
+    Ok(view)
+}
+
 /// The first day of the `n` school days (Monday–Friday) ending on `day`.
 pub fn school_days_back(day: Day, n: u32) -> Day {
     let mut counted = 0;
