@@ -324,6 +324,12 @@ async fn screenshots(browser: &Browser, name: &str) {
         browser
             .wait_until("document.readyState === 'complete'")
             .await;
+        // A reload keeps the scroll position: start at the top.
+        browser
+            .client
+            .execute("window.scrollTo(0, 0);", vec![])
+            .await
+            .unwrap();
         let at = format!("{name}-{width}");
         browser.screenshot(&at).await;
         // The rest of the page, a window at a time (at most four more).
@@ -527,6 +533,22 @@ async fn a_teachers_launch_in_the_browser_shows_the_class_as_the_posted_statemen
         per_tool(learners_posted.iter().copied())
     );
     screenshots(&browser, "class-view").await;
+
+    // 年度 starts on April 1: the preset link says so.
+    let (year, month, _) = civil_from_days(tokyo_today());
+    let school_year = if month >= 4 { year } else { year - 1 };
+    let presets = page_value(
+        &browser,
+        "return Array.from(document.querySelectorAll('.presets a')).map(a => [a.textContent, a.getAttribute('href')]);",
+    )
+    .await;
+    assert_eq!(presets[2][0], "今年度");
+    assert!(
+        presets[2][1].as_str().unwrap().starts_with(&format!(
+            "/dashboard/class/k1?since={school_year}-04-01&until="
+        )),
+        "{presets}"
+    );
 
     // A filter in the URL narrows every number; the period and the filter stay in the links.
     browser

@@ -142,9 +142,15 @@ pub fn cards(items: &[(&str, String, &str)]) -> String {
     for (label, value, id) in items {
         let _ = write!(
             out,
-            "<li id=\"{}\"><span class=\"card-label\">{}</span><span class=\"card-value\">{}</span></li>",
+            "<li id=\"{}\"><span class=\"card-label\">{}</span><span class=\"card-value{}\">{}</span></li>",
             escape(id),
             escape(label),
+            // A date or the suppression mark: smaller, so it fits the card.
+            if value.chars().count() > 8 {
+                " long"
+            } else {
+                ""
+            },
             escape(value)
         );
     }

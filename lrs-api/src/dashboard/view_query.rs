@@ -24,6 +24,8 @@ const MAX_FILTER_CHARS: usize = 200;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ViewQuery {
     pub period: Period,
+    /// Today in the deployment's zone (the period presets count from it).
+    pub today: Day,
     /// `(name, value)` in the order of [`FILTERS`], only those given.
     pub filters: Vec<(&'static str, String)>,
 }
@@ -59,6 +61,7 @@ impl ViewQuery {
         filters.sort_by_key(|(f, _)| FILTERS.iter().position(|(g, _)| g == f));
         Ok(ViewQuery {
             period: Period::from_query(&period_pairs, today)?,
+            today,
             filters,
         })
     }
@@ -135,8 +138,8 @@ impl ViewQuery {
                 );
             }
             let cleared = ViewQuery {
-                period: self.period,
                 filters: Vec::new(),
+                ..self.clone()
             };
             let _ = write!(
                 out,
@@ -165,8 +168,34 @@ impl ViewQuery {
                 }
             );
         }
-        out.push_str("<button type=\"submit\">表示</button></form></div>");
+        out.push_str("<button type=\"submit\">表示</button></form>");
+        out.push_str("<p class=\"presets\">");
+        for (label, since, until) in self.presets() {
+            let mut preset = self.clone();
+            preset.period = Period {
+                since,
+                until,
+                is_default: false,
+            };
+            let _ = write!(out, "<a href=\"{}\">{label}</a>", preset.href(action));
+        }
+        out.push_str("</p></div>");
         out
+    }
+
+    /// Periods a click away (the filters kept): the last 7 and 30 days, this 年度 (from April 1
+    /// to today) and the last one (April to March).
+    pub fn presets(&self) -> [(&'static str, Day, Day); 4] {
+        let tomorrow = self.today.next();
+        let this_year = self.today.school_year().first_day();
+        let last_year =
+            lrs_roster::SchoolYear::new(self.today.school_year().year() - 1).first_day();
+        [
+            ("直近7日", tomorrow.add_days(-7), tomorrow),
+            ("直近30日", tomorrow.add_days(-30), tomorrow),
+            ("今年度", this_year, tomorrow),
+            ("前年度", last_year, this_year),
+        ]
     }
 }
 
@@ -206,6 +235,27 @@ mod tests {
         let narrower = query.with_filter("curriculum_code_prefix", "8260213");
         assert_eq!(narrower.filter("curriculum_code_prefix"), Some("8260213"));
         assert_eq!(narrower.filters.len(), 2);
+    }
+
+    #[test]
+    fn the_school_year_presets_start_on_april_first() {
+        let query = ViewQuery::from_query(&[], Day::parse("2026-03-31").unwrap()).unwrap();
+        let presets: Vec<(String, String)> = query
+            .presets()
+            .iter()
+            .map(|(_, since, until)| (since.to_string(), until.to_string()))
+            .collect();
+        assert_eq!(
+            presets,
+            [
+                ("2026-03-25".into(), "2026-04-01".into()),
+                ("2026-03-02".into(), "2026-04-01".into()),
+                ("2025-04-01".into(), "2026-04-01".into()),
+                ("2024-04-01".into(), "2025-04-01".into()),
+            ]
+        );
+        let april = ViewQuery::from_query(&[], Day::parse("2026-04-01").unwrap()).unwrap();
+        assert_eq!(april.presets()[2].1.to_string(), "2026-04-01");
     }
 
     #[test]
