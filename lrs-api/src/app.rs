@@ -322,8 +322,27 @@ fn configure_dashboard(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(pages::class)),
     )
     .service(
-        routes::probe_resource("/dashboard/assets/dashboard.css", routes::GET_METHODS)
-            .route(web::get().to(pages::stylesheet)),
+        routes::probe_resource("/dashboard/school/{school}", routes::GET_METHODS)
+            .route(web::get().to(pages::school)),
+    )
+    .service(
+        routes::probe_resource("/dashboard/board/{board}", routes::GET_METHODS)
+            .route(web::get().to(pages::board)),
+    )
+    .service(
+        routes::probe_resource("/dashboard/prefecture", routes::GET_METHODS)
+            .route(web::get().to(pages::prefecture)),
+    )
+    .service(
+        routes::probe_resource("/dashboard/me", routes::GET_METHODS)
+            .route(web::get().to(pages::me)),
+    )
+    .service(
+        // The bundled stylesheets and scripts, compressed (they hold no secret, unlike the
+        // pages with their CSRF tokens, which are not: BREACH).
+        routes::probe_resource("/dashboard/assets/{name}", routes::GET_METHODS)
+            .wrap(actix_web::middleware::Compress::default())
+            .route(web::get().to(pages::asset)),
     );
 }
 

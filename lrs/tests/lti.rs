@@ -9,38 +9,20 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use common::TestLrs;
+use common::lti::{
+    CLIENT_ID, DEPLOYMENT, INSTRUCTOR, ISSUER, LEARNER, PLATFORM_KEY, PLATFORM_PUBLIC, claims, now,
+    sign, tokyo_today,
+};
 use common::roster::{bulk_roster_with, credential, default_users, enrollments};
 use common::studylog::{civil_from_days, date_text, utc_text};
-use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
 
-const ISSUER: &str = "https://eportal.example.jp";
 const JWKS_ISSUER: &str = "https://jwks-portal.example.jp";
-const CLIENT_ID: &str = "lrs-dashboard";
-const DEPLOYMENT: &str = "deployment-1";
 const AUTH_URL: &str = "https://eportal.example.jp/oidc/auth?portal=1";
-const PLATFORM_KEY: &str = include_str!("fixtures/lti/platform-private.pem");
-const PLATFORM_PUBLIC: &str = include_str!("fixtures/lti/platform-public.pem");
 const FORGER_KEY: &str = include_str!("fixtures/lti/forger-private.pem");
 const PLATFORM_JWKS: &str = include_str!("fixtures/lti/platform-jwks.json");
-
-const INSTRUCTOR: &str = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor";
-const LEARNER: &str = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner";
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-/// Today in Tokyo, as days since the epoch.
-fn tokyo_today() -> i64 {
-    (now() + 9 * 3600).div_euclid(86_400)
-}
 
 /// The LRS with the two test platforms registered (one by PEM, one by a JWKS URL served by
 /// `jwks`), the test roster (enrollments around today), and the statements of [`statements`].
@@ -239,36 +221,6 @@ struct Login {
     location: reqwest::Url,
     /// The whole `Set-Cookie` value, attributes included.
     set_cookie: String,
-}
-
-/// The id_token claims of an LTI 1.3 resource link launch by the test platform.
-fn claims(user: &str, class: &str, roles: &[&str], nonce: &str) -> Value {
-    json!({
-        "iss": ISSUER,
-        "aud": CLIENT_ID,
-        "sub": user,
-        "exp": now() + 300,
-        "iat": now(),
-        "nonce": nonce,
-        "https://purl.imsglobal.org/spec/lti/claim/message_type": "LtiResourceLinkRequest",
-        "https://purl.imsglobal.org/spec/lti/claim/version": "1.3.0",
-        "https://purl.imsglobal.org/spec/lti/claim/deployment_id": DEPLOYMENT,
-        "https://purl.imsglobal.org/spec/lti/claim/target_link_uri": "http://127.0.0.1/dashboard",
-        "https://purl.imsglobal.org/spec/lti/claim/resource_link": {"id": "link-1"},
-        "https://purl.imsglobal.org/spec/lti/claim/roles": roles,
-        "https://purl.imsglobal.org/spec/lti/claim/context": {"id": class, "title": "4年1組"},
-    })
-}
-
-fn sign(private_pem: &str, kid: Option<&str>, claims: &Value) -> String {
-    let mut header = Header::new(Algorithm::RS256);
-    header.kid = kid.map(str::to_owned);
-    encode(
-        &header,
-        claims,
-        &EncodingKey::from_rsa_pem(private_pem.as_bytes()).unwrap(),
-    )
-    .unwrap()
 }
 
 /// The first `Set-Cookie` whose value starts with `prefix`.
@@ -561,9 +513,9 @@ async fn a_teacher_opening_another_class_is_refused_and_a_visitor_is_sent_to_the
         "/dashboard/login?next=%2Fdashboard%2Fclass%2Fk1%3Fsince%3D2025-10-01"
     );
 
-    // A learner's launch lands on the landing view, which shows their own class only.
+    // A learner's launch lands on their own view; the landing view shows their own class only.
     let (session, landing) = scenario.launch_as("l2", "k2", &[LEARNER]).await;
-    assert_eq!(landing, "/dashboard");
+    assert_eq!(landing, "/dashboard/me");
     let (status, page) = scenario.get_page("/dashboard", &session).await;
     assert_eq!(status, 200, "{page}");
     assert!(

@@ -1,8 +1,9 @@
 //! The class view (`/dashboard/class/{classSourcedId}`): one row per learner of the class in
 //! the period — statements, learning time, correct rate, last active — with the learners
-//! inactive for `dashboard.inactive_school_days` school days flagged. The numbers are
-//! `/api/v1/aggregates?group_by=learner&class=…` and `/api/v1/learners/inactive` for the same
-//! reader.
+//! inactive for `dashboard.inactive_school_days` school days flagged; a heat map of correct rate
+//! by 学習指導要領コード prefix × learner; activity per day; usage per tool. The numbers are
+//! `/api/v1/aggregates?…&class=…` (with the view's filters) and `/api/v1/learners/inactive` for
+//! the same reader.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -12,11 +13,13 @@ use lrs_query::aggregates::{AggregateService, Dimension, Metric};
 use lrs_roster::{Calendar, Day, DayRange};
 use lrs_store::now_micros;
 
+use crate::dashboard::heat_map::HeatMap;
 use crate::dashboard::html::{self, SignedIn, escape, url_component};
-use crate::dashboard::period::Period;
+use crate::dashboard::sections;
+use crate::dashboard::view_query::ViewQuery;
 use crate::dashboard::{DashboardError, DashboardErrorKind, Viewer};
 
-const METRICS: &str = "statements,learning_time_seconds,answered,correct_rate,last_active";
+const METRICS: &str = "statements,learning_time_seconds,answered,correct,correct_rate,last_active";
 
 /// One learner's row.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -24,6 +27,8 @@ pub struct LearnerRow {
     pub learner: String,
     pub statements: u64,
     pub learning_seconds: f64,
+    pub answered: u64,
+    pub correct: u64,
     /// `None`: nothing answered.
     pub correct_rate: Option<f64>,
     /// µs.
@@ -35,8 +40,12 @@ pub struct LearnerRow {
 pub struct ClassView {
     pub class: String,
     pub title: String,
-    pub period: Period,
+    pub query: ViewQuery,
     pub rows: Vec<LearnerRow>,
+    pub heat_map: HeatMap,
+    pub days: Vec<(Day, Option<u64>)>,
+    /// The usage-per-tool section (HTML).
+    pub tools: String,
     pub inactive_school_days: u32,
     /// The day inactivity is judged on: the period's last day, or today if earlier.
     pub judged_on: Day,
@@ -49,9 +58,10 @@ impl ClassView {
         service: &AggregateService,
         viewer: &Viewer,
         class: &str,
-        period: Period,
+        query: ViewQuery,
         inactive_school_days: u32,
     ) -> Result<ClassView, DashboardError> {
+        let period = query.period;
         let calendar = service.calendar();
         let today = calendar.day_of(now_micros());
         // As the API: what a bound reader may see is decided on the period's last day (not
@@ -75,7 +85,7 @@ impl ClassView {
             ("metrics".to_owned(), METRICS.to_owned()),
             ("class".to_owned(), class.to_owned()),
         ];
-        params.extend(period.params());
+        params.extend(query.params());
         let answer = service
             .aggregate(&viewer.tenant, &reader, None, &params)
             .await?;
@@ -106,6 +116,8 @@ impl ClassView {
                     (Metric::LearningTimeSeconds, Some(MetricValue::Number(s))) => {
                         row.learning_seconds = *s
                     }
+                    (Metric::Answered, Some(MetricValue::Count(n))) => row.answered = *n,
+                    (Metric::Correct, Some(MetricValue::Count(n))) => row.correct = *n,
                     (Metric::CorrectRate, Some(MetricValue::Number(r))) => {
                         row.correct_rate = Some(*r)
                     }
@@ -130,11 +142,20 @@ impl ClassView {
         for row in rows.values_mut() {
             row.inactive = inactive.contains(&row.learner);
         }
+        let extra = [("class", class)];
+        let heat_map = HeatMap::load(service, viewer, &reader, &query, class).await?;
+        let days = sections::per_day(service, viewer, &reader, &query, &extra).await?;
+        let path = format!("/dashboard/class/{}", url_component(class));
+        let tools =
+            sections::tool_table(service, viewer, &reader, &query, &path, &extra, true).await?;
         Ok(ClassView {
             class: class.to_owned(),
             title: members.title,
-            period,
+            query,
             rows: rows.into_values().collect(),
+            heat_map,
+            days,
+            tools,
             inactive_school_days,
             judged_on,
         })
@@ -148,15 +169,14 @@ impl ClassView {
         } else {
             format!("{}（{}）", self.title, self.class)
         };
+        let path = format!("/dashboard/class/{}", url_component(&self.class));
         let _ = writeln!(
             body,
             "<h1>クラス: {}</h1>\n{}",
             escape(&title),
-            period_form(
-                &format!("/dashboard/class/{}", url_component(&self.class)),
-                &self.period
-            )
+            self.query.form(&path)
         );
+        let _ = writeln!(body, "{}", summary(&self.rows));
         let _ = writeln!(
             body,
             "<p class=\"note\">★印は、{}までの直近{}学校日（月〜金）に学習記録がない学習者です。\
@@ -166,7 +186,8 @@ impl ClassView {
             zone_label(calendar)
         );
         body.push_str(
-            "<div class=\"table-wrap\"><table class=\"learners\">\n<thead><tr>\
+            "<section id=\"learners\"><h2>学習者ごとの状況</h2>\
+             <div class=\"table-wrap\"><table class=\"learners\">\n<thead><tr>\
              <th scope=\"col\">学習者</th><th scope=\"col\">学習記録数</th>\
              <th scope=\"col\">学習時間</th><th scope=\"col\">正答率</th>\
              <th scope=\"col\">最終学習日時</th></tr></thead>\n<tbody>\n",
@@ -190,7 +211,11 @@ impl ClassView {
                 },
                 n = row.statements,
                 count = html::count(row.statements),
-                time = html::duration(row.learning_seconds),
+                time = if row.statements == 0 {
+                    "—".to_owned()
+                } else {
+                    html::duration(row.learning_seconds)
+                },
                 rate = row
                     .correct_rate
                     .map_or_else(|| "—".to_owned(), html::percent),
@@ -202,8 +227,19 @@ impl ClassView {
         if self.rows.is_empty() {
             body.push_str("<tr><td colspan=\"5\">この期間に在籍する学習者はいません。</td></tr>\n");
         }
-        body.push_str("</tbody></table></div>\n");
-        html::page(&title, Some(signed_in), &body)
+        body.push_str("</tbody></table></div></section>\n");
+        body.push_str("<div class=\"grid\">");
+        body.push_str(&sections::day_chart(
+            "by-day",
+            &self.days,
+            &self.query,
+            &path,
+        ));
+        body.push_str(&self.tools);
+        body.push_str("</div>\n");
+        let learners: Vec<String> = self.rows.iter().map(|r| r.learner.clone()).collect();
+        body.push_str(&self.heat_map.render(&learners, &self.query, &path));
+        html::page_with(&title, Some(signed_in), &body, true)
     }
 }
 
@@ -226,24 +262,35 @@ pub fn zone_label(calendar: &Calendar) -> String {
     }
 }
 
-/// The period line and its form (GET, so the period stays in the URL).
-pub fn period_form(action: &str, period: &Period) -> String {
-    format!(
-        "<div class=\"period\"><p>期間: {} 〜 {}（{}日間{}）</p>\
-         <form method=\"get\" action=\"{}\">\
-         <label>開始日<input type=\"date\" name=\"since\" value=\"{}\"></label>\
-         <label>終了日の翌日<input type=\"date\" name=\"until\" value=\"{}\"></label>\
-         <button type=\"submit\">表示</button></form></div>",
-        html::day(period.since),
-        html::day(period.last_day()),
-        period.until.days_since_epoch() - period.since.days_since_epoch(),
-        if period.is_default {
-            "、既定の期間: 今日までの直近30日"
-        } else {
-            ""
-        },
-        escape(action),
-        period.since,
-        period.until,
-    )
+/// The class at a glance: learners, how many studied, statements, correct rate, flagged.
+fn summary(rows: &[LearnerRow]) -> String {
+    let statements: u64 = rows.iter().map(|r| r.statements).sum();
+    let studied = rows.iter().filter(|r| r.statements > 0).count() as u64;
+    let answered: u64 = rows.iter().map(|r| r.answered).sum();
+    let correct: u64 = rows.iter().map(|r| r.correct).sum();
+    let flagged = rows.iter().filter(|r| r.inactive).count() as u64;
+    let rate = if answered == 0 {
+        "—".to_owned()
+    } else {
+        html::percent(correct as f64 / answered as f64)
+    };
+    html::cards(&[
+        (
+            "学習者",
+            format!("{}人", html::count(rows.len() as u64)),
+            "summary-learners",
+        ),
+        (
+            "学習した人数",
+            format!("{}人", html::count(studied)),
+            "summary-studied",
+        ),
+        ("学習記録数", html::count(statements), "summary-statements"),
+        ("正答率", rate, "summary-rate"),
+        (
+            "★未学習",
+            format!("{}人", html::count(flagged)),
+            "summary-flagged",
+        ),
+    ])
 }

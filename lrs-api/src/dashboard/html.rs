@@ -10,9 +10,17 @@ use lrs_roster::{Calendar, Day};
 pub const STYLESHEET: &str = include_str!("dashboard.css");
 pub const STYLESHEET_PATH: &str = "/dashboard/assets/dashboard.css";
 
-/// The Content-Security-Policy of every dashboard page: its own stylesheet, forms posting to
-/// itself, no scripts, no framing by other sites.
-pub const PAGE_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'self'; base-uri 'none'";
+/// The tab icon (`/dashboard/assets/favicon.svg`): without one, browsers ask for `/favicon.ico`
+/// and log the 404 as a console error.
+pub const FAVICON: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 16 16\">\
+<rect width=\"16\" height=\"16\" rx=\"3\" fill=\"#0b5cad\"/>\
+<rect x=\"3\" y=\"8\" width=\"2\" height=\"5\" fill=\"#fff\"/>\
+<rect x=\"7\" y=\"5\" width=\"2\" height=\"8\" fill=\"#fff\"/>\
+<rect x=\"11\" y=\"3\" width=\"2\" height=\"10\" fill=\"#fff\"/></svg>";
+
+/// The Content-Security-Policy of every dashboard page: its own stylesheets and scripts (no
+/// inline script or style), forms posting to itself, no framing by other sites.
+pub const PAGE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'self'; base-uri 'none'";
 
 /// `text` with `& < > " '` escaped: safe in element content and in quoted attributes.
 pub fn escape(text: &str) -> String {
@@ -53,11 +61,27 @@ pub struct SignedIn<'a> {
 /// A whole page: `lang="ja"`, the stylesheet, a header (with a logout form when signed in),
 /// then `body` (already HTML).
 pub fn page(title: &str, signed_in: Option<&SignedIn<'_>>, body: &str) -> String {
+    page_with(title, signed_in, body, false)
+}
+
+/// A page, with the chart scripts when `charts` (the body holds `charts::Chart`s).
+pub fn page_with(
+    title: &str,
+    signed_in: Option<&SignedIn<'_>>,
+    body: &str,
+    charts: bool,
+) -> String {
     let mut out = String::with_capacity(body.len() + 1024);
     out.push_str("<!DOCTYPE html>\n<html lang=\"ja\">\n<head>\n<meta charset=\"utf-8\">\n");
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
     let _ = writeln!(out, "<title>{} — 学習ダッシュボード</title>", escape(title));
     let _ = writeln!(out, "<link rel=\"stylesheet\" href=\"{STYLESHEET_PATH}\">");
+    out.push_str(
+        "<link rel=\"icon\" href=\"/dashboard/assets/favicon.svg\" type=\"image/svg+xml\">\n",
+    );
+    if charts {
+        out.push_str(&crate::dashboard::charts::head_elements());
+    }
     out.push_str("</head>\n<body>\n<header class=\"bar\">\n");
     out.push_str("<a class=\"home\" href=\"/dashboard\">学習ダッシュボード</a>\n");
     if let Some(user) = signed_in {
@@ -110,6 +134,28 @@ pub fn login_page(csrf_field: &str, next: &str) -> String {
             escape(next)
         ),
     )
+}
+
+/// Key figures as cards: `(label, value text, element id)`; values are plain text.
+pub fn cards(items: &[(&str, String, &str)]) -> String {
+    let mut out = String::from("<ul class=\"cards\">");
+    for (label, value, id) in items {
+        let _ = write!(
+            out,
+            "<li id=\"{}\"><span class=\"card-label\">{}</span><span class=\"card-value{}\">{}</span></li>",
+            escape(id),
+            escape(label),
+            // A date or the suppression mark: smaller, so it fits the card.
+            if value.chars().count() > 8 {
+                " long"
+            } else {
+                ""
+            },
+            escape(value)
+        );
+    }
+    out.push_str("</ul>");
+    out
 }
 
 /// A count with thousands separators: `12,345`.

@@ -10,18 +10,29 @@
 //! GET      /dashboard/login, POST /dashboard/login   key + secret (+ CSRF) → session cookie
 //! POST     /dashboard/logout                         (+ CSRF)
 //! GET      /dashboard                                what the viewer may see, per class or board
-//! GET      /dashboard/class/{classSourcedId}         one row per learner
+//! GET      /dashboard/class/{classSourcedId}         one row per learner, heat map, charts
+//! GET      /dashboard/school/{schoolSourcedId}       per class      (a principal)
+//! GET      /dashboard/board/{board}                  per school     (board staff)
+//! GET      /dashboard/prefecture                     per board      (a prefecture credential)
+//! GET      /dashboard/me                             a learner's own study log
 //! ```
 
+pub mod charts;
 pub mod class_view;
 pub mod config;
+pub mod group_view;
+pub mod heat_map;
 pub mod home_view;
 pub mod html;
 pub mod id_token;
 pub mod keys;
+pub mod learner_view;
+pub mod numbers;
 pub mod period;
 pub mod replay;
+pub mod sections;
 pub mod session;
+pub mod view_query;
 pub mod viewer;
 
 use std::time::{SystemTime, UNIX_EPOCH};

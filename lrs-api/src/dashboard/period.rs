@@ -32,7 +32,7 @@ impl Period {
                 other => {
                     return Err(DashboardError::bad_request(
                         format!(
-                            "「{other}」は指定できない条件です（期間は since と until で指定します）。"
+                            "「{other}」は指定できない条件です（期間は since と until、絞り込みは subject・curriculum_code_prefix・tool で指定します）。"
                         ),
                         format!("unknown parameter {other:?}"),
                     ));

@@ -1,5 +1,5 @@
-//! The dashboard's pages: staff login and logout (CSRF-protected forms), the landing view and
-//! the class view, and the bundled stylesheet. Every page is HTML with its own
+//! The dashboard's pages: staff login and logout (CSRF-protected forms), the landing view, the
+//! class, school, board, prefecture and learner views, and the bundled stylesheet and scripts. Every page is HTML with its own
 //! Content-Security-Policy (`dashboard::html::PAGE_POLICY`) and `Cache-Control: no-store`.
 
 use std::sync::Arc;
@@ -12,14 +12,17 @@ use lrs_query::aggregates::AggregateService;
 use lrs_store::now_micros;
 
 use crate::app::AppState;
+use crate::dashboard::charts;
 use crate::dashboard::class_view::ClassView;
+use crate::dashboard::group_view::{GroupView, Scope};
 use crate::dashboard::home_view::HomeView;
 use crate::dashboard::html::{self, SignedIn};
-use crate::dashboard::period::Period;
+use crate::dashboard::learner_view::LearnerView;
 use crate::dashboard::session::{
     LOGIN_CSRF_COOKIE, LoginCsrf, Purpose, SESSION_COOKIE, SessionClaims, SessionKind,
     login_csrf_cookie, over_tls, random_token, removal,
 };
+use crate::dashboard::view_query::ViewQuery;
 use crate::dashboard::{Dashboard, DashboardError, DashboardErrorKind, Viewer, unix_now};
 use crate::routes::lti::signed_in_redirect;
 
@@ -150,8 +153,8 @@ pub async fn home(
     viewer: Viewer,
 ) -> Result<HttpResponse, DashboardError> {
     let service = service(&state)?;
-    let period = period(&req, &service)?;
-    let view = HomeView::load(&service, &viewer, period).await?;
+    let query = view_query(&req, &service)?;
+    let view = HomeView::load(&service, &viewer, query).await?;
     Ok(html_page(view.render(&signed_in(&viewer))))
 }
 
@@ -164,12 +167,12 @@ pub async fn class(
 ) -> Result<HttpResponse, DashboardError> {
     let dashboard = dashboard(&state)?;
     let service = service(&state)?;
-    let period = period(&req, &service)?;
+    let query = view_query(&req, &service)?;
     let view = ClassView::load(
         &service,
         &viewer,
         &class,
-        period,
+        query,
         dashboard.config.inactive_school_days,
     )
     .await?;
@@ -178,13 +181,87 @@ pub async fn class(
     ))
 }
 
-/// `GET /dashboard/assets/dashboard.css`.
-pub async fn stylesheet() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/css; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-        .body(html::STYLESHEET)
+/// `GET /dashboard/school/{schoolSourcedId}`: per class of the school.
+pub async fn school(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    school: web::Path<String>,
+) -> Result<HttpResponse, DashboardError> {
+    group(req, state, viewer, Scope::School(school.into_inner())).await
 }
+
+/// `GET /dashboard/board/{board}`: per school of the board.
+pub async fn board(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    board: web::Path<String>,
+) -> Result<HttpResponse, DashboardError> {
+    group(req, state, viewer, Scope::Board(board.into_inner())).await
+}
+
+/// `GET /dashboard/prefecture`: per board, small cells suppressed.
+pub async fn prefecture(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+) -> Result<HttpResponse, DashboardError> {
+    group(req, state, viewer, Scope::Prefecture).await
+}
+
+async fn group(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    scope: Scope,
+) -> Result<HttpResponse, DashboardError> {
+    let service = service(&state)?;
+    let query = view_query(&req, &service)?;
+    let view = GroupView::load(&service, &viewer, scope, query).await?;
+    Ok(html_page(
+        view.render(service.calendar(), &signed_in(&viewer)),
+    ))
+}
+
+/// `GET /dashboard/me`: the learner's own view.
+pub async fn me(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+) -> Result<HttpResponse, DashboardError> {
+    let service = service(&state)?;
+    let query = view_query(&req, &service)?;
+    let view = LearnerView::load(&service, &viewer, query).await?;
+    Ok(html_page(
+        view.render(service.calendar(), &signed_in(&viewer)),
+    ))
+}
+
+/// `GET /dashboard/assets/{name}`: the stylesheet, our chart script, the favicon, and uPlot's
+/// script and stylesheet (these two 404 when the build has no charts).
+pub async fn asset(name: web::Path<String>) -> HttpResponse {
+    let (content_type, body): (&str, &'static [u8]) = match name.as_str() {
+        "dashboard.css" => ("text/css; charset=utf-8", html::STYLESHEET.as_bytes()),
+        "dashboard.js" => ("text/javascript; charset=utf-8", charts::SCRIPT.as_bytes()),
+        "favicon.svg" => ("image/svg+xml", html::FAVICON.as_bytes()),
+        "uPlot.iife.min.js" if charts::enabled() => {
+            ("text/javascript; charset=utf-8", lrs_assets::UPLOT_JS)
+        }
+        "uPlot.min.css" if charts::enabled() => ("text/css; charset=utf-8", lrs_assets::UPLOT_CSS),
+        _ => return HttpResponse::NotFound().finish(),
+    };
+    // They change only with the binary: browsers keep them for a day, so a view's second visit
+    // fetches nothing and an upgrade is picked up the next day.
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::CACHE_CONTROL, ASSET_CACHE))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(body)
+}
+
+/// How long browsers keep the bundled assets.
+const ASSET_CACHE: &str = "public, max-age=86400";
 
 /// The dashboard of this instance (404 page when it serves none).
 pub(crate) fn dashboard(state: &AppState) -> Result<&Dashboard, DashboardError> {
@@ -217,9 +294,9 @@ pub(crate) fn form_pairs(body: &[u8]) -> Result<Vec<(String, String)>, Dashboard
         .map_err(|e| DashboardError::bad_request("送信された内容を読み取れません。", e.to_string()))
 }
 
-fn period(req: &HttpRequest, service: &AggregateService) -> Result<Period, DashboardError> {
+fn view_query(req: &HttpRequest, service: &AggregateService) -> Result<ViewQuery, DashboardError> {
     let today = service.calendar().day_of(now_micros());
-    Period::from_query(&form_pairs(req.query_string().as_bytes())?, today)
+    ViewQuery::from_query(&form_pairs(req.query_string().as_bytes())?, today)
 }
 
 fn signed_in(viewer: &Viewer) -> SignedIn<'_> {

@@ -225,8 +225,8 @@ pub fn signed_in_redirect(
     response
 }
 
-/// Where a launch lands: the class view for an Instructor launching from a roster class,
-/// else the landing view. A user or class the roster does not know is refused with its page.
+/// Where a launch lands: the class view for an Instructor launching from a roster class, the
+/// learner's own view for a Learner, else the landing view. A user or class the roster does not know is refused with its page.
 async fn landing(
     service: &Arc<AggregateService>,
     platform: &LtiPlatform,
@@ -268,6 +268,7 @@ async fn landing(
                 })?;
             Ok(format!("/dashboard/class/{}", url_component(class)))
         }
+        (_, LaunchRole::Learner) => Ok("/dashboard/me".to_owned()),
         _ => Ok("/dashboard".to_owned()),
     }
 }

@@ -5,6 +5,7 @@
 pub mod attachments;
 pub mod browser;
 pub mod documents;
+pub mod lti;
 pub mod roster;
 pub mod studylog;
 pub mod tmpfs;
