@@ -1,4 +1,5 @@
--- LRS store on PostgreSQL: schema version 1.
+-- LRS store on PostgreSQL: schema version 2 (index blocks; version 1 had a row per statement and
+-- path in the statements_by_* tables and is refused at connect: see docs/distributed.md).
 --
 -- A one-to-one mirror of schema/cql/001_init.cql (read its header for the design): the same tables
 -- and columns, and each primary key is the Scylla partition key followed by its clustering key.
@@ -36,73 +37,81 @@ CREATE TABLE IF NOT EXISTS statement_buckets (
 
 CREATE TABLE IF NOT EXISTS statements_by_stored (
   tenant text NOT NULL,
+  day bigint NOT NULL,
   bucket bigint NOT NULL,
-  stored bigint NOT NULL,
-  id uuid NOT NULL,
-  PRIMARY KEY (tenant, bucket, stored, id)
+  block bigint NOT NULL,
+  positions bytea NOT NULL,
+  PRIMARY KEY (tenant, day, bucket, block)
 );
 
 CREATE TABLE IF NOT EXISTS statements_by_agent (
   tenant text NOT NULL,
   path_key bytea NOT NULL,
+  day bigint NOT NULL,
   bucket bigint NOT NULL,
-  stored bigint NOT NULL,
-  id uuid NOT NULL,
-  PRIMARY KEY (tenant, path_key, bucket, stored, id)
+  block bigint NOT NULL,
+  positions bytea NOT NULL,
+  PRIMARY KEY (tenant, path_key, day, bucket, block)
 );
 
 CREATE TABLE IF NOT EXISTS statements_by_related_agent (
   tenant text NOT NULL,
   path_key bytea NOT NULL,
+  day bigint NOT NULL,
   bucket bigint NOT NULL,
-  stored bigint NOT NULL,
-  id uuid NOT NULL,
-  PRIMARY KEY (tenant, path_key, bucket, stored, id)
+  block bigint NOT NULL,
+  positions bytea NOT NULL,
+  PRIMARY KEY (tenant, path_key, day, bucket, block)
 );
 
 CREATE TABLE IF NOT EXISTS statements_by_verb (
   tenant text NOT NULL,
   path_key bytea NOT NULL,
+  day bigint NOT NULL,
   bucket bigint NOT NULL,
-  stored bigint NOT NULL,
-  id uuid NOT NULL,
-  PRIMARY KEY (tenant, path_key, bucket, stored, id)
+  block bigint NOT NULL,
+  positions bytea NOT NULL,
+  PRIMARY KEY (tenant, path_key, day, bucket, block)
 );
 
 CREATE TABLE IF NOT EXISTS statements_by_activity (
   tenant text NOT NULL,
   path_key bytea NOT NULL,
+  day bigint NOT NULL,
   bucket bigint NOT NULL,
-  stored bigint NOT NULL,
-  id uuid NOT NULL,
-  PRIMARY KEY (tenant, path_key, bucket, stored, id)
+  block bigint NOT NULL,
+  positions bytea NOT NULL,
+  PRIMARY KEY (tenant, path_key, day, bucket, block)
 );
 
 CREATE TABLE IF NOT EXISTS statements_by_related_activity (
   tenant text NOT NULL,
   path_key bytea NOT NULL,
+  day bigint NOT NULL,
   bucket bigint NOT NULL,
-  stored bigint NOT NULL,
-  id uuid NOT NULL,
-  PRIMARY KEY (tenant, path_key, bucket, stored, id)
+  block bigint NOT NULL,
+  positions bytea NOT NULL,
+  PRIMARY KEY (tenant, path_key, day, bucket, block)
 );
 
 CREATE TABLE IF NOT EXISTS statements_by_registration (
   tenant text NOT NULL,
   path_key bytea NOT NULL,
+  day bigint NOT NULL,
   bucket bigint NOT NULL,
-  stored bigint NOT NULL,
-  id uuid NOT NULL,
-  PRIMARY KEY (tenant, path_key, bucket, stored, id)
+  block bigint NOT NULL,
+  positions bytea NOT NULL,
+  PRIMARY KEY (tenant, path_key, day, bucket, block)
 );
 
 CREATE TABLE IF NOT EXISTS statements_by_authority (
   tenant text NOT NULL,
   path_key bytea NOT NULL,
+  day bigint NOT NULL,
   bucket bigint NOT NULL,
-  stored bigint NOT NULL,
-  id uuid NOT NULL,
-  PRIMARY KEY (tenant, path_key, bucket, stored, id)
+  block bigint NOT NULL,
+  positions bytea NOT NULL,
+  PRIMARY KEY (tenant, path_key, day, bucket, block)
 );
 
 CREATE TABLE IF NOT EXISTS watermarks (

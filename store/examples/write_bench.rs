@@ -1,9 +1,15 @@
-//! Embedded store throughput and read latency on realistic statements.
+//! Store throughput and read latency on realistic statements: the embedded store, or PostgreSQL.
 //!
 //! ```text
 //! CARGO_TARGET_DIR=/work/target-store cargo run --release -p lrs-store --example write_bench -- \
 //!     [statements=1000000] [ids=v4|v7] [dir] [batch=1000]
+//! LRS_BENCH_POSTGRES=postgres://… cargo run --release -p lrs-store --features postgres \
+//!     --example write_bench -- [statements] [ids] - [batch]
 //! ```
+//!
+//! With `LRS_BENCH_POSTGRES` set, the statements go to a fresh schema of that PostgreSQL database
+//! (dropped at the end), and the bench reports the rows each table holds per statement; `dir` is
+//! ignored.
 //!
 //! Writes `statements` rows of ~2 KB (Japanese drill answers, 8–9 index entries each) in batches of
 //! `batch` (ingest writes up to ~4,096), one writer, each batch fsynced, `stored` increasing (one request of 100 statements shares
@@ -46,14 +52,40 @@ async fn main() {
     let batch: usize = args
         .get(3)
         .map_or(1_000, |a| a.parse().expect("batch size"));
+    if let Ok(url) = std::env::var("LRS_BENCH_POSTGRES") {
+        return postgres::run(&url, total, time_ordered_ids, batch).await;
+    }
     let store = EmbeddedStore::open(&dir).expect("open store");
+    println!("embedded store in {}", dir.display());
+    let mut rng = Rng::new(2026);
+    let body_bytes = write(&store, &mut rng, total, time_ordered_ids, batch).await;
+    let mb = |b: u64| b as f64 / 1e6;
     println!(
-        "writing {total} statements, ids {}, batches of {batch}, in {}",
-        if time_ordered_ids { "v7" } else { "v4" },
-        dir.display()
+        "  fjall inserts (rows, index blocks): {:.2}/statement",
+        store.statement_inserts().expect("inserts") as f64 / total as f64
+    );
+    println!(
+        "  disk space now: {:.0} MB ({:.2}× the bodies)",
+        mb(store.disk_space().expect("disk space")),
+        store.disk_space().expect("disk space") as f64 / body_bytes as f64
     );
 
-    let mut rng = Rng::new(2026);
+    read_bench(&store, &mut rng).await;
+}
+
+/// Writes `total` statements in batches of `batch`, one writer, and prints the rate: the body
+/// bytes written.
+async fn write<S: StatementWriter>(
+    store: &S,
+    rng: &mut Rng,
+    total: usize,
+    time_ordered_ids: bool,
+    batch: usize,
+) -> u64 {
+    println!(
+        "writing {total} statements, ids {}, batches of {batch}",
+        if time_ordered_ids { "v7" } else { "v4" },
+    );
     let start_stored: i64 = 1_764_000_000_000_000;
     let disk_before = process_write_bytes();
     let cpu_before = process_cpu_seconds();
@@ -70,7 +102,7 @@ async fn main() {
                 } else {
                     Uuid::new_v4()
                 };
-                statement(&mut rng, id, stored)
+                statement(rng, id, stored)
             })
             .collect();
         for row in &rows {
@@ -111,8 +143,9 @@ async fn main() {
     );
     if let Some(cpu) = cpu {
         println!(
-            "  process CPU while writing: {:.1} µs/statement (user + system, every thread: \
-             generating the rows, the write calls, fjall's flushes and compactions)",
+            "  process CPU while writing: {:.1} µs/statement (user + system, every thread of \
+             this process: generating the rows, the write calls, and for the embedded store \
+             fjall's flushes and compactions)",
             cpu * 1e6 / total as f64
         );
     }
@@ -123,21 +156,83 @@ async fn main() {
             device as f64 / body_bytes as f64
         );
     }
-    println!(
-        "  fjall inserts (rows, index blocks): {:.2}/statement",
-        store.statement_inserts().expect("inserts") as f64 / total as f64
-    );
-    println!(
-        "  disk space now: {:.0} MB ({:.2}× the bodies)",
-        mb(store.disk_space().expect("disk space")),
-        store.disk_space().expect("disk space") as f64 / body_bytes as f64
-    );
+    body_bytes
+}
 
-    read_bench(&store, &mut rng).await;
+#[cfg(not(feature = "postgres"))]
+mod postgres {
+    pub async fn run(_: &str, _: usize, _: bool, _: usize) {
+        panic!("LRS_BENCH_POSTGRES needs the bench built with `--features postgres`");
+    }
+}
+
+#[cfg(feature = "postgres")]
+mod postgres {
+    use lrs_store::PostgresStore;
+
+    use super::*;
+
+    /// The bench against a fresh schema of the database at `url`, then the rows per statement
+    /// of every statement table; the schema is dropped at the end.
+    pub async fn run(url: &str, total: usize, time_ordered_ids: bool, batch: usize) {
+        let schema = format!("lrs_bench_{}", Uuid::new_v4().simple());
+        println!("PostgreSQL, schema {schema}");
+        let store = PostgresStore::connect_in_schema(url, &schema)
+            .await
+            .expect("connect");
+        let mut rng = Rng::new(2026);
+        write(&store, &mut rng, total, time_ordered_ids, batch).await;
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        tokio::spawn(connection);
+        let tables = client
+            .query(
+                "SELECT table_name::text FROM information_schema.tables \
+                 WHERE table_schema = $1 AND (table_name LIKE 'statement%' OR table_name = 'voided') \
+                 ORDER BY table_name",
+                &[&schema],
+            )
+            .await
+            .expect("tables");
+        let mut index_rows = 0i64;
+        for table in tables.iter().map(|row| row.get::<_, String>(0)) {
+            let count: i64 = client
+                .query_one(&format!("SELECT count(*) FROM {schema}.{table}"), &[])
+                .await
+                .expect("count")
+                .get(0);
+            let size: i64 = client
+                .query_one(
+                    "SELECT pg_total_relation_size(($1 || '.' || $2)::regclass)",
+                    &[&schema, &table],
+                )
+                .await
+                .expect("size")
+                .get(0);
+            if table.starts_with("statements_by_") {
+                index_rows += count;
+            }
+            println!(
+                "  {table}: {count} rows ({:.2}/statement), {:.1} MB with indexes",
+                count as f64 / total as f64,
+                size as f64 / 1e6
+            );
+        }
+        println!(
+            "  index rows (statements_by_*): {:.2}/statement",
+            index_rows as f64 / total as f64
+        );
+        read_bench(&store, &mut rng).await;
+        client
+            .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+            .await
+            .expect("drop the bench schema");
+    }
 }
 
 /// The 100 newest statements of one learner: one descending scan, one batched get.
-async fn read_bench(store: &EmbeddedStore, rng: &mut Rng) {
+async fn read_bench<S: StatementReader>(store: &S, rng: &mut Rng) {
     let mut latencies = Vec::with_capacity(READ_QUERIES);
     let mut returned = 0usize;
     for _ in 0..READ_QUERIES {

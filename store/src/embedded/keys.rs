@@ -14,10 +14,10 @@
 //! query planner does, for every candidate). With hash keys, a collision among a tenant's keys is
 //! a ~2⁻⁶⁴-per-pair event; it costs a wasted read, never a wrong answer.
 //!
-//! Inside an access path, statements are ordered by their [`Position`]: `stored` as a big-endian
+//! Inside an access path, statements are ordered by their [`Position`](crate::Position): `stored` as a big-endian
 //! `u64` with the sign bit flipped (so negative micros sort first), then the 16 id bytes. The
 //! positions are not keys of their own: the positions one batch files under one path within one
-//! ~65 ms bucket of `stored` are one *index block* (see `blocks.rs`), keyed by the bucket (encoded
+//! ~65 ms bucket of `stored` are one *index block* (see `layout/blocks.rs`), keyed by the bucket (encoded
 //! like `stored`) and a block id; keys of one path therefore sort by bucket, and a scan merges
 //! the blocks of each bucket.
 //!
@@ -33,11 +33,12 @@
 use lrs_schema::envelope::{IndexKeys, Key16};
 use uuid::Uuid;
 
+// Positions are encoded as the index blocks every backend shares encode them.
+#[cfg(test)]
+use crate::Position;
+use crate::StoreError;
+pub(crate) use crate::layout::blocks::{POSITION_LEN, encode_position};
 use crate::layout::{self, IndexTable, PathKey};
-use crate::{Micros, Position, StoreError};
-
-/// Length of an encoded [`Position`]: 8 bytes of `stored`, 16 bytes of id.
-pub(crate) const POSITION_LEN: usize = 24;
 
 /// The key layout this code writes and reads, recorded in the `meta` table. Neither version 1
 /// (tenant name prefixes, full 16-byte path keys, no `tenants` table) nor version 2 (one index key
@@ -192,18 +193,6 @@ pub(crate) fn push_index_entry(
     out.extend_from_slice(position);
 }
 
-/// `stored` as 8 bytes whose byte order is the numeric order.
-pub(crate) fn encode_stored(stored: Micros) -> [u8; 8] {
-    ((stored as u64) ^ (1 << 63)).to_be_bytes()
-}
-
-pub(crate) fn encode_position(position: Position) -> [u8; POSITION_LEN] {
-    let mut out = [0u8; POSITION_LEN];
-    out[..8].copy_from_slice(&encode_stored(position.stored));
-    out[8..].copy_from_slice(position.id.as_bytes());
-    out
-}
-
 #[cfg(test)]
 pub(crate) fn decode_position(bytes: &[u8]) -> Result<Position, StoreError> {
     let bytes: [u8; POSITION_LEN] = bytes.try_into().map_err(|_| {
@@ -224,7 +213,7 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::embedded::blocks::BlockWriter;
+    use crate::layout::blocks::BlockWriter;
 
     #[test]
     fn encoded_positions_sort_like_positions() {

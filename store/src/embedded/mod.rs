@@ -8,7 +8,7 @@
 //! | `meta` | `layout` | key layout version (`u8`, [`keys::KEY_LAYOUT`]) |
 //! | `tenants` | tenant name (UTF-8) | tenant id (`u32` big-endian) |
 //! | `statements` | tenant id (1 or 5 bytes), id | `codec` statement value v1 (stored, full index keys, LZ4 body); key-value separated |
-//! | `statements_by_stored` | tenant id, bucket of stored, block id | index block: the positions (stored, id) one batch filed there (`blocks.rs`) |
+//! | `statements_by_stored` | tenant id, bucket of stored, block id | index block: the positions (stored, id) one batch filed there (`layout/blocks.rs`) |
 //! | `statements_by_<path>` | tenant id, first 8 bytes of key16 (registration: mixed to 8), bucket of stored, block id | index block |
 //! | `voided` | tenant id, target id | voiding statement id |
 //! | `watermarks` | partition (`u32` big-endian) | `codec` watermark value v1 |
@@ -33,7 +33,6 @@
 
 mod activities;
 mod attachments;
-mod blocks;
 mod documents;
 mod quarantine;
 mod statements;

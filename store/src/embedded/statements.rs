@@ -3,10 +3,10 @@
 use fjall::PersistMode;
 use uuid::Uuid;
 
-use super::blocks::{self, BlockWriter, BucketMerge};
 use super::codec::{self, corrupt};
 use super::keys::{self, statement_key};
 use super::{Tables, unavailable};
+use crate::layout::blocks::{self, BlockWriter, BucketMerge};
 use crate::layout::{self, IndexTable};
 use crate::{IndexScan, Position, StatementRow, StoreError, StoredStatement, Watermark};
 
@@ -15,7 +15,7 @@ impl Tables {
     /// ingest commits its log offset right after, so the rows must survive a crash.
     ///
     /// A statement's index entries are not keys of their own: the entries of one path within one
-    /// bucket of `stored` become one index block (`blocks.rs`), so a batch of thousands of
+    /// bucket of `stored` become one index block (`layout/blocks.rs`), so a batch of thousands of
     /// statements makes a few inserts per path instead of one per statement and path.
     ///
     /// The keys go into the batch sorted, table by table: fjall applies a batch to the

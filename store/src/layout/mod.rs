@@ -4,6 +4,9 @@
 //! positions as key bytes; the wide-column stores (PostgreSQL, ScyllaDB) keep the 16-byte path
 //! keys as a `path_key` blob column and positions as (`stored`, `id`) clustering columns.
 
+#[cfg_attr(not(any(feature = "postgres", feature = "scylla")), allow(dead_code))]
+pub(crate) mod block_rows;
+pub(crate) mod blocks;
 pub(crate) mod codec;
 // Used by the PostgreSQL and ScyllaDB stores; tested in every build.
 #[cfg_attr(not(any(feature = "postgres", feature = "scylla")), allow(dead_code))]

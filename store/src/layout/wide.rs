@@ -24,8 +24,9 @@ impl PathKey {
     }
 }
 
-/// Width of a time bucket of the wide-column index tables: one UTC day of `stored`, in
-/// microseconds (see schema/cql/001_init.cql).
+/// Width of a day partition of the wide-column index tables (the `day` column, and `bucket` of
+/// `statement_buckets`): one UTC day of `stored`, in microseconds (see
+/// schema/cql/001_init.cql).
 pub(crate) const BUCKET_MICROS: Micros = 86_400_000_000;
 
 /// The bucket of a `stored` value: the day since the epoch (negative before 1970).
@@ -80,6 +81,23 @@ pub(crate) fn schema_missing(missing: &[String]) -> StoreError {
             "the store's schema lacks the tables {missing:?}; run `lrs migrate` (or start with \
              storage.apply_schema = true)"
         ),
+    )
+}
+
+/// A column only schema version 1 of `statements_by_stored` has (one row per statement: a
+/// `stored` clustering column); version 2 holds index blocks instead.
+pub(crate) const VERSION_1_INDEX_COLUMN: &str = "stored";
+
+/// The error of a connect to a store whose index tables are of schema version 1. The store does
+/// not convert them: the statements stay readable only by the release that wrote them.
+pub(crate) fn old_index_tables() -> StoreError {
+    StoreError::new(
+        StoreErrorKind::Unavailable,
+        "the store's statements_by_* index tables are of schema version 1 (one row per statement \
+         and path); this build reads and writes only version 2 (index blocks) and does not \
+         convert them: keep running the release that wrote the store, or point this one at a new \
+         database, schema or keyspace and post the statements to it again (e.g. fetched from the \
+         old release with GET /xapi/statements); see docs/distributed.md, \"Schema versions\"",
     )
 }
 

@@ -3,8 +3,10 @@
 //! The tables are schema/postgres/*.sql, a one-to-one mirror of the ScyllaDB tables in
 //! schema/cql/001_init.cql: every primary key is the Scylla partition key followed by its
 //! clustering key, and every query here is one Scylla could run with those keys (a whole partition
-//! key, a slice of clustering columns, `IN` on partition keys). A scan walks the day buckets listed
-//! in `statement_buckets`, one index partition at a time (see `statements.rs`). The backend stays
+//! key, a slice of clustering columns, `IN` on partition keys). The index tables hold index
+//! blocks (`layout/blocks.rs`, schema version 2): a scan walks the days listed in
+//! `statement_buckets`, one index partition at a time, merging its blocks (see `statements.rs`).
+//! A store with the version-1 index tables (a row per statement and path) is refused at connect. The backend stays
 //! thin: conflict checks, voiding order, planning and cursors live above the seam.
 //!
 //! Statement writes are one transaction of multi-row `INSERT … ON CONFLICT DO NOTHING` (blind and
@@ -131,6 +133,9 @@ impl PostgresStore {
             .map_err(|e| StoreError::new(StoreErrorKind::Unavailable, format!("pool: {e}")))?;
         let store = PostgresStore { pool };
         let mut client = store.client().await?;
+        if has_version_1_index_tables(&client).await? {
+            return Err(crate::layout::wide::old_index_tables());
+        }
         match mode {
             SchemaMode::Apply => {
                 let files: Vec<String> = SCHEMA_FILES
@@ -178,6 +183,20 @@ async fn locked_schema_change(
         tx.batch_execute(statement).await.map_err(unavailable)?;
     }
     tx.commit().await.map_err(unavailable)
+}
+
+/// Whether the connection's schema holds the index tables of schema version 1 (a row per
+/// statement and path), which this build neither reads nor converts.
+async fn has_version_1_index_tables(client: &tokio_postgres::Client) -> Result<bool, StoreError> {
+    let rows = client
+        .query(
+            "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() \
+             AND table_name = 'statements_by_stored' AND column_name = $1",
+            &[&crate::layout::wide::VERSION_1_INDEX_COLUMN],
+        )
+        .await
+        .map_err(unavailable)?;
+    Ok(!rows.is_empty())
 }
 
 /// The tables of the schema files missing from the connection's schema (`search_path`).

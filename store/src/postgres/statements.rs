@@ -1,50 +1,52 @@
-//! Statement tables: rows, index entries, bucket directory, voiding, watermarks; the bucket walk.
+//! Statement tables: rows, index blocks, day directory, voiding, watermarks; the day walk.
 
 use std::collections::{BTreeMap, HashMap};
 
 use bytes::Bytes;
 use deadpool_postgres::Object;
+use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::unavailable;
+use crate::layout::block_rows::{BlockRow, block_rows};
+use crate::layout::blocks::{self, BucketMerge};
 use crate::layout::codec::{decode_keys_blob, encode_keys_blob};
-use crate::layout::wide::bucket;
+use crate::layout::wide::bucket as day_of;
 use crate::layout::{self, IndexTable};
 use crate::{IndexScan, Position, StatementRow, StoreError, StoredStatement, Watermark};
 
-/// Buckets read from `statement_buckets` per round trip of a scan.
+/// Days read from `statement_buckets` per round trip of a scan.
 const BUCKET_PAGE: i64 = 64;
 
+/// Index blocks read per round trip of a scan: a learner's path holds about one block per
+/// statement, so a page of 100 statements is one or two round trips.
+const BLOCK_PAGE: i64 = 128;
+
 /// One transaction of multi-row upserts (`ON CONFLICT DO NOTHING`), one statement per table:
-/// committed, hence durable, when this returns. Scylla writes the same rows as unlogged batches
-/// per partition; both are idempotent.
+/// committed, hence durable, when this returns. The index entries are index blocks
+/// (`layout/blocks.rs`): one row per (tenant, path, day, ~65 ms bucket) of the batch. Scylla
+/// writes the same rows as unlogged batches per partition; both are idempotent (a block written
+/// again is the same row).
 pub(super) async fn write_statements(
     client: &mut Object,
     rows: &[StatementRow],
 ) -> Result<(), StoreError> {
     let mut statement_cols = StatementColumns::default();
-    let mut entries: BTreeMap<IndexTable, EntryColumns> = BTreeMap::new();
-    let mut buckets = BucketColumns::default();
     let (mut void_tenants, mut void_targets, mut void_by) = (Vec::new(), Vec::new(), Vec::new());
     for row in rows {
         statement_cols.push(row)?;
-        let day = bucket(row.stored);
-        for (table, path_key) in
-            layout::index_entries(&row.keys, row.inherited.as_ref(), |k| k.to_bytes())
-        {
-            buckets.push(&row.tenant, table, &path_key, day);
-            let e = entries.entry(table).or_default();
-            e.tenants.push(row.tenant.as_str());
-            e.path_keys.push(path_key);
-            e.buckets.push(day);
-            e.stored.push(row.stored);
-            e.ids.push(row.id);
-        }
         // Voiding arrives in any order: the entry is keyed by the target.
         if let Some(target) = row.keys.voids {
             void_tenants.push(row.tenant.as_str());
             void_targets.push(target);
             void_by.push(row.id);
+        }
+    }
+    let tables = block_rows(rows)?;
+    let mut buckets = BucketColumns::default();
+    for (table, blocks) in &tables {
+        for b in blocks {
+            buckets.push(b.tenant, *table, &b.path_key, b.day);
         }
     }
 
@@ -71,32 +73,43 @@ pub(super) async fn write_statements(
     )
     .await
     .map_err(unavailable)?;
-    for (table, e) in &entries {
+    for (table, blocks) in &tables {
+        let e = BlockColumns::of(blocks);
         if *table == IndexTable::All {
             let insert = tx
                 .prepare_cached(
-                    "INSERT INTO statements_by_stored (tenant, bucket, stored, id) \
-                     SELECT * FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::uuid[]) \
-                     ON CONFLICT DO NOTHING",
+                    "INSERT INTO statements_by_stored (tenant, day, bucket, block, positions) \
+                     SELECT * FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::int8[], \
+                     $5::bytea[]) ON CONFLICT DO NOTHING",
                 )
                 .await
                 .map_err(unavailable)?;
-            tx.execute(&insert, &[&e.tenants, &e.buckets, &e.stored, &e.ids])
-                .await
-                .map_err(unavailable)?;
+            tx.execute(
+                &insert,
+                &[&e.tenants, &e.days, &e.buckets, &e.blocks, &e.positions],
+            )
+            .await
+            .map_err(unavailable)?;
         } else {
             let insert = tx
                 .prepare_cached(&format!(
-                    "INSERT INTO {} (tenant, path_key, bucket, stored, id) \
+                    "INSERT INTO {} (tenant, path_key, day, bucket, block, positions) \
                      SELECT * FROM UNNEST($1::text[], $2::bytea[], $3::int8[], $4::int8[], \
-                     $5::uuid[]) ON CONFLICT DO NOTHING",
+                     $5::int8[], $6::bytea[]) ON CONFLICT DO NOTHING",
                     table.table_name()
                 ))
                 .await
                 .map_err(unavailable)?;
             tx.execute(
                 &insert,
-                &[&e.tenants, &e.path_keys, &e.buckets, &e.stored, &e.ids],
+                &[
+                    &e.tenants,
+                    &e.path_keys,
+                    &e.days,
+                    &e.buckets,
+                    &e.blocks,
+                    &e.positions,
+                ],
             )
             .await
             .map_err(unavailable)?;
@@ -154,13 +167,27 @@ impl<'a> StatementColumns<'a> {
     }
 }
 
-#[derive(Default)]
-struct EntryColumns<'a> {
+/// The columns of one table's index blocks, for `UNNEST`.
+struct BlockColumns<'a> {
     tenants: Vec<&'a str>,
-    path_keys: Vec<Vec<u8>>,
+    path_keys: Vec<&'a [u8]>,
+    days: Vec<i64>,
     buckets: Vec<i64>,
-    stored: Vec<i64>,
-    ids: Vec<Uuid>,
+    blocks: Vec<i64>,
+    positions: Vec<&'a [u8]>,
+}
+
+impl<'a> BlockColumns<'a> {
+    fn of(rows: &'a [BlockRow<'a>]) -> BlockColumns<'a> {
+        BlockColumns {
+            tenants: rows.iter().map(|b| b.tenant).collect(),
+            path_keys: rows.iter().map(|b| b.path_key.as_slice()).collect(),
+            days: rows.iter().map(|b| b.day).collect(),
+            buckets: rows.iter().map(|b| b.bucket).collect(),
+            blocks: rows.iter().map(|b| b.block).collect(),
+            positions: rows.iter().map(|b| b.positions.as_slice()).collect(),
+        }
+    }
 }
 
 /// The distinct `statement_buckets` rows of one write.
@@ -305,8 +332,9 @@ pub(super) async fn contains_statements(
     Ok(ids.iter().map(|id| present.contains(id)).collect())
 }
 
-/// Walks the buckets of the path that `statement_buckets` lists inside the scan's bounds, in scan
-/// order, slicing one index partition per bucket, until `scan.limit` positions are found.
+/// Walks the days of the path that `statement_buckets` lists inside the scan's bounds, in scan
+/// order, reading each day's index blocks in pages of [`BLOCK_PAGE`] (a keyset slice of
+/// (`bucket`, `block`)) into the shared [`BucketMerge`], until `scan.limit` positions are final.
 pub(super) async fn scan(client: &Object, scan: &IndexScan) -> Result<Vec<Position>, StoreError> {
     let Some((low, high)) = layout::scan_bounds(scan) else {
         return Ok(Vec::new());
@@ -323,24 +351,30 @@ pub(super) async fn scan(client: &Object, scan: &IndexScan) -> Result<Vec<Positi
         .await
         .map_err(unavailable)?;
     let partition = if table == IndexTable::All {
-        "tenant = $1 AND bucket = $2".to_owned()
+        "tenant = $1 AND day = $2"
     } else {
-        "tenant = $1 AND bucket = $2 AND path_key = $8".to_owned()
+        "tenant = $1 AND day = $2 AND path_key = $8"
+    };
+    // The exclusive end of the slice is the side a page continues from.
+    let (lower, upper) = if scan.ascending {
+        (">", "<=")
+    } else {
+        (">=", "<")
     };
     let slice = client
         .prepare_cached(&format!(
-            "SELECT stored, id FROM {} WHERE {partition} \
-             AND (stored, id) >= ($3, $4) AND (stored, id) <= ($5, $6) \
-             ORDER BY stored {order}, id {order} LIMIT $7",
+            "SELECT bucket, block, positions FROM {} WHERE {partition} \
+             AND (bucket, block) {lower} ($3, $4) AND (bucket, block) {upper} ($5, $6) \
+             ORDER BY bucket {order}, block {order} LIMIT $7",
             table.table_name()
         ))
         .await
         .map_err(unavailable)?;
 
-    let limit = scan.limit;
-    let mut out: Vec<Position> = Vec::with_capacity(limit.min(1024));
-    let (mut first, mut last) = (bucket(low.stored), bucket(high.stored));
-    while out.len() < limit && first <= last {
+    let mut merge = BucketMerge::new(low, high, scan.ascending, scan.limit);
+    let (low_bucket, high_bucket) = (blocks::bucket(low.stored), blocks::bucket(high.stored));
+    let (mut first, mut last) = (day_of(low.stored), day_of(high.stored));
+    'days: while first <= last {
         let days: Vec<i64> = client
             .query(
                 &list_buckets,
@@ -359,31 +393,48 @@ pub(super) async fn scan(client: &Object, scan: &IndexScan) -> Result<Vec<Positi
             .map(|row| row.get(0))
             .collect();
         for &day in &days {
-            let wanted = (limit - out.len()) as i64;
-            let tenant: &(dyn tokio_postgres::types::ToSql + Sync) = &scan.tenant;
-            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 8] = [
-                tenant,
-                &day,
-                &low.stored,
-                &low.id,
-                &high.stored,
-                &high.id,
-                &wanted,
-                &path_key,
-            ];
-            let params = if table == IndexTable::All {
-                &params[..7]
+            // (bucket, block) bounds: every block of the buckets of `low` to `high`.
+            let (mut from, mut to) = if scan.ascending {
+                ((low_bucket - 1, i64::MAX), (high_bucket, i64::MAX))
             } else {
-                &params[..]
+                ((low_bucket, i64::MIN), (high_bucket + 1, i64::MIN))
             };
-            for row in client.query(&slice, params).await.map_err(unavailable)? {
-                out.push(Position {
-                    stored: row.get(0),
-                    id: row.get(1),
-                });
+            loop {
+                let tenant: &(dyn ToSql + Sync) = &scan.tenant;
+                let params: [&(dyn ToSql + Sync); 8] = [
+                    tenant,
+                    &day,
+                    &from.0,
+                    &from.1,
+                    &to.0,
+                    &to.1,
+                    &BLOCK_PAGE,
+                    &path_key,
+                ];
+                let params = if table == IndexTable::All {
+                    &params[..7]
+                } else {
+                    &params[..]
+                };
+                let page = client.query(&slice, params).await.map_err(unavailable)?;
+                for row in &page {
+                    let (bucket, block): (i64, i64) = (row.get(0), row.get(1));
+                    let key = blocks::block_key_suffix(bucket, block);
+                    if !merge.push(&key, row.get(2))? {
+                        break 'days;
+                    }
+                    if scan.ascending {
+                        from = (bucket, block);
+                    } else {
+                        to = (bucket, block);
+                    }
+                }
+                if (page.len() as i64) < BLOCK_PAGE {
+                    break;
+                }
             }
-            if out.len() >= limit {
-                return Ok(out);
+            if merge.full() {
+                break 'days;
             }
         }
         match (days.last(), days.len() as i64 == BUCKET_PAGE) {
@@ -392,5 +443,5 @@ pub(super) async fn scan(client: &Object, scan: &IndexScan) -> Result<Vec<Positi
             _ => break,
         }
     }
-    Ok(out)
+    Ok(merge.finish())
 }

@@ -2,8 +2,10 @@
 //!
 //! The tables are schema/cql/001_init.cql (PostgreSQL mirrors them one to one, and `PostgresStore`
 //! runs the same queries). Every request names a whole partition key and slices clustering
-//! columns; no secondary index, no `ALLOW FILTERING`. A scan walks the day buckets listed in
-//! `statement_buckets`, one index partition at a time (see `statements.rs`).
+//! columns; no secondary index, no `ALLOW FILTERING`. The index tables hold index blocks
+//! (`layout/blocks.rs`, schema version 2): a scan walks the days listed in `statement_buckets`,
+//! one index partition at a time, merging its blocks (see `statements.rs`). A keyspace with the
+//! version-1 index tables (a row per statement and path) is refused at connect.
 //!
 //! At connect the store creates its keyspace if missing (with the configured replication), applies
 //! the schema files (`CREATE TABLE IF NOT EXISTS` only) and prepares every statement once.
@@ -152,6 +154,9 @@ async fn apply_schema(
     replication: &str,
     mode: SchemaMode,
 ) -> Result<(), StoreError> {
+    if has_version_1_index_tables(session, keyspace).await? {
+        return Err(crate::layout::wide::old_index_tables());
+    }
     let missing = missing_tables(session, keyspace).await?;
     if missing.is_empty() {
         return Ok(());
@@ -183,6 +188,20 @@ async fn apply_schema(
         }
     }
     Ok(())
+}
+
+/// Whether the keyspace holds the index tables of schema version 1 (a row per statement and
+/// path), which this build neither reads nor converts.
+async fn has_version_1_index_tables(session: &Session, keyspace: &str) -> Result<bool, StoreError> {
+    let result = session
+        .query_unpaged(
+            "SELECT column_name FROM system_schema.columns \
+             WHERE keyspace_name = ? AND table_name = 'statements_by_stored' AND column_name = ?",
+            (keyspace, crate::layout::wide::VERSION_1_INDEX_COLUMN),
+        )
+        .await
+        .map_err(driver_error)?;
+    Ok(!statements::rows::<(String,)>(result)?.is_empty())
 }
 
 /// The tables of the schema files that the keyspace lacks (all of them without a keyspace).

@@ -18,7 +18,8 @@ const PAGE_SIZE: i32 = 1000;
 
 pub(crate) struct Prepared {
     pub insert_statement: PreparedStatement,
-    /// Indexed by [`IndexTable::index`]; `statements_by_stored` has no `path_key`.
+    /// Index blocks, indexed by [`IndexTable::index`]; `statements_by_stored` has no
+    /// `path_key`.
     pub insert_index: Vec<PreparedStatement>,
     pub insert_bucket: PreparedStatement,
     pub insert_voided: PreparedStatement,
@@ -29,7 +30,8 @@ pub(crate) struct Prepared {
     pub select_voided: PreparedStatement,
     /// Ascending, descending.
     pub list_buckets: [PreparedStatement; 2],
-    /// Indexed by [`IndexTable::index`], each ascending and descending.
+    /// The blocks of one day partition in a (bucket, block) range, paged; indexed by
+    /// [`IndexTable::index`], each ascending and descending.
     pub slice_index: Vec<[PreparedStatement; 2]>,
 
     pub select_document: PreparedStatement,
@@ -125,27 +127,30 @@ impl Prepared {
         for table in IndexTable::EVERY {
             let name = table.table_name();
             let (columns, values, partition) = if table == IndexTable::All {
-                ("tenant, bucket", "?, ?", "tenant = ? AND bucket = ?")
+                ("tenant, day", "?, ?", "tenant = ? AND day = ?")
             } else {
                 (
-                    "tenant, path_key, bucket",
+                    "tenant, path_key, day",
                     "?, ?, ?",
-                    "tenant = ? AND path_key = ? AND bucket = ?",
+                    "tenant = ? AND path_key = ? AND day = ?",
                 )
             };
             insert_index.push(
                 prepare(
                     s,
-                    format!("INSERT INTO {name} ({columns}, stored, id) VALUES ({values}, ?, ?)"),
+                    format!(
+                        "INSERT INTO {name} ({columns}, bucket, block, positions) \
+                         VALUES ({values}, ?, ?, ?)"
+                    ),
                     Idempotent,
                 )
                 .await?,
             );
             let slice = |order: &str| {
                 format!(
-                    "SELECT stored, id FROM {name} WHERE {partition} \
-                     AND (stored, id) >= (?, ?) AND (stored, id) <= (?, ?) \
-                     ORDER BY stored {order}, id {order} LIMIT ?"
+                    "SELECT bucket, block, positions FROM {name} WHERE {partition} \
+                     AND (bucket, block) >= (?, ?) AND (bucket, block) <= (?, ?) \
+                     ORDER BY bucket {order}, block {order}"
                 )
             };
             slice_index.push([

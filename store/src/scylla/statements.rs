@@ -1,4 +1,4 @@
-//! Statement tables: rows, index entries, bucket directory, voiding, watermarks; the bucket walk.
+//! Statement tables: rows, index blocks, day directory, voiding, watermarks; the day walk.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -13,21 +13,20 @@ use scylla::value::MaybeUnset;
 use uuid::Uuid;
 
 use super::{Inner, corrupt, driver_error, next_row_error};
+use crate::layout::block_rows::block_rows;
+use crate::layout::blocks::{self, BucketMerge};
 use crate::layout::codec::{decode_keys_blob, encode_keys_blob};
-use crate::layout::wide::bucket;
+use crate::layout::wide::bucket as day_of;
 use crate::layout::{self, IndexTable};
 use crate::{IndexScan, Position, StatementRow, StoreError, StoredStatement, Watermark};
 
-/// Buckets read from `statement_buckets` per round trip of a scan.
+/// Days read from `statement_buckets` per round trip of a scan.
 const BUCKET_PAGE: i32 = 64;
 
 /// Rows of one partition per unlogged batch.
 const BATCH_ROWS: usize = 100;
 
 pub(super) type Write<'a> = BoxFuture<'a, Result<(), StoreError>>;
-
-/// One partition of an index table: table, tenant, path key, bucket.
-type IndexPartition<'a> = (IndexTable, &'a str, Vec<u8>, i64);
 
 /// Runs the writes, at most `db.concurrency` at once; the first error wins.
 pub(super) async fn run_all(db: &Inner, writes: Vec<Write<'_>>) -> Result<(), StoreError> {
@@ -80,57 +79,67 @@ pub(super) async fn write_partition<V: SerializeRow>(
     Ok(())
 }
 
-/// Index entries, the bucket directory, voided entries and study-log facts first, the
-/// `statements` rows last: a
+/// Index blocks, the day directory, voided entries and study-log facts first, the `statements`
+/// rows last: a
 /// row is visible by id (which is how ingest tells a statement is already stored) only once it is
 /// on every path, so a crash half-way is replayed in full. A scan may meanwhile find an entry
 /// whose row is not written yet; readers skip ids that are not stored.
+///
+/// The index blocks (`layout/blocks.rs`) are built as PostgreSQL builds them: one row per
+/// (tenant, path, day, ~65 ms bucket) of the batch, the rows of one partition in unlogged batches.
 pub(super) async fn write_statements(db: &Inner, rows: &[StatementRow]) -> Result<(), StoreError> {
     let p = &db.prepared;
-    let mut entries: BTreeMap<IndexPartition<'_>, Vec<(i64, Uuid)>> = BTreeMap::new();
-    let mut buckets: BTreeMap<(&str, IndexTable, Vec<u8>), BTreeSet<i64>> = BTreeMap::new();
+    let tables = block_rows(rows)?;
+    let mut buckets: BTreeMap<(&str, IndexTable, &[u8]), BTreeSet<i64>> = BTreeMap::new();
     let mut writes: Vec<Write<'_>> = Vec::new();
     for row in rows {
-        let day = bucket(row.stored);
-        for (table, path_key) in
-            layout::index_entries(&row.keys, row.inherited.as_ref(), |k| k.to_bytes())
-        {
-            buckets
-                .entry((row.tenant.as_str(), table, path_key.clone()))
-                .or_default()
-                .insert(day);
-            entries
-                .entry((table, row.tenant.as_str(), path_key, day))
-                .or_default()
-                .push((row.stored, row.id));
-        }
         // Voiding arrives in any order: the entry is keyed by the target.
         if let Some(target) = row.keys.voids {
             let values = (row.tenant.as_str(), target, row.id);
             writes.push(write_partition(db, &p.insert_voided, vec![values]).boxed());
         }
     }
-    for ((table, tenant, path_key, day), positions) in entries {
+    for (table, blocks) in &tables {
         let statement = &p.insert_index[table.index()];
-        let write = if table == IndexTable::All {
-            let values: Vec<_> = positions
-                .into_iter()
-                .map(|(stored, id)| (tenant, day, stored, id.into_bytes()))
-                .collect();
-            write_partition(db, statement, values).boxed()
-        } else {
-            let values: Vec<_> = positions
-                .into_iter()
-                .map(|(stored, id)| (tenant, path_key.clone(), day, stored, id.into_bytes()))
-                .collect();
-            write_partition(db, statement, values).boxed()
-        };
-        writes.push(write);
+        // Rows come grouped by partition: (tenant, path key, day).
+        for partition in
+            blocks.chunk_by(|a, b| (a.tenant, &a.path_key, a.day) == (b.tenant, &b.path_key, b.day))
+        {
+            let first = &partition[0];
+            buckets
+                .entry((first.tenant, *table, first.path_key.as_slice()))
+                .or_default()
+                .insert(first.day);
+            let write = if *table == IndexTable::All {
+                let values: Vec<_> = partition
+                    .iter()
+                    .map(|b| (b.tenant, b.day, b.bucket, b.block, b.positions.as_slice()))
+                    .collect();
+                write_partition(db, statement, values).boxed()
+            } else {
+                let values: Vec<_> = partition
+                    .iter()
+                    .map(|b| {
+                        let key = b.path_key.as_slice();
+                        (
+                            b.tenant,
+                            key,
+                            b.day,
+                            b.bucket,
+                            b.block,
+                            b.positions.as_slice(),
+                        )
+                    })
+                    .collect();
+                write_partition(db, statement, values).boxed()
+            };
+            writes.push(write);
+        }
     }
     for ((tenant, table, path_key), days) in buckets {
         let values: Vec<_> = days
             .into_iter()
-            .map(|day| (tenant, table.path_name(), path_key.clone(), day))
+            .map(|day| (tenant, table.path_name(), path_key, day))
             .collect();
         writes.push(write_partition(db, &p.insert_bucket, values).boxed());
     }
@@ -272,8 +281,9 @@ pub(super) async fn contains_statements(
     read_all(db, reads).await
 }
 
-/// Walks the buckets of the path that `statement_buckets` lists inside the scan's bounds, in scan
-/// order, slicing one index partition per bucket (paged), until `scan.limit` positions are found.
+/// Walks the days of the path that `statement_buckets` lists inside the scan's bounds, in scan
+/// order, reading each day's index blocks (paged) into the shared [`BucketMerge`], until
+/// `scan.limit` positions are final.
 pub(super) async fn scan(db: &Inner, scan: &IndexScan) -> Result<Vec<Position>, StoreError> {
     let Some((low, high)) = layout::scan_bounds(scan) else {
         return Ok(Vec::new());
@@ -285,10 +295,10 @@ pub(super) async fn scan(db: &Inner, scan: &IndexScan) -> Result<Vec<Position>, 
     let slice = &db.prepared.slice_index[table.index()][direction];
     let tenant = scan.tenant.as_str();
 
-    let limit = scan.limit;
-    let mut out: Vec<Position> = Vec::with_capacity(limit.min(1024));
-    let (mut first, mut last) = (bucket(low.stored), bucket(high.stored));
-    while out.len() < limit && first <= last {
+    let mut merge = BucketMerge::new(low, high, scan.ascending, scan.limit);
+    let (low_bucket, high_bucket) = (blocks::bucket(low.stored), blocks::bucket(high.stored));
+    let (mut first, mut last) = (day_of(low.stored), day_of(high.stored));
+    'days: while first <= last {
         let values = (
             tenant,
             table.path_name(),
@@ -304,42 +314,27 @@ pub(super) async fn scan(db: &Inner, scan: &IndexScan) -> Result<Vec<Position>, 
             .map_err(driver_error)?;
         let days: Vec<i64> = rows::<(i64,)>(result)?.into_iter().map(|(d,)| d).collect();
         for &day in &days {
-            let wanted = i32::try_from(limit - out.len()).unwrap_or(i32::MAX);
-            let (low_id, high_id) = (low.id.into_bytes(), high.id.into_bytes());
+            let (from, to) = ((low_bucket, i64::MIN), (high_bucket, i64::MAX));
             let pager = if table == IndexTable::All {
-                let values = (
-                    tenant,
-                    day,
-                    low.stored,
-                    low_id,
-                    high.stored,
-                    high_id,
-                    wanted,
-                );
+                let values = (tenant, day, from.0, from.1, to.0, to.1);
                 db.session.execute_iter(slice.clone(), values).await
             } else {
-                let values = (
-                    tenant,
-                    path_key.as_slice(),
-                    day,
-                    low.stored,
-                    low_id,
-                    high.stored,
-                    high_id,
-                    wanted,
-                );
+                let values = (tenant, path_key.as_slice(), day, from.0, from.1, to.0, to.1);
                 db.session.execute_iter(slice.clone(), values).await
             };
-            let mut positions = pager
+            let mut blocks_of_day = pager
                 .map_err(driver_error)?
-                .rows_stream::<(i64, Vec<u8>)>()?;
-            while let Some((stored, id)) = positions.try_next().await.map_err(next_row_error)? {
-                let id = Uuid::from_slice(&id).map_err(corrupt)?;
-                out.push(Position { stored, id });
+                .rows_stream::<(i64, i64, Vec<u8>)>()?;
+            while let Some((bucket, block, positions)) =
+                blocks_of_day.try_next().await.map_err(next_row_error)?
+            {
+                let key = blocks::block_key_suffix(bucket, block);
+                if !merge.push(&key, &positions)? {
+                    break 'days;
+                }
             }
-            if out.len() >= limit {
-                out.truncate(limit);
-                return Ok(out);
+            if merge.full() {
+                break 'days;
             }
         }
         match (days.last(), days.len() as i32 == BUCKET_PAGE) {
@@ -348,5 +343,5 @@ pub(super) async fn scan(db: &Inner, scan: &IndexScan) -> Result<Vec<Position>, 
             _ => break,
         }
     }
-    Ok(out)
+    Ok(merge.finish())
 }

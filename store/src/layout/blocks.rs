@@ -1,15 +1,22 @@
-//! Index blocks (key layout 3): the positions one statement batch files under one access path
-//! within one bucket of `stored`, as ONE fjall key-value pair.
+//! Index blocks: the positions one statement batch files under one access path within one
+//! bucket of `stored`, as ONE stored value. Every backend writes them: the embedded store as one
+//! fjall key-value pair (key layout 3), PostgreSQL and ScyllaDB as one row of a
+//! `statements_by_*` table (schema version 2).
 //!
 //! A batch of ~4,000 statements shares a handful of verbs, one authority and a few hundred
-//! activities, and every statement is in `statements_by_stored`: one key per (path, batch) instead
-//! of one per (path, statement) cuts the memtable inserts of a batch several-fold (measured in
-//! docs/performance.md, "Issue 12: index entries per batch").
+//! activities, and every statement is in `statements_by_stored`: one entry per (path, batch)
+//! instead of one per (path, statement) cuts the inserts of a batch several-fold (measured in
+//! docs/performance.md, "Issue 12: index entries per batch" and "Issue 12: index blocks in
+//! PostgreSQL").
 //!
 //! | part | bytes |
 //! |---|---|
-//! | key | path prefix (tenant, short key: `keys::path_prefix`), bucket (8), block id (8) |
+//! | key | path prefix (the backend's: `embedded::keys::path_prefix`, or the wide stores' tenant, day and path key), bucket (8), block id (8) |
 //! | value | format (1, = 1), then per position in ascending order, without repeats: the low 16 bits of `stored` (`u16` big-endian) and the 16 id bytes |
+//!
+//! The wide-column stores keep the bucket and the block id as `bigint` clustering columns
+//! (`bucket`, `block`: [`block_key_suffix`] turns them back into the key's last 16 bytes) and
+//! the value as the `positions` blob.
 //!
 //! - The **bucket** is `stored >> 16` (a ~65.5 ms window), encoded like `stored` (big-endian, sign
 //!   bit flipped), so keys of one path sort by bucket and every position of a block lies in the
@@ -29,8 +36,10 @@ use uuid::Uuid;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::codec::corrupt;
-use super::keys::{self, POSITION_LEN};
 use crate::{Micros, Position, StoreError};
+
+/// Length of an encoded [`Position`]: 8 bytes of `stored`, 16 bytes of id.
+pub(crate) const POSITION_LEN: usize = 24;
 
 /// `stored >> BUCKET_BITS` is a position's bucket: 2¹⁶ µs ≈ 65.5 ms.
 const BUCKET_BITS: u32 = 16;
@@ -52,12 +61,51 @@ pub(crate) fn bucket(stored: Micros) -> i64 {
     stored >> BUCKET_BITS
 }
 
-/// A bucket as 8 bytes whose byte order is the numeric order.
-pub(crate) fn encode_bucket(bucket: i64) -> [u8; BUCKET_LEN] {
-    keys::encode_stored(bucket)
+/// `stored` as 8 bytes whose byte order is the numeric order.
+pub(crate) fn encode_stored(stored: Micros) -> [u8; 8] {
+    ((stored as u64) ^ (1 << 63)).to_be_bytes()
 }
 
-fn decode_bucket(bytes: &[u8]) -> Result<i64, StoreError> {
+/// A position as 24 bytes whose byte order is the position order: what [`BlockWriter::push`]
+/// takes after the path prefix.
+pub(crate) fn encode_position(position: Position) -> [u8; POSITION_LEN] {
+    let mut out = [0u8; POSITION_LEN];
+    out[..8].copy_from_slice(&encode_stored(position.stored));
+    out[8..].copy_from_slice(position.id.as_bytes());
+    out
+}
+
+/// A bucket as 8 bytes whose byte order is the numeric order.
+pub(crate) fn encode_bucket(bucket: i64) -> [u8; BUCKET_LEN] {
+    encode_stored(bucket)
+}
+
+/// The last 16 bytes of a block key (bucket, block id) from the wide stores' `bucket` and `block`
+/// columns (the block id's 8 bytes as a big-endian `bigint`).
+#[cfg_attr(not(any(feature = "postgres", feature = "scylla")), allow(dead_code))]
+pub(crate) fn block_key_suffix(bucket: i64, block: i64) -> [u8; BUCKET_LEN + BLOCK_ID_LEN] {
+    let mut out = [0u8; BUCKET_LEN + BLOCK_ID_LEN];
+    out[..BUCKET_LEN].copy_from_slice(&encode_bucket(bucket));
+    out[BUCKET_LEN..].copy_from_slice(&block.to_be_bytes());
+    out
+}
+
+/// The wide stores' (`bucket`, `block`) columns of a block key's last 16 bytes.
+#[cfg_attr(not(any(feature = "postgres", feature = "scylla")), allow(dead_code))]
+pub(crate) fn split_block_key(suffix: &[u8]) -> Result<(i64, i64), StoreError> {
+    let Some((bucket, block)) = suffix.split_at_checked(BUCKET_LEN) else {
+        return Err(corrupt(format!(
+            "block key suffix of {} bytes",
+            suffix.len()
+        )));
+    };
+    let block: [u8; BLOCK_ID_LEN] = block
+        .try_into()
+        .map_err(|_| corrupt(format!("block id of {} bytes", block.len())))?;
+    Ok((decode_bucket(bucket)?, i64::from_be_bytes(block)))
+}
+
+pub(crate) fn decode_bucket(bytes: &[u8]) -> Result<i64, StoreError> {
     let bytes: [u8; BUCKET_LEN] = bytes
         .try_into()
         .map_err(|_| corrupt(format!("block bucket of {} bytes", bytes.len())))?;
@@ -211,6 +259,16 @@ impl BucketMerge {
         Ok(true)
     }
 
+    /// Ends the blocks read so far: whether `limit` positions are final. The wide stores call it
+    /// at the end of each day partition to stop walking days. Correct even when the open
+    /// bucket goes on in the next day: the positions of a bucket in a later day are all later
+    /// than those in an earlier day.
+    #[cfg_attr(not(any(feature = "postgres", feature = "scylla")), allow(dead_code))]
+    pub(crate) fn full(&mut self) -> bool {
+        self.flush();
+        self.out.len() >= self.limit
+    }
+
     /// The positions in scan order, at most `limit`.
     pub(crate) fn finish(mut self) -> Vec<Position> {
         self.flush();
@@ -247,7 +305,7 @@ mod tests {
 
     fn entry(prefix: &[u8], stored: Micros, id: u128) -> Vec<u8> {
         let mut out = prefix.to_vec();
-        out.extend_from_slice(&keys::encode_position(Position {
+        out.extend_from_slice(&encode_position(Position {
             stored,
             id: Uuid::from_u128(id),
         }));
