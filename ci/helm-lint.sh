@@ -58,6 +58,7 @@ mkdir -p "$out"
 
 status=0
 "$venv/bin/python" - helm/lrs "$out" <<'PY' || status=$?
+import base64
 import os
 import re
 import sys
@@ -216,6 +217,15 @@ def check_rendered(case, objects, expect):
                 fail(case, f"{where}: the store Secret has no key {ref['key']}")
             elif ref["name"] not in secrets and ref["name"] not in expect_existing_secrets(case):
                 fail(case, f"{where}: LRS__STORAGE__URI names an unknown Secret {ref['name']}")
+            ref = env.get("LRS__DASHBOARD__SESSION_SECRET", {}).get("valueFrom", {}).get("secretKeyRef")
+            if not ref:
+                fail(case, f"{where}: LRS__DASHBOARD__SESSION_SECRET does not come from a Secret")
+            elif ref["name"] in secrets:
+                key = secrets[ref["name"]].get("data", {}).get(ref["key"])
+                if not key or len(base64.b64decode(key)) < 32:
+                    fail(case, f"{where}: the dashboard session key {ref['key']} is missing or short")
+            elif ref["name"] not in expect_existing_secrets(case):
+                fail(case, f"{where}: LRS__DASHBOARD__SESSION_SECRET names an unknown Secret {ref['name']}")
             shutdown = int(env.get("LRS__SERVER__SHUTDOWN_TIMEOUT_SECONDS", {}).get("value", 30))
             if pod.get("terminationGracePeriodSeconds", 30) <= shutdown:
                 fail(case, f"{name}: terminationGracePeriodSeconds is not above the shutdown timeout")
@@ -353,7 +363,7 @@ def run_case(case, values_file, expect):
     if values_file:
         with open(values_file) as f:
             values = yaml.safe_load(f)
-        EXISTING[case] = {values.get(k, {}).get("existingSecret") for k in ("storage", "credentials", "jwt")} - {None, ""}
+        EXISTING[case] = {values.get(k, {}).get("existingSecret") for k in ("storage", "credentials", "jwt", "dashboard")} - {None, ""}
     lint(case, values)
     try:
         manifests = render(values)
@@ -405,6 +415,7 @@ refused("guards", {"api": {"replicas": "two"}}, "'/api/replicas': got string, wa
 refused("guards", {"storage": {"uri": "file://"}}, "storage.uri must be a postgres:// or scylla:// URI")
 refused("guards", {"log": {"uri": "kafka://k:9092/t?partitions=2"}, "ingest": {"replicas": 3}},
         "exceeds the topic's partitions")
+refused("guards", {"dashboard": {"sessionSecret": "too short"}}, "'/dashboard/sessionSecret'")
 refused("guards", {"jwt": {"issuers": [{"issuer": "i", "audience": "a", "keyFile": "k.pem"}]}},
         "jwt.issuers needs the public keys")
 

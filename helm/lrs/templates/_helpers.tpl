@@ -81,9 +81,31 @@ app.kubernetes.io/component: {{ .role }}
 {{- end }}
 {{- end }}
 
-{{/* Does the chart render its own Secret (store URI and/or credentials.json)? */}}
+{{/* Does the chart render its own Secret (store URI, credentials.json, dashboard session key)? */}}
 {{- define "lrs.ownSecret" -}}
-{{- if or (not .Values.storage.existingSecret) (and .Values.credentials.json (not .Values.credentials.existingSecret)) }}true{{ end }}
+{{- if or (not .Values.storage.existingSecret) (and .Values.credentials.json (not .Values.credentials.existingSecret)) (not .Values.dashboard.existingSecret) }}true{{ end }}
+{{- end }}
+
+{{/* The Secret holding the dashboard session key. */}}
+{{- define "lrs.dashboardSecretName" -}}
+{{- default (include "lrs.fullname" .) .Values.dashboard.existingSecret }}
+{{- end }}
+
+{{/*
+The dashboard session key the chart's Secret holds: dashboard.sessionSecret, else the one the
+installed Secret already holds (so an upgrade keeps every session valid), else a new random one.
+*/}}
+{{- define "lrs.dashboardSessionSecret" -}}
+{{- if .Values.dashboard.sessionSecret }}
+{{- .Values.dashboard.sessionSecret }}
+{{- else }}
+{{- $existing := lookup "v1" "Secret" .Release.Namespace (include "lrs.fullname" .) }}
+{{- if and $existing $existing.data (index $existing.data "dashboard-session-secret") }}
+{{- index $existing.data "dashboard-session-secret" | b64dec }}
+{{- else }}
+{{- randAlphaNum 48 }}
+{{- end }}
+{{- end }}
 {{- end }}
 
 {{/* lrs.toml: the free-form `config` value, then one [[auth.jwt]] table per jwt.issuers entry. */}}
