@@ -10,7 +10,7 @@
 
 mod common;
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -22,7 +22,7 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use common::studylog::{Rng, Target, random_roster, random_statements};
+use common::studylog::{Rng, Target, at, oracle, random_roster, random_statements};
 use common::{BIN, create_credential, spawn_server_env};
 
 /// What the tests need, or `None` after saying why they are skipped.
@@ -737,4 +737,159 @@ async fn aggregates_from_query_equal_a_recomputation_despite_an_ingest_kill() {
         .wait_until_applied(Duration::from_secs(120))
         .await;
     target.check_every_question(&roster, &statements).await;
+}
+
+/// A staff login at `root` (the form's CSRF cookie and field, then key and secret): the
+/// `lrs_session=…` cookie.
+async fn staff_login(root: &str, key: &str, secret: &str) -> String {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let cookie_of = |response: &reqwest::Response, name: &str| {
+        response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with(name))
+            .and_then(|v| v.split(';').next())
+            .map(str::to_owned)
+    };
+    let form = client
+        .get(format!("{root}/dashboard/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 200);
+    let csrf_cookie = cookie_of(&form, "lrs_login_csrf=").expect("a CSRF cookie");
+    let page = form.text().await.unwrap();
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a CSRF field")
+        .to_owned();
+    let response = client
+        .post(format!("{root}/dashboard/login"))
+        .header("Cookie", csrf_cookie)
+        .form(&[("key", key), ("secret", secret), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303, "staff login at {root}");
+    cookie_of(&response, "lrs_session=").expect("a session cookie")
+}
+
+/// The statement count of each learner row of a class view's table (rows showing none left
+/// out; the heat map's learner rows carry no count).
+fn statements_shown(html: &str) -> BTreeMap<String, u64> {
+    let mut shown = BTreeMap::new();
+    for row in html.split("<tr data-learner=\"").skip(1) {
+        let row = row.split("</tr>").next().unwrap();
+        let learner = row.split('"').next().unwrap().to_owned();
+        let Some(count) = row.split("data-statements=\"").nth(1) else {
+            continue;
+        };
+        let count: u64 = count
+            .split('"')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .expect("a statement count in the row");
+        if count > 0 {
+            shown.insert(learner, count);
+        }
+    }
+    shown
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dashboard_session_from_one_query_instance_is_accepted_by_another_with_recomputed_counts()
+{
+    let test =
+        "a_dashboard_session_from_one_query_instance_is_accepted_by_another_with_recomputed_counts";
+    let Some((tansu, postgres)) = infrastructure(test) else {
+        return;
+    };
+    let broker = Broker::start(&tansu);
+    let deployment = Deployment::start(&broker, &postgres, 2, false).await;
+    // Two more query instances sharing a session key, as the Helm chart's pods do.
+    let mut env = deployment.env.clone();
+    env.push((
+        "LRS__DASHBOARD__SESSION_SECRET".to_owned(),
+        unique("dashboard-session-key-of-this-test"),
+    ));
+    let first = spawn_role(deployment.dir.path(), &env, "query", false);
+    let second = spawn_role(deployment.dir.path(), &env, "query", false);
+    let root = |role: &Role| role.base.trim_end_matches("/xapi").to_owned();
+    let target = Target {
+        client: &deployment.client,
+        write_root: root(&deployment.api),
+        read_root: root(&first),
+        key: &deployment.key,
+        secret: &deployment.secret,
+    };
+    let mut rng = Rng(2027);
+    let roster = random_roster(&mut rng);
+    let statements = random_statements(&mut rng);
+    target.import(&roster).await;
+    target.post_statements(&statements).await;
+    deployment
+        .wait_until_applied(Duration::from_secs(120))
+        .await;
+
+    let session = staff_login(&root(&first), &deployment.key, &deployment.secret).await;
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = |role: &Role, path: &str, cookie: &str| {
+        let request = browser
+            .get(format!("{}{path}", root(role)))
+            .header("Cookie", cookie.to_owned());
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    // October 2026 in JST: the view's period is local days, [since, until).
+    let (since, until) = (at(2026, 9, 30, 15, 0), at(2026, 10, 31, 15, 0));
+    let mut learners_seen = 0;
+    for class in &roster.classes {
+        let path = format!(
+            "/dashboard/class/{}?since=2026-10-01&until=2026-11-01",
+            class.id
+        );
+        let (status, html) = page(&second, &path, &session).await;
+        assert_eq!(status, 200, "{path} on the second instance: {html}");
+        let expected: BTreeMap<String, u64> = oracle(
+            &roster,
+            &statements,
+            &["learner"],
+            since,
+            until,
+            &[("class", class.id.as_str())],
+        )
+        .into_iter()
+        .map(|(key, metrics)| {
+            let learner: String = serde_json::from_str(&key[0]).expect("a learner id");
+            (learner, metrics["statements"].as_u64().expect("a count"))
+        })
+        .filter(|(_, count)| *count > 0)
+        .collect();
+        learners_seen += expected.len();
+        assert_eq!(statements_shown(&html), expected, "class {}", class.id);
+    }
+    assert!(learners_seen > 0, "the scenario has learners in classes");
+
+    // A session signed by an instance with another key is not accepted: the shared key is what
+    // makes the first instance's session valid on the second.
+    let foreign = staff_login(
+        &root(&deployment.query),
+        &deployment.key,
+        &deployment.secret,
+    )
+    .await;
+    let (status, _) = page(&second, "/dashboard", &foreign).await;
+    assert_eq!(status, 303, "a session of another key is sent to the login");
 }
