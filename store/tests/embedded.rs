@@ -21,6 +21,7 @@ async fn fresh_store() -> (EmbeddedStore, TempDir) {
 }
 
 lrs_store::store_suite!(fresh_store);
+lrs_store::purge_suite!(fresh_store);
 
 fn statement(id: u128, stored: i64) -> StatementRow {
     StatementRow {
