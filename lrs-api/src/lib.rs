@@ -78,6 +78,7 @@ pub use prepare::StudyFacts;
 pub use roster_import::RosterImporter;
 pub use routes::extracts::ResearchExtracts;
 pub use routes::health::Readiness;
+pub use routes::purges::Purges;
 pub use routes::{READ_METHODS, not_found, probe_resource};
 pub use security::security_headers;
 pub use sequencer::{LagLimits, WriteSequencer};
