@@ -103,6 +103,8 @@ const RECOVERY_DRAIN: Duration = Duration::from_secs(5);
 /// The open database and one handle per table.
 pub(crate) struct Tables {
     db: Database,
+    /// The key layout version (`meta`).
+    meta: Keyspace,
     tenants: Keyspace,
     /// Every assigned tenant id, loaded at open; the source of truth while the store is open.
     tenant_ids: RwLock<HashMap<String, TenantId>>,
@@ -131,6 +133,8 @@ pub(crate) struct Tables {
     roster_writes: Mutex<()>,
     /// Purge job records (`purge.rs`).
     purges: Keyspace,
+    /// Filler a purge writes through the journal and deletes at once (`purge.rs`).
+    purge_scratch: Keyspace,
     /// fjall entries the statement batches inserted since the database was opened.
     statement_inserts: std::sync::atomic::AtomicU64,
     /// Serializes the writes that read facts or summaries before writing them (statement
@@ -421,10 +425,14 @@ impl Tables {
         let purges = db
             .keyspace("purges", KeyspaceCreateOptions::default)
             .map_err(unavailable)?;
+        let purge_scratch = db
+            .keyspace("purge_scratch", KeyspaceCreateOptions::default)
+            .map_err(unavailable)?;
         check_layout(&db, &meta, &statements)?;
         let tenant_ids = load_tenants(&tenants)?;
         Ok(Tables {
             db,
+            meta,
             tenants,
             tenant_ids: RwLock::new(tenant_ids),
             tenant_assignment: Mutex::new(()),
@@ -446,6 +454,7 @@ impl Tables {
             roster_records,
             roster_writes: Mutex::new(()),
             purges,
+            purge_scratch,
             statement_inserts: Default::default(),
             study_writes: Mutex::new(()),
         })
@@ -836,7 +845,8 @@ impl PurgeStore for EmbeddedStore {
     }
 
     async fn compact(&self) -> Result<(), StoreError> {
-        self.blocking(|t| t.compact()).await
+        let dir = self.shared.dir.clone();
+        self.blocking(move |t| t.compact(&dir)).await
     }
 
     async fn put_purge_record(&self, record: &PurgeRecord) -> Result<(), StoreError> {

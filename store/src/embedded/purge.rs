@@ -13,6 +13,7 @@
 //! files included, are rewritten away).
 
 use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
 
 use fjall::{Keyspace, PersistMode};
 use uuid::Uuid;
@@ -174,13 +175,67 @@ impl Tables {
         Ok(counts)
     }
 
-    /// Flushes every memtable (the journals holding deleted rows are then dropped by fjall) and
-    /// compacts every table (dropping the values under tombstones, blob files included).
-    pub(crate) fn compact(&self) -> Result<(), StoreError> {
+    /// Makes deleted rows leave the files: flushes every memtable, has fjall seal and drop the
+    /// journals written so far, and compacts every table (dropping the values under tombstones,
+    /// blob files included).
+    ///
+    /// fjall seals its active journal only when a flush finds it past 64 MB, and offers no call
+    /// to seal it otherwise; so this writes [`JOURNAL_FILLER_BYTES`] of incompressible filler
+    /// through it (into the `purge_scratch` keyspace, deleted again at once), then flushes: the
+    /// journal holding the purged rows is sealed, and fjall deletes it once every keyspace has
+    /// flushed past it. Waits (up to a minute) until the journals that existed before are gone.
+    pub(crate) fn compact(&self, dir: &Path) -> Result<(), StoreError> {
+        let before = journals(dir);
+        self.db.persist(PersistMode::SyncAll).map_err(unavailable)?;
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let chunk = 1 << 20;
+        let chunks = JOURNAL_FILLER_BYTES / chunk;
+        for n in 0..chunks {
+            let value: Vec<u8> = (0..chunk / 8)
+                .flat_map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    state.to_le_bytes()
+                })
+                .collect();
+            let mut batch = self.db.batch();
+            batch.insert(
+                &self.purge_scratch,
+                (n as u32).to_be_bytes().to_vec(),
+                value,
+            );
+            batch.commit().map_err(unavailable)?;
+        }
+        let mut batch = self.db.batch();
+        for n in 0..chunks {
+            batch.remove(&self.purge_scratch, (n as u32).to_be_bytes().to_vec());
+        }
+        batch.commit().map_err(unavailable)?;
         self.db.persist(PersistMode::SyncAll).map_err(unavailable)?;
         let every = self.every_keyspace();
-        for keyspace in &every {
-            keyspace.rotate_memtable_and_wait().map_err(unavailable)?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            for keyspace in &every {
+                keyspace.rotate_memtable_and_wait().map_err(unavailable)?;
+            }
+            let left: Vec<_> = journals(dir)
+                .into_iter()
+                .filter(|j| before.contains(j))
+                .collect();
+            if left.is_empty() {
+                break;
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(StoreError::new(
+                    crate::StoreErrorKind::Unavailable,
+                    format!(
+                        "fjall kept the journals {left:?} after a purge (journals now: {:?}); retrying",
+                        journals(dir)
+                    ),
+                ));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
         }
         for keyspace in &every {
             keyspace.major_compact().map_err(unavailable)?;
@@ -190,6 +245,7 @@ impl Tables {
 
     fn every_keyspace(&self) -> Vec<&Keyspace> {
         let mut out = vec![
+            &self.meta,
             &self.tenants,
             &self.statements,
             &self.voided,
@@ -205,6 +261,7 @@ impl Tables {
             &self.roster_versions,
             &self.roster_records,
             &self.purges,
+            &self.purge_scratch,
         ];
         out.extend(self.indexes.iter());
         out
@@ -235,6 +292,21 @@ impl Tables {
         out.sort_by_key(|r| (r.created, r.id));
         Ok(out)
     }
+}
+
+/// Bytes written through the journal so that fjall seals it (it does past 64 MB).
+const JOURNAL_FILLER_BYTES: usize = 65 << 20;
+
+/// The journal files (`*.jnl`) in the database directory.
+fn journals(dir: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jnl"))
+        .collect()
 }
 
 fn tenant_prefix(tenant: TenantId) -> Vec<u8> {
