@@ -85,8 +85,11 @@ impl Lrs {
         Lrs {
             child,
             endpoint,
+            // No pooled connections: the test greps the data dir for longer than the server keeps
+            // an idle connection, and a reused closed one fails.
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(60))
+                .pool_max_idle_per_host(0)
                 .build()
                 .unwrap(),
         }
@@ -401,7 +404,10 @@ async fn a_purge_interrupted_by_a_crash_finishes_after_a_restart() {
     let lrs = Lrs {
         child,
         endpoint,
-        client: reqwest::Client::new(),
+        client: reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap(),
     };
     let job = lrs.wait_complete(&a_admin, &id).await;
     assert!(job["batches"].as_u64().unwrap() > 2, "{job}");
