@@ -35,6 +35,7 @@
 //!
 //! ```text
 //! GET /api/v1/admin/quarantine     QuarantineStore
+//! POST|GET /api/v1/admin/purges[/{id}]  lrs_ingest::purge::PurgeService (202 + a durable job)
 //! POST /api/v1/roster[/aliases]    roster_import::RosterImporter (parse, plan on the tenant's
 //!                                  roster, RosterStore::commit_roster); 405 on the query role
 //! GET /api/v1/aggregates, /api/v1/learners/inactive
