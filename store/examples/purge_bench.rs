@@ -28,7 +28,9 @@ const BATCH: usize = 4_000;
 const PURGE_BATCH: usize = 1_000;
 
 fn keys(learner: u64, item: u64) -> IndexKeys {
-    let agent = Key16::of(&format!("account::https://eportal.example.jp::s{learner:06}"));
+    let agent = Key16::of(&format!(
+        "account::https://eportal.example.jp::s{learner:06}"
+    ));
     let activity = Key16::of(&format!("https://drill.example.jp/items/{item}"));
     IndexKeys {
         verb: Key16::of("http://adlnet.gov/expapi/verbs/answered"),
@@ -46,7 +48,9 @@ fn keys(learner: u64, item: u64) -> IndexKeys {
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let total: usize = args.first().map_or(1_000_000, |a| a.parse().expect("count"));
+    let total: usize = args
+        .first()
+        .map_or(1_000_000, |a| a.parse().expect("count"));
     let learner: usize = args.get(1).map_or(100_000, |a| a.parse().expect("count"));
     assert!(learner > 0 && learner <= total);
     let every = total / learner;
