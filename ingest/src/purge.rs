@@ -481,7 +481,7 @@ impl PurgeService {
                 return Ok(());
             }
             waited += 1;
-            if waited % 600 == 0 {
+            if waited.is_multiple_of(600) {
                 tracing::warn!("a purge waits for ingest to apply the log");
             }
             tokio::time::sleep(Duration::from_millis(100)).await;

@@ -160,7 +160,7 @@ pub async fn purged_attachments_are_gone_and_the_others_stay<S: PurgeSuiteStore>
         .await
         .unwrap();
     store
-        .put_attachments("suite-purge-attachments-other", &[a.clone()])
+        .put_attachments("suite-purge-attachments-other", std::slice::from_ref(&a))
         .await
         .unwrap();
     let counts = store
@@ -174,7 +174,10 @@ pub async fn purged_attachments_are_gone_and_the_others_stay<S: PurgeSuiteStore>
         .unwrap();
     assert_eq!(got, vec![None, Some(b)]);
     let other = store
-        .get_attachments("suite-purge-attachments-other", &[a.sha2.clone()])
+        .get_attachments(
+            "suite-purge-attachments-other",
+            std::slice::from_ref(&a.sha2),
+        )
         .await
         .unwrap();
     assert_eq!(other, vec![Some(a)]);
