@@ -414,3 +414,49 @@ async fn a_purge_interrupted_by_a_crash_finishes_after_a_restart() {
     assert!(lrs.statements(&a).await.is_empty());
     assert_eq!(files_holding(dir.path(), &doomed), Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn the_cli_purges_a_stopped_servers_tenant_and_lists_the_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = board(dir.path(), "board-a", "all");
+    let doomed = marker();
+    let mut lrs = Lrs::start(dir.path(), &[]);
+    let statements: Vec<Value> = (0..12)
+        .map(|n| marked("learner-1", &doomed, n, false, "2026-10-14T10:12:45+09:00"))
+        .collect();
+    post(&lrs, &a, &statements).await;
+    lrs.wait_applied().await;
+    lrs.terminate();
+    assert!(!files_holding(dir.path(), &doomed).is_empty());
+
+    let out = std::process::Command::new(common::BIN)
+        .args(["admin", "purge", "run", "--data-dir"])
+        .arg(dir.path())
+        .args(["--tenant", "board-a", "--scope", "tenant"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let job: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(job["state"], "complete", "{job}");
+    assert_eq!(job["counts"]["statements"], 12, "{job}");
+    assert_eq!(job["requested_by"]["role"], "cli", "{job}");
+    assert_eq!(files_holding(dir.path(), &doomed), Vec::<String>::new());
+
+    let out = std::process::Command::new(common::BIN)
+        .args(["admin", "purge", "list", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["id"], job["id"]);
+}
