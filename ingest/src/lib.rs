@@ -10,6 +10,7 @@
 
 mod definitions;
 mod ingestor;
+pub mod purge;
 mod study;
 
 pub use ingestor::{INGEST_STORE_OPERATIONS, IngestError, IngestStats, Ingestor, IngestorConfig};

@@ -21,7 +21,7 @@ mod kafka;
 #[cfg(feature = "testsuite")]
 pub mod suite;
 
-pub use embedded::{EmbeddedLog, EmbeddedLogConfig};
+pub use embedded::{DroppedSegments, EmbeddedLog, EmbeddedLogConfig};
 pub use error::{LogError, LogErrorKind};
 #[cfg(feature = "kafka")]
 pub use kafka::{KafkaCompression, KafkaLog, KafkaLogConfig};

@@ -128,6 +128,8 @@ pub struct AppState {
     pub dashboard: Option<Arc<Dashboard>>,
     /// Research extracts (`GET /api/v1/extracts`); none in a new state (it answers 404).
     pub extracts: Option<Arc<crate::routes::extracts::ResearchExtracts>>,
+    /// Purge jobs (`/api/v1/admin/purges`); none in a new state (they answer 404).
+    pub purges: Option<Arc<crate::routes::purges::Purges>>,
 }
 
 impl AppState {
@@ -160,6 +162,7 @@ impl AppState {
             rosters: None,
             dashboard: None,
             extracts: None,
+            purges: None,
         }
     }
 
@@ -229,6 +232,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, base_path: &str) {
     cfg.service(
         web::scope("/api/v1/admin")
             .route("/quarantine", web::get().to(routes::admin::quarantine))
+            .route("/purges", web::post().to(routes::purges::start))
+            .route("/purges", web::get().to(routes::purges::list))
+            .route("/purges/{id}", web::get().to(routes::purges::get))
             .default_service(web::to(routes::admin::not_found)),
     )
     .service(

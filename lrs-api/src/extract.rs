@@ -79,6 +79,11 @@ impl Authenticated {
         &self.0.tenant
     }
 
+    /// The credential's name (a key's name, or a token's subject): what audit records name.
+    pub fn credential_name(&self) -> &str {
+        &self.0.identity.name
+    }
+
     /// Who this principal is as a writer: its reads wait for its own acknowledged statements
     /// ([`lrs_progress::ReadVisibility::wait_for_own_writes`]). A hash of the tenant and the
     /// whole identity (issuer or authority home page, and key or subject).

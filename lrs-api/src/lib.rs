@@ -35,6 +35,7 @@
 //!
 //! ```text
 //! GET /api/v1/admin/quarantine     QuarantineStore
+//! POST|GET /api/v1/admin/purges[/{id}]  lrs_ingest::purge::PurgeService (202 + a durable job)
 //! POST /api/v1/roster[/aliases]    roster_import::RosterImporter (parse, plan on the tenant's
 //!                                  roster, RosterStore::commit_roster); 405 on the query role
 //! GET /api/v1/aggregates, /api/v1/learners/inactive
@@ -78,6 +79,7 @@ pub use prepare::StudyFacts;
 pub use roster_import::RosterImporter;
 pub use routes::extracts::ResearchExtracts;
 pub use routes::health::Readiness;
+pub use routes::purges::Purges;
 pub use routes::{READ_METHODS, not_found, probe_resource};
 pub use security::security_headers;
 pub use sequencer::{LagLimits, WriteSequencer};

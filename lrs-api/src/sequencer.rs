@@ -202,7 +202,7 @@ impl WriteSequencer {
                     already_present,
                 });
             }
-            let stamp = now_micros().max(seq.progress.borrow().last_stamp + 1);
+            let stamp = (now_micros() + stored_offset()).max(seq.progress.borrow().last_stamp + 1);
             let ids: Vec<Uuid> = kept.iter().map(|p| p.statement.id).collect();
             let bodies: Vec<Bytes> = if self.track_in_flight {
                 kept.iter()
@@ -334,4 +334,17 @@ impl IngestListener for WriteSequencer {
             seq.forget(tenant, *id);
         }
     }
+}
+
+/// Test-only: seconds added to the clock `stored` is stamped from (env
+/// `LRS_TEST_STORED_OFFSET_SECONDS`, e.g. `-63072000` for two years ago), so a test can write
+/// statements stored in an earlier school year (the retention purge's test). 0 when unset.
+fn stored_offset() -> Micros {
+    static OFFSET: std::sync::OnceLock<Micros> = std::sync::OnceLock::new();
+    *OFFSET.get_or_init(|| {
+        std::env::var("LRS_TEST_STORED_OFFSET_SECONDS")
+            .ok()
+            .and_then(|v| v.parse::<i64>().ok())
+            .map_or(0, |s| s.saturating_mul(1_000_000))
+    })
 }

@@ -25,6 +25,7 @@ pub struct Config {
     pub cors: CorsSection,
     pub lti: LtiSection,
     pub dashboard: DashboardSection,
+    pub lifecycle: LifecycleSection,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -192,6 +193,30 @@ pub struct ExtractSection {
 pub struct ExtractProjectConfig {
     pub name: String,
     pub key_file: PathBuf,
+}
+
+/// Study-log lifecycle: purges (docs/lifecycle.md).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LifecycleSection {
+    /// Retention: keep this many school years (年度, from April 1 in `studylog.time_zone`), the
+    /// current one included; statements stored before go, once a day in `lrs serve` (and on
+    /// demand). 0 (the default): no retention runs by itself.
+    pub keep_school_years: u32,
+    /// Statements per purge batch: each batch is one checkpoint of a purge job.
+    pub purge_batch: usize,
+    /// Hours between two scheduled retention runs (the first runs a minute after start).
+    pub retention_interval_hours: u64,
+}
+
+impl Default for LifecycleSection {
+    fn default() -> Self {
+        LifecycleSection {
+            keep_school_years: 0,
+            purge_batch: 1_000,
+            retention_interval_hours: 24,
+        }
+    }
 }
 
 /// The ingest loop (log → store).
@@ -548,6 +573,17 @@ impl Config {
     }
 
     /// The ingest loop's settings.
+    /// The purge service's settings.
+    pub fn purges(&self) -> lrs_ingest::purge::PurgeConfig {
+        lrs_ingest::purge::PurgeConfig {
+            batch: self.lifecycle.purge_batch.max(1),
+            study: self.ingestor().study,
+            abort_after_batches: std::env::var("LRS_TEST_PURGE_ABORT_AFTER_BATCHES")
+                .ok()
+                .and_then(|v| v.parse().ok()),
+        }
+    }
+
     pub fn ingestor(&self) -> lrs_ingest::IngestorConfig {
         lrs_ingest::IngestorConfig {
             max_records_per_batch: self.ingest.max_records_per_batch.max(1),

@@ -22,15 +22,18 @@ use lrs_api::{
     WriteSequencer, configure, configure_probes, not_found, security_headers,
 };
 use lrs_auth::{AuthConfig, Authenticator, JwtAlgorithm, JwtIssuer};
+#[cfg(feature = "kafka")]
+use lrs_ingest::purge::RetainedLog;
+use lrs_ingest::purge::{PurgeLog, PurgeService, Requester};
 use lrs_ingest::{IngestListener, Ingestor};
 use lrs_log::{EmbeddedLog, EmbeddedLogConfig, Log};
 use lrs_progress::{Progress, ReadVisibility, WriteProgress};
 use lrs_query::aggregates::AggregateService;
 use lrs_query::{QueryConfig, StatementQueryService};
 use lrs_store::{
-    ActivityStore, AttachmentStore, DocumentStore, EmbeddedStore, QuarantineStore, RosterStore,
-    SchemaMode, StatementReader, StatementWriter, StoreError, StoreErrorKind, StoreTimings,
-    StudyLogStore,
+    ActivityStore, AttachmentStore, DocumentStore, EmbeddedStore, PurgeStore, QuarantineStore,
+    RosterStore, SchemaMode, StatementReader, StatementWriter, StoreError, StoreErrorKind,
+    StoreTimings, StudyLogStore,
 };
 use tokio::sync::watch;
 
@@ -165,6 +168,7 @@ pub trait Store:
     + QuarantineStore
     + StudyLogStore
     + RosterStore
+    + PurgeStore
 {
 }
 
@@ -177,7 +181,14 @@ impl<S> Store for S where
         + QuarantineStore
         + StudyLogStore
         + RosterStore
+        + PurgeStore
 {
+}
+
+/// The configured log as a purge run outside `lrs serve` uses it (`lrs admin purge run`).
+pub(crate) async fn purge_log(config: &Config) -> anyhow::Result<Arc<dyn PurgeLog>> {
+    let uri = LogUri::parse(&config.log.uri)?;
+    Ok(OpenedLog::open(config, &uri).await?.for_purges())
 }
 
 /// The opened log, kept concrete for shutdown.
@@ -214,6 +225,16 @@ impl OpenedLog {
                 "log.uri names Kafka, but this build has no Kafka log; build with \
                  `--features kafka` (or `distributed`)"
             ),
+        }
+    }
+
+    /// What a purge does to this log: the embedded log drops consumed segments; a Kafka topic
+    /// keeps records for its retention time.
+    fn for_purges(&self) -> Arc<dyn PurgeLog> {
+        match self {
+            OpenedLog::Embedded(log) => Arc::new(EmbeddedLog::clone(log)),
+            #[cfg(feature = "kafka")]
+            OpenedLog::Kafka(log, _) => Arc::new(RetainedLog(log.clone())),
         }
     }
 
@@ -336,10 +357,29 @@ async fn run_roles<S: Store>(
         visibility: visibility.clone(),
         store: Some(store.clone() as Arc<dyn StatementReader>),
     });
-    let (handle, server_task) = match visibility {
-        Some(visibility) => {
-            start_xapi_server(&config, sequencer, visibility, store, readiness, metrics)?
+    // Purges run where writes are taken (the api role): resumed at start, retention on schedule.
+    let purges = if roles.has(Role::Api) {
+        let service = PurgeService::new(store.clone(), log.for_purges(), config.purges());
+        let resumed = service.resume().await.context("resuming purges")?;
+        if resumed > 0 {
+            tracing::info!(resumed, "unfinished purges resumed");
         }
+        if config.lifecycle.keep_school_years > 0 {
+            tokio::spawn(schedule_retention(
+                service.clone(),
+                store.clone(),
+                config.clone(),
+                shutdown_rx.clone(),
+            ));
+        }
+        Some(service)
+    } else {
+        None
+    };
+    let (handle, server_task) = match visibility {
+        Some(visibility) => start_xapi_server(
+            &config, sequencer, visibility, store, readiness, metrics, purges,
+        )?,
         None => start_probe_server(&config, readiness, metrics)?,
     };
     ready.store(true, Ordering::Relaxed);
@@ -427,6 +467,7 @@ fn start_xapi_server<S: Store>(
     store: Arc<S>,
     readiness: web::Data<Readiness>,
     metrics: Arc<Metrics>,
+    purges: Option<Arc<PurgeService>>,
 ) -> anyhow::Result<(ServerHandle, ServerTask)> {
     let authenticator = Arc::new(Authenticator::new(
         &config.storage.data_dir,
@@ -496,6 +537,14 @@ fn start_xapi_server<S: Store>(
         config.dashboard()?,
     )));
     state.extracts = extracts;
+    state.purges = match purges {
+        Some(service) => Some(Arc::new(lrs_api::Purges {
+            service,
+            calendar: config.studylog.calendar()?,
+            keep_school_years: config.lifecycle.keep_school_years,
+        })),
+        None => None,
+    };
     let metrics = web::Data::new(metrics);
     let state = web::Data::new(state);
     let base_path = config.server.base_path.clone();
@@ -509,6 +558,65 @@ fn start_xapi_server<S: Store>(
             .configure(|cfg| configure(cfg, &base_path))
     });
     bind_and_run!(config, server)
+}
+
+/// Starts a retention purge of every tenant a minute after start, then every
+/// `lifecycle.retention_interval_hours` (a tenant whose last retention purge is unfinished is
+/// skipped: it resumes).
+async fn schedule_retention<S: Store>(
+    service: Arc<PurgeService>,
+    store: Arc<S>,
+    config: Config,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let interval = Duration::from_secs(config.lifecycle.retention_interval_hours.max(1) * 3_600);
+    let mut pause = Duration::from_secs(60);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = shutdown.changed() => return,
+        }
+        pause = interval;
+        let calendar = match config.studylog.calendar() {
+            Ok(calendar) => calendar,
+            Err(err) => {
+                tracing::error!(error = %err, "retention: studylog.time_zone");
+                continue;
+            }
+        };
+        let tenants = match store.study_tenants().await {
+            Ok(tenants) => tenants,
+            Err(err) => {
+                tracing::warn!(error = %err, "retention: listing tenants failed; retrying later");
+                continue;
+            }
+        };
+        let running: Vec<String> = match service.jobs().await {
+            Ok(jobs) => jobs
+                .into_iter()
+                .filter(|j| j.state != "complete")
+                .map(|j| j.tenant)
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        for tenant in tenants.iter().filter(|t| !running.contains(t)) {
+            let scope = match PurgeService::retention_scope(
+                &calendar,
+                config.lifecycle.keep_school_years,
+                lrs_store::now_micros(),
+            ) {
+                Ok(scope) => scope,
+                Err(_) => return,
+            };
+            let requester = Requester {
+                role: "scheduler".into(),
+                credential: None,
+            };
+            if let Err(err) = service.start(tenant, scope, requester).await {
+                tracing::warn!(tenant, error = %err, "retention: starting a purge failed");
+            }
+        }
+    }
 }
 
 /// The research-extract service, when `[[extract.projects]]` names any (their key files are

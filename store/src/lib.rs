@@ -448,3 +448,93 @@ pub trait ActivityStore: Send + Sync + 'static {
         Ok(out)
     }
 }
+
+/// What a purge removed from the store, per kind of row. Counts only, never what the rows held
+/// (they end up in the purge's audit record).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PurgeCounts {
+    /// Statement rows.
+    pub statements: u64,
+    /// Index blocks rewritten without the purged positions, or deleted when none was left.
+    pub index_blocks: u64,
+    /// `voided` markers kept under a purged statement's id.
+    pub voided_markers: u64,
+    /// Documents (state, activity and agent profiles).
+    pub documents: u64,
+    /// Attachment bodies.
+    pub attachments: u64,
+    /// Every other row of a whole-tenant purge (facts, month summaries, dictionary terms,
+    /// activity definitions, quarantined statements, roster versions and records).
+    pub other_rows: u64,
+}
+
+impl PurgeCounts {
+    /// Adds another purge step's counts to these.
+    pub fn add(&mut self, other: &PurgeCounts) {
+        self.statements += other.statements;
+        self.index_blocks += other.index_blocks;
+        self.voided_markers += other.voided_markers;
+        self.documents += other.documents;
+        self.attachments += other.attachments;
+        self.other_rows += other.other_rows;
+    }
+}
+
+/// One purge job's record, as the purge service keeps it: its id, when it was created, and its
+/// state as opaque JSON (the store keeps it whole; `lrs-ingest`'s `purge` module owns the
+/// format). Records are never deleted: they are the purge audit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PurgeRecord {
+    pub id: Uuid,
+    pub created: Micros,
+    pub record: Bytes,
+}
+
+/// Real deletion (issue 14 §3): statements with every index entry, attachments, a whole
+/// tenant, and the records of the purge jobs that did it. xAPI voiding is not deletion; this is.
+///
+/// The study-log facts of purged statements are removed through
+/// [`StudyLogStore::void_facts`] (which recomputes their month summaries) before the statements
+/// go: the purge service derives each statement's fact from its body, as ingest does for a
+/// voided one. Documents go through [`DocumentStore::delete_documents`].
+///
+/// Every method is idempotent: a purge interrupted by a crash is run again from its last
+/// checkpoint and finishes.
+#[async_trait]
+pub trait PurgeStore: Send + Sync + 'static {
+    /// Deletes the statements of `tenant` with these ids: their rows, their positions in every
+    /// index block (each affected block is rewritten without them, or deleted when empty) and
+    /// the `voided` marker kept under each id. A `voided` marker whose voiding statement is
+    /// purged while its target stays is kept (the target stays voided; the marker holds only
+    /// the voiding statement's id). Ids not stored are skipped. Durable when it returns.
+    async fn purge_statements(&self, tenant: &str, ids: &[Uuid])
+    -> Result<PurgeCounts, StoreError>;
+
+    /// Deletes the tenant's attachment bodies with these (lower-case hex) hashes; hashes not
+    /// held are skipped. The caller checks that no remaining statement references them.
+    async fn purge_attachments(
+        &self,
+        tenant: &str,
+        sha2: &[String],
+    ) -> Result<PurgeCounts, StoreError>;
+
+    /// Deletes at most about `limit` rows of everything the tenant holds: statements, index
+    /// blocks, voided markers, documents, attachments, facts, month summaries, terms, activity
+    /// definitions, quarantined statements and rosters. Called until it returns a count of 0;
+    /// each call is durable. Watermarks (per log partition, of no tenant) and purge records
+    /// stay.
+    async fn purge_tenant(&self, tenant: &str, limit: usize) -> Result<PurgeCounts, StoreError>;
+
+    /// Makes the deleted rows' bytes leave the disk where the backend keeps them after a delete
+    /// (the embedded store: flushes every memtable, so the journals holding the rows can go,
+    /// and compacts every table, dropping tombstoned values). The remote backends leave it to
+    /// their own compaction (PostgreSQL `VACUUM`, ScyllaDB `gc_grace_seconds`:
+    /// docs/lifecycle.md) and return at once.
+    async fn compact(&self) -> Result<(), StoreError>;
+
+    /// Writes (or replaces) a purge job's record. Durable when it returns.
+    async fn put_purge_record(&self, record: &PurgeRecord) -> Result<(), StoreError>;
+
+    /// Every purge record, oldest first.
+    async fn purge_records(&self) -> Result<Vec<PurgeRecord>, StoreError>;
+}

@@ -21,6 +21,7 @@ async fn fresh_store() -> (EmbeddedStore, TempDir) {
 }
 
 lrs_store::store_suite!(fresh_store);
+lrs_store::purge_suite!(fresh_store);
 
 fn statement(id: u128, stored: i64) -> StatementRow {
     StatementRow {
@@ -320,4 +321,76 @@ async fn a_statement_written_again_alone_keeps_every_statement_of_its_first_batc
             .collect();
         assert_eq!(ids, rows.iter().map(|r| r.id).collect::<Vec<_>>());
     }
+}
+
+/// A purge's compaction leaves no copy of purged rows in any file of the store: not in the
+/// tables, the blob files, nor the journal (fjall keeps journals until it seals them).
+#[tokio::test]
+async fn after_a_purge_and_compaction_no_file_of_the_store_holds_a_purged_body() {
+    use lrs_store::{PurgeStore, StatementReader, StatementWriter};
+    let (store, dir) = fresh_store().await;
+    let marker = uuid::Uuid::new_v4().simple().to_string();
+    let kept = uuid::Uuid::new_v4().simple().to_string();
+    let row = |n: u128, text: &str, pad: usize| lrs_store::StatementRow {
+        tenant: "board-a".into(),
+        stored: 1_000 + n as i64,
+        id: uuid::Uuid::from_u128(n),
+        keys: lrs_schema::envelope::IndexKeys::default(),
+        inherited: None,
+        body: bytes::Bytes::from(format!(r#"{{"r":"{text}","p":"{}"}}"#, "x".repeat(pad))),
+        study: None,
+    };
+    // Small bodies stay in the table, large ones go to blob files.
+    let rows = vec![
+        row(1, &marker, 10),
+        row(2, &marker, 5_000),
+        row(3, &kept, 5_000),
+    ];
+    store.write_statements(&rows).await.unwrap();
+    let holding = |needle: &str| {
+        let mut found = Vec::new();
+        let mut stack = vec![dir.path().to_path_buf()];
+        while let Some(path) = stack.pop() {
+            if path.is_dir() {
+                stack.extend(
+                    std::fs::read_dir(&path)
+                        .unwrap()
+                        .flatten()
+                        .map(|e| e.path()),
+                );
+            } else if std::fs::read(&path)
+                .unwrap_or_default()
+                .windows(needle.len())
+                .any(|w| w == needle.as_bytes())
+            {
+                found.push(path);
+            }
+        }
+        found
+    };
+    assert!(!holding(&marker).is_empty(), "written first");
+    let purged = store
+        .purge_statements("board-a", &[rows[0].id, rows[1].id])
+        .await
+        .unwrap();
+    assert_eq!(purged.statements, 2);
+    store.compact().await.unwrap();
+    assert_eq!(holding(&marker), Vec::<std::path::PathBuf>::new());
+    assert!(!holding(&kept).is_empty());
+    let got = store
+        .get_statements("board-a", &[rows[2].id])
+        .await
+        .unwrap();
+    assert_eq!(
+        got[0].as_ref().map(|s| s.body.clone()),
+        Some(rows[2].body.clone())
+    );
+    drop(store);
+    let store = EmbeddedStore::open(dir.path()).unwrap();
+    assert_eq!(holding(&marker), Vec::<std::path::PathBuf>::new());
+    let got = store
+        .get_statements("board-a", &[rows[0].id, rows[2].id])
+        .await
+        .unwrap();
+    assert!(got[0].is_none() && got[1].is_some());
 }

@@ -131,6 +131,61 @@ impl EmbeddedLog {
     pub fn config(&self) -> &EmbeddedLogConfig {
         &self.inner.core.config
     }
+
+    /// Removes every record every consumer group has consumed from the disk (a purge: issue 14
+    /// §3): seals each partition's active segment when it holds records (new appends go to a new
+    /// segment), then deletes, oldest first, the segments whose records are all consumed, as
+    /// retention does. What is not yet consumed by every group stays, in the segments it is in
+    /// (the caller waits for ingest first). Readers holding a deleted segment keep reading the
+    /// unlinked file until they move on. Blocking: from async code, call it in `spawn_blocking`.
+    pub fn drop_consumed(&self) -> Result<DroppedSegments, LogError> {
+        let core = &self.inner.core;
+        let before: usize = core
+            .partitions
+            .iter()
+            .map(|p| p.segments.read().len())
+            .sum();
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        if !core.queue.request_roll(tx) {
+            return Err(LogError::new(LogErrorKind::Closed, "the log is closed"));
+        }
+        rx.recv().map_err(|_| {
+            LogError::new(
+                LogErrorKind::Closed,
+                "the log writer stopped before rolling",
+            )
+        })??;
+        let rolled: usize = core
+            .partitions
+            .iter()
+            .map(|p| p.segments.read().len())
+            .sum();
+        for partition in 0..core.partitions.len() {
+            core.apply_retention(partition as PartitionId)?;
+        }
+        let after: usize = core
+            .partitions
+            .iter()
+            .map(|p| p.segments.read().len())
+            .sum();
+        Ok(DroppedSegments {
+            deleted: rolled - after,
+            // Every partition keeps its active segment; any other holds unconsumed records.
+            kept_unconsumed: after - core.partitions.len(),
+            rolled: rolled - before,
+        })
+    }
+}
+
+/// What [`EmbeddedLog::drop_consumed`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DroppedSegments {
+    /// Segments sealed to be dropped (active segments that held records).
+    pub rolled: usize,
+    /// Segments deleted.
+    pub deleted: usize,
+    /// Sealed segments kept because some group has not consumed all their records.
+    pub kept_unconsumed: usize,
 }
 
 impl Inner {

@@ -22,8 +22,18 @@ impl PendingRecord {
     }
 }
 
+/// Asks the writer to seal every non-empty active segment and start new ones; answered once done.
+pub(crate) type RollRequest = std::sync::mpsc::SyncSender<Result<(), LogError>>;
+
+/// What the writer takes in one round.
+pub(crate) struct Batch {
+    pub records: Vec<PendingRecord>,
+    pub rolls: Vec<RollRequest>,
+}
+
 struct QueueState {
     records: Vec<PendingRecord>,
+    rolls: Vec<RollRequest>,
     /// Bytes queued plus bytes the writer is writing: what the bound applies to.
     pending_bytes: usize,
     closed: bool,
@@ -45,6 +55,7 @@ impl AppendQueue {
         AppendQueue {
             state: Mutex::new(QueueState {
                 records: Vec::new(),
+                rolls: Vec::new(),
                 pending_bytes: 0,
                 closed: false,
                 failure: None,
@@ -89,9 +100,22 @@ impl AppendQueue {
         Ok(())
     }
 
+    /// Asks the writer to roll every partition's non-empty active segment after the records
+    /// queued before; `false` when the log is closed (the request is dropped).
+    pub fn request_roll(&self, request: RollRequest) -> bool {
+        let mut state = self.state.lock();
+        if state.closed {
+            return false;
+        }
+        state.rolls.push(request);
+        drop(state);
+        self.wake_writer.notify_one();
+        true
+    }
+
     /// Called by the writer: releases the bytes of the batch it finished, then waits for and takes
-    /// every queued record. `None` once the queue is closed and drained.
-    pub fn take_batch(&self, finished_bytes: usize) -> Option<Vec<PendingRecord>> {
+    /// every queued record and roll request. `None` once the queue is closed and drained.
+    pub fn take_batch(&self, finished_bytes: usize) -> Option<Batch> {
         let mut state = self.state.lock();
         state.pending_bytes -= finished_bytes;
         loop {
@@ -99,8 +123,11 @@ impl AppendQueue {
             let paused = state.paused && !state.closed;
             #[cfg(not(test))]
             let paused = false;
-            if !state.records.is_empty() && !paused {
-                return Some(std::mem::take(&mut state.records));
+            if (!state.records.is_empty() || !state.rolls.is_empty()) && !paused {
+                return Some(Batch {
+                    records: std::mem::take(&mut state.records),
+                    rolls: std::mem::take(&mut state.rolls),
+                });
             }
             if state.closed && state.records.is_empty() {
                 return None;

@@ -39,8 +39,16 @@ struct PartitionOutcome {
 
 pub(crate) fn run(core: Arc<Core>, mut writers: Vec<PartitionWriter>) {
     let mut finished_bytes = 0;
-    while let Some(batch) = core.queue.take_batch(finished_bytes) {
+    while let Some(super::queue::Batch {
+        records: batch,
+        rolls,
+    }) = core.queue.take_batch(finished_bytes)
+    {
         finished_bytes = batch.iter().map(|record| record.frame.len()).sum();
+        if batch.is_empty() {
+            roll_all(&core, &mut writers, rolls);
+            continue;
+        }
         let _span = tracing::debug_span!(
             "log_group_commit",
             records = batch.len(),
@@ -48,6 +56,7 @@ pub(crate) fn run(core: Arc<Core>, mut writers: Vec<PartitionWriter>) {
         )
         .entered();
         commit_batch(&core, &mut writers, batch);
+        roll_all(&core, &mut writers, rolls);
     }
     tracing::debug!("log writer stopped");
 }
@@ -197,6 +206,28 @@ fn split_into_segment_runs(
         runs.last_mut().expect("runs is never empty").push(record);
     }
     runs
+}
+
+/// Answers roll requests (`EmbeddedLog::drop_consumed`): every partition whose active segment
+/// holds records gets a new one, so the old one can go once consumed.
+fn roll_all(core: &Core, writers: &mut [PartitionWriter], rolls: Vec<super::queue::RollRequest>) {
+    if rolls.is_empty() {
+        return;
+    }
+    let mut result = Ok(());
+    for (partition, writer) in writers.iter_mut().enumerate() {
+        if writer.len == 0 {
+            continue;
+        }
+        if let Err(err) = roll(core, writer, partition as PartitionId) {
+            tracing::error!(error = %err, partition, "log segment roll failed");
+            result = Err(err);
+            break;
+        }
+    }
+    for request in rolls {
+        let _ = request.send(result.clone());
+    }
 }
 
 /// Seals the active segment (fsync) and starts a new one at the next offset.

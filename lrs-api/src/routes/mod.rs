@@ -15,6 +15,7 @@ pub mod extracts;
 pub mod health;
 pub mod lti;
 mod params;
+pub mod purges;
 pub mod roster;
 pub mod statements;
 

@@ -135,7 +135,7 @@ impl Tables {
         }
     }
 
-    fn lock_document_writes(&self) -> std::sync::MutexGuard<'_, ()> {
+    pub(crate) fn lock_document_writes(&self) -> std::sync::MutexGuard<'_, ()> {
         // The guarded data is `()`, so a panic while holding the lock cannot leave it inconsistent.
         self.document_writes
             .lock()

@@ -16,6 +16,7 @@
 //! | `attachments` | tenant name (`u16` length-prefixed), lower-case hex hash | attachment value v1 (`attachments.rs`); key-value separated |
 //! | `activities` | tenant id (1 or 5 bytes), activity id (UTF-8) | version byte, canonical definition JSON (see `activities.rs`) |
 //! | `quarantine` | tenant name (`u16` length-prefixed), statement id | quarantine value v1 (`quarantine.rs`) |
+//! | `purges` | purge job id | created, the job record (`purge.rs`) |
 //! | `facts`, `month_summaries`, `terms`, `terms_by_time`, `roster_versions`, `roster_records` | see `studylog.rs` | |
 //!
 //! Tenant ids are assigned on a tenant's first statement write (durably, before the rows) and
@@ -34,6 +35,7 @@
 mod activities;
 mod attachments;
 mod documents;
+mod purge;
 mod quarantine;
 mod statements;
 mod studylog;
@@ -53,10 +55,10 @@ use uuid::Uuid;
 use crate::layout::IndexTable;
 use crate::{
     ActivityDefinitionRow, ActivityStore, AttachmentBody, AttachmentStore, Document, DocumentScope,
-    DocumentStore, FactRow, IndexScan, Micros, MonthNumber, Position, Precondition,
-    QuarantineStore, QuarantinedStatement, RosterChangeRow, RosterRecordRow, RosterStore,
-    RosterVersionRow, StatementReader, StatementRow, StatementWriter, StoreError, StoreErrorKind,
-    StoredStatement, StudyLogStore, TermRow, Watermark,
+    DocumentStore, FactRow, IndexScan, Micros, MonthNumber, Position, Precondition, PurgeCounts,
+    PurgeRecord, PurgeStore, QuarantineStore, QuarantinedStatement, RosterChangeRow,
+    RosterRecordRow, RosterStore, RosterVersionRow, StatementReader, StatementRow, StatementWriter,
+    StoreError, StoreErrorKind, StoredStatement, StudyLogStore, TermRow, Watermark,
 };
 use fjall::config::CompressionPolicy;
 use keys::{KEY_LAYOUT, TenantId};
@@ -101,6 +103,8 @@ const RECOVERY_DRAIN: Duration = Duration::from_secs(5);
 /// The open database and one handle per table.
 pub(crate) struct Tables {
     db: Database,
+    /// The key layout version (`meta`).
+    meta: Keyspace,
     tenants: Keyspace,
     /// Every assigned tenant id, loaded at open; the source of truth while the store is open.
     tenant_ids: RwLock<HashMap<String, TenantId>>,
@@ -127,6 +131,10 @@ pub(crate) struct Tables {
     roster_records: Keyspace,
     /// Serializes roster commits (the version number check and the batch).
     roster_writes: Mutex<()>,
+    /// Purge job records (`purge.rs`).
+    purges: Keyspace,
+    /// Filler a purge writes through the journal and deletes at once (`purge.rs`).
+    purge_scratch: Keyspace,
     /// fjall entries the statement batches inserted since the database was opened.
     statement_inserts: std::sync::atomic::AtomicU64,
     /// Serializes the writes that read facts or summaries before writing them (statement
@@ -414,10 +422,17 @@ impl Tables {
         let terms_by_time = keyspace("terms_by_time")?;
         let roster_versions = keyspace("roster_versions")?;
         let roster_records = keyspace("roster_records")?;
+        let purges = db
+            .keyspace("purges", KeyspaceCreateOptions::default)
+            .map_err(unavailable)?;
+        let purge_scratch = db
+            .keyspace("purge_scratch", KeyspaceCreateOptions::default)
+            .map_err(unavailable)?;
         check_layout(&db, &meta, &statements)?;
         let tenant_ids = load_tenants(&tenants)?;
         Ok(Tables {
             db,
+            meta,
             tenants,
             tenant_ids: RwLock::new(tenant_ids),
             tenant_assignment: Mutex::new(()),
@@ -438,6 +453,8 @@ impl Tables {
             roster_versions,
             roster_records,
             roster_writes: Mutex::new(()),
+            purges,
+            purge_scratch,
             statement_inserts: Default::default(),
             study_writes: Mutex::new(()),
         })
@@ -797,6 +814,48 @@ impl ActivityStore for EmbeddedStore {
         let (tenant, activity_ids) = (tenant.to_owned(), activity_ids.to_vec());
         self.blocking(move |t| t.get_activity_definitions(&tenant, &activity_ids))
             .await
+    }
+}
+
+#[async_trait]
+impl PurgeStore for EmbeddedStore {
+    async fn purge_statements(
+        &self,
+        tenant: &str,
+        ids: &[Uuid],
+    ) -> Result<PurgeCounts, StoreError> {
+        let (tenant, ids) = (tenant.to_owned(), ids.to_vec());
+        self.blocking(move |t| t.purge_statements(&tenant, &ids))
+            .await
+    }
+
+    async fn purge_attachments(
+        &self,
+        tenant: &str,
+        sha2: &[String],
+    ) -> Result<PurgeCounts, StoreError> {
+        let (tenant, sha2) = (tenant.to_owned(), sha2.to_vec());
+        self.blocking(move |t| t.purge_attachments(&tenant, &sha2))
+            .await
+    }
+
+    async fn purge_tenant(&self, tenant: &str, limit: usize) -> Result<PurgeCounts, StoreError> {
+        let tenant = tenant.to_owned();
+        self.blocking(move |t| t.purge_tenant(&tenant, limit)).await
+    }
+
+    async fn compact(&self) -> Result<(), StoreError> {
+        let dir = self.shared.dir.clone();
+        self.blocking(move |t| t.compact(&dir)).await
+    }
+
+    async fn put_purge_record(&self, record: &PurgeRecord) -> Result<(), StoreError> {
+        let record = record.clone();
+        self.blocking(move |t| t.put_purge_record(&record)).await
+    }
+
+    async fn purge_records(&self) -> Result<Vec<PurgeRecord>, StoreError> {
+        self.blocking(|t| t.purge_records()).await
     }
 }
 

@@ -217,6 +217,61 @@ pub(crate) fn decode_block(
     Ok(())
 }
 
+/// What a purge does to one index block: its positions minus the purged ones.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum BlockRewrite {
+    /// No purged position was in it.
+    Unchanged,
+    /// Every position was purged: delete the block.
+    Emptied,
+    /// Delete the block and write this one (key, value) instead: the same path prefix and
+    /// bucket, a new block id (the hash of the new value).
+    Replaced(Vec<u8>, Vec<u8>),
+}
+
+/// The block under `prefix` with key suffix `suffix` (bucket, block id) and `value`, without
+/// the positions in `purged`.
+pub(crate) fn without_positions(
+    prefix: &[u8],
+    suffix: &[u8],
+    value: &[u8],
+    purged: &std::collections::HashSet<Position>,
+) -> Result<BlockRewrite, StoreError> {
+    let low = Position {
+        stored: Micros::MIN,
+        id: Uuid::nil(),
+    };
+    let high = Position {
+        stored: Micros::MAX,
+        id: Uuid::max(),
+    };
+    let mut positions = Vec::new();
+    decode_block(suffix, value, low, high, &mut positions)?;
+    let before = positions.len();
+    positions.retain(|p| !purged.contains(p));
+    if positions.len() == before {
+        return Ok(BlockRewrite::Unchanged);
+    }
+    if positions.is_empty() {
+        return Ok(BlockRewrite::Emptied);
+    }
+    positions.sort_unstable();
+    let mut writer = BlockWriter::new();
+    let mut entry = prefix.to_vec();
+    for position in positions {
+        entry.truncate(prefix.len());
+        entry.extend_from_slice(&encode_position(position));
+        writer.push(&entry);
+    }
+    let mut blocks = writer.finish();
+    match (blocks.pop(), blocks.is_empty()) {
+        (Some((key, value)), true) => Ok(BlockRewrite::Replaced(key, value)),
+        _ => Err(corrupt(
+            "an index block held positions of more than one bucket".into(),
+        )),
+    }
+}
+
 /// Merges the blocks of a scan, met in key order (or reversed), into positions in scan order:
 /// the blocks of one bucket are collected, then their positions sorted and repeats dropped
 /// before the next bucket starts.
@@ -405,6 +460,50 @@ mod tests {
             block(&[1, 2, 3])[..1 + BUCKET_LEN],
             block(&[1, 3])[..1 + BUCKET_LEN]
         );
+    }
+
+    #[test]
+    fn a_block_without_purged_positions_keeps_the_others_under_a_new_id() {
+        let prefix = [1u8, 7, 7, 7, 7, 7, 7, 7, 7];
+        let mut writer = BlockWriter::new();
+        for id in [1u128, 2, 3] {
+            writer.push(&entry(&prefix, 70_000 + id as Micros, id));
+        }
+        let (key, value) = writer.finish().remove(0);
+        let suffix = &key[prefix.len()..];
+        let position = |id: u128| Position {
+            stored: 70_000 + id as Micros,
+            id: Uuid::from_u128(id),
+        };
+        let none = std::collections::HashSet::from([position(9)]);
+        assert_eq!(
+            without_positions(&prefix, suffix, &value, &none).unwrap(),
+            BlockRewrite::Unchanged
+        );
+        let all = std::collections::HashSet::from([position(1), position(2), position(3)]);
+        assert_eq!(
+            without_positions(&prefix, suffix, &value, &all).unwrap(),
+            BlockRewrite::Emptied
+        );
+        let two = std::collections::HashSet::from([position(2)]);
+        let BlockRewrite::Replaced(new_key, new_value) =
+            without_positions(&prefix, suffix, &value, &two).unwrap()
+        else {
+            panic!("a block with positions left is replaced");
+        };
+        assert_eq!(
+            new_key[..prefix.len() + BUCKET_LEN],
+            key[..prefix.len() + BUCKET_LEN]
+        );
+        assert_ne!(new_key, key);
+        let (low, high) = every();
+        let mut left = Vec::new();
+        decode_block(&new_key[prefix.len()..], &new_value, low, high, &mut left).unwrap();
+        assert_eq!(left, vec![position(1), position(3)]);
+        let mut expected = BlockWriter::new();
+        expected.push(&entry(&prefix, 70_001, 1));
+        expected.push(&entry(&prefix, 70_003, 3));
+        assert_eq!(expected.finish(), vec![(new_key, new_value)]);
     }
 
     #[test]

@@ -21,6 +21,7 @@
 //! Connections are plain TCP or Unix sockets (no TLS yet).
 
 mod documents;
+mod purge;
 mod quarantine;
 mod roster;
 mod statements;
@@ -35,10 +36,11 @@ use uuid::Uuid;
 
 use crate::{
     ActivityDefinitionRow, ActivityStore, AttachmentBody, AttachmentStore, Document, DocumentScope,
-    DocumentStore, FactRow, IndexScan, Micros, MonthNumber, Position, Precondition,
-    QuarantineStore, QuarantinedStatement, RosterChangeRow, RosterRecordRow, RosterStore,
-    RosterVersionRow, SchemaMode, StatementReader, StatementRow, StatementWriter, StoreError,
-    StoreErrorKind, StoredStatement, StudyLogStore, TermRow, Watermark,
+    DocumentStore, FactRow, IndexScan, Micros, MonthNumber, Position, Precondition, PurgeCounts,
+    PurgeRecord, PurgeStore, QuarantineStore, QuarantinedStatement, RosterChangeRow,
+    RosterRecordRow, RosterStore, RosterVersionRow, SchemaMode, StatementReader, StatementRow,
+    StatementWriter, StoreError, StoreErrorKind, StoredStatement, StudyLogStore, TermRow,
+    Watermark,
 };
 
 /// The schema files, in order, every store applies (idempotently: `CREATE TABLE IF NOT EXISTS`
@@ -55,6 +57,10 @@ const SCHEMA_FILES: &[(&str, &str)] = &[
     (
         "003_studylog.sql",
         include_str!("../../../schema/postgres/003_studylog.sql"),
+    ),
+    (
+        "004_purges.sql",
+        include_str!("../../../schema/postgres/004_purges.sql"),
     ),
 ];
 
@@ -499,5 +505,47 @@ impl RosterStore for PostgresStore {
 
     async fn roster_records(&self, tenant: &str) -> Result<Vec<RosterRecordRow>, StoreError> {
         roster::roster_records(&self.client().await?, tenant).await
+    }
+}
+
+#[async_trait]
+impl PurgeStore for PostgresStore {
+    async fn purge_statements(
+        &self,
+        tenant: &str,
+        ids: &[Uuid],
+    ) -> Result<PurgeCounts, StoreError> {
+        if ids.is_empty() {
+            return Ok(PurgeCounts::default());
+        }
+        purge::purge_statements(&mut self.client().await?, tenant, ids).await
+    }
+
+    async fn purge_attachments(
+        &self,
+        tenant: &str,
+        sha2: &[String],
+    ) -> Result<PurgeCounts, StoreError> {
+        if sha2.is_empty() {
+            return Ok(PurgeCounts::default());
+        }
+        purge::purge_attachments(&self.client().await?, tenant, sha2).await
+    }
+
+    async fn purge_tenant(&self, tenant: &str, limit: usize) -> Result<PurgeCounts, StoreError> {
+        purge::purge_tenant(&mut self.client().await?, tenant, limit).await
+    }
+
+    /// Left to autovacuum (docs/lifecycle.md).
+    async fn compact(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn put_purge_record(&self, record: &PurgeRecord) -> Result<(), StoreError> {
+        purge::put_purge_record(&self.client().await?, record).await
+    }
+
+    async fn purge_records(&self) -> Result<Vec<PurgeRecord>, StoreError> {
+        purge::purge_records(&self.client().await?).await
     }
 }

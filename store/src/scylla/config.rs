@@ -20,6 +20,10 @@ pub(crate) const SCHEMA_FILES: &[(&str, &str)] = &[
         "003_studylog.cql",
         include_str!("../../../schema/cql/003_studylog.cql"),
     ),
+    (
+        "004_purges.cql",
+        include_str!("../../../schema/cql/004_purges.cql"),
+    ),
 ];
 
 /// The replication of a keyspace the store creates when none is configured: one replica, for a
@@ -348,7 +352,7 @@ mod tests {
             .iter()
             .flat_map(|(_, text)| schema_statements(text))
             .collect();
-        assert_eq!(statements.len(), 23, "{statements:#?}");
+        assert_eq!(statements.len(), 24, "{statements:#?}");
         for statement in &statements {
             assert!(
                 statement.starts_with("CREATE TABLE IF NOT EXISTS "),

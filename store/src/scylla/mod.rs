@@ -49,10 +49,11 @@ pub use config::{DEFAULT_CONCURRENCY, DEFAULT_REPLICATION, ScyllaConfig, ScyllaU
 
 use crate::{
     ActivityDefinitionRow, ActivityStore, AttachmentBody, AttachmentStore, Document, DocumentScope,
-    DocumentStore, FactRow, IndexScan, Micros, MonthNumber, Position, Precondition,
-    QuarantineStore, QuarantinedStatement, RosterChangeRow, RosterRecordRow, RosterStore,
-    RosterVersionRow, SchemaMode, StatementReader, StatementRow, StatementWriter, StoreError,
-    StoreErrorKind, StoredStatement, StudyLogStore, TermRow, Watermark,
+    DocumentStore, FactRow, IndexScan, Micros, MonthNumber, Position, Precondition, PurgeCounts,
+    PurgeRecord, PurgeStore, QuarantineStore, QuarantinedStatement, RosterChangeRow,
+    RosterRecordRow, RosterStore, RosterVersionRow, SchemaMode, StatementReader, StatementRow,
+    StatementWriter, StoreError, StoreErrorKind, StoredStatement, StudyLogStore, TermRow,
+    Watermark,
 };
 use prepared::Prepared;
 
@@ -494,4 +495,103 @@ impl RosterStore for ScyllaStore {
     async fn roster_records(&self, tenant: &str) -> Result<Vec<RosterRecordRow>, StoreError> {
         studylog::roster_records(&self.inner, tenant).await
     }
+}
+
+/// Purges on ScyllaDB: attachments and the purge records are here; purging statements (their
+/// index blocks) and whole tenants is not built yet on this backend, and says so
+/// (`Unavailable`, so a purge job stays unfinished and resumable rather than half-done).
+#[async_trait]
+impl PurgeStore for ScyllaStore {
+    async fn purge_statements(
+        &self,
+        _tenant: &str,
+        ids: &[Uuid],
+    ) -> Result<PurgeCounts, StoreError> {
+        if ids.is_empty() {
+            return Ok(PurgeCounts::default());
+        }
+        Err(purge_not_built("statements"))
+    }
+
+    async fn purge_attachments(
+        &self,
+        tenant: &str,
+        sha2: &[String],
+    ) -> Result<PurgeCounts, StoreError> {
+        let mut counts = PurgeCounts::default();
+        for hash in sha2 {
+            let held = self
+                .inner
+                .session
+                .query_unpaged(
+                    "SELECT sha2 FROM attachments WHERE tenant = ? AND sha2 = ?",
+                    (tenant, hash.as_str()),
+                )
+                .await
+                .map_err(driver_error)?;
+            if statements::rows::<(String,)>(held)?.is_empty() {
+                continue;
+            }
+            self.inner
+                .session
+                .query_unpaged(
+                    "DELETE FROM attachments WHERE tenant = ? AND sha2 = ?",
+                    (tenant, hash.as_str()),
+                )
+                .await
+                .map_err(driver_error)?;
+            counts.attachments += 1;
+        }
+        Ok(counts)
+    }
+
+    async fn purge_tenant(&self, _tenant: &str, _limit: usize) -> Result<PurgeCounts, StoreError> {
+        Err(purge_not_built("a whole tenant"))
+    }
+
+    /// Left to ScyllaDB's own compaction after `gc_grace_seconds` (docs/lifecycle.md).
+    async fn compact(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn put_purge_record(&self, record: &PurgeRecord) -> Result<(), StoreError> {
+        self.inner
+            .session
+            .query_unpaged(
+                "INSERT INTO purges (id, created, record) VALUES (?, ?, ?)",
+                (record.id, record.created, record.record.to_vec()),
+            )
+            .await
+            .map_err(driver_error)?;
+        Ok(())
+    }
+
+    async fn purge_records(&self) -> Result<Vec<PurgeRecord>, StoreError> {
+        let result = self
+            .inner
+            .session
+            .query_unpaged("SELECT id, created, record FROM purges", ())
+            .await
+            .map_err(driver_error)?;
+        let mut out: Vec<PurgeRecord> = statements::rows::<(Uuid, i64, Vec<u8>)>(result)?
+            .into_iter()
+            .map(|(id, created, record)| PurgeRecord {
+                id,
+                created,
+                record: bytes::Bytes::from(record),
+            })
+            .collect();
+        out.sort_by_key(|r| (r.created, r.id));
+        Ok(out)
+    }
+}
+
+fn purge_not_built(what: &str) -> StoreError {
+    StoreError::new(
+        StoreErrorKind::Unavailable,
+        format!(
+            "purging {what} is not built on the ScyllaDB store yet (issue 14 §3): use the \
+             embedded or PostgreSQL store, see docs/lifecycle.md"
+        ),
+    )
 }

@@ -24,12 +24,12 @@ pub(super) fn day(year: i32, month: u8, day_of_month: u8) -> i32 {
     n
 }
 
-fn learner(n: u64) -> Key16 {
+pub(super) fn learner(n: u64) -> Key16 {
     Key16::of(&format!("mbox::mailto:learner-{n}@school.example.jp"))
 }
 
 /// A fact of `actor` at `hour` o'clock of `day`, without a result.
-fn bare_fact(actor: Key16, day: i32, hour: i64) -> StudyFact {
+pub(super) fn bare_fact(actor: Key16, day: i32, hour: i64) -> StudyFact {
     StudyFact {
         timestamp: i64::from(day) * DAY_MICROS + hour * HOUR_MICROS,
         actor,
@@ -47,7 +47,7 @@ fn bare_fact(actor: Key16, day: i32, hour: i64) -> StudyFact {
 }
 
 /// A statement row carrying `fact` on `day`.
-fn with_fact(tenant: &str, id: u128, day: i32, fact: StudyFact) -> StatementRow {
+pub(super) fn with_fact(tenant: &str, id: u128, day: i32, fact: StudyFact) -> StatementRow {
     StatementRow {
         study: Some(StudyRow { day, fact }),
         ..row(tenant, 1_000 + id as i64, id, keys(1, 1, &[1], &[1]))
