@@ -128,6 +128,9 @@ pub struct AppState {
     pub dashboard: Option<Arc<Dashboard>>,
     /// Research extracts (`GET /api/v1/extracts`); none in a new state (it answers 404).
     pub extracts: Option<Arc<crate::routes::extracts::ResearchExtracts>>,
+    /// Learners' exports (`GET /api/v1/learners/{id}/export`, `/dashboard/me/export`); none in
+    /// a new state (they answer 404).
+    pub learner_exports: Option<Arc<crate::learner_export::LearnerExports>>,
 }
 
 impl AppState {
@@ -160,6 +163,7 @@ impl AppState {
             rosters: None,
             dashboard: None,
             extracts: None,
+            learner_exports: None,
         }
     }
 
@@ -258,6 +262,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, base_path: &str) {
             .route(web::head().to(routes::aggregates::inactive)),
     )
     .service(
+        routes::probe_resource("/api/v1/learners/{user}/export", routes::GET_METHODS)
+            .route(web::get().to(routes::learners::export)),
+    )
+    .service(
         routes::probe_resource(
             "/api/v1/classes/{sourcedId}/summary.csv",
             routes::READ_METHODS,
@@ -336,6 +344,13 @@ fn configure_dashboard(cfg: &mut web::ServiceConfig) {
     .service(
         routes::probe_resource("/dashboard/me", routes::GET_METHODS)
             .route(web::get().to(pages::me)),
+    )
+    .service(
+        routes::probe_resource(
+            crate::dashboard::learner_view::EXPORT_PATH,
+            routes::GET_METHODS,
+        )
+        .route(web::get().to(pages::me_export)),
     )
     .service(
         // The bundled stylesheets and scripts, compressed (they hold no secret, unlike the

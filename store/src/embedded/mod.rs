@@ -52,11 +52,11 @@ use uuid::Uuid;
 
 use crate::layout::IndexTable;
 use crate::{
-    ActivityDefinitionRow, ActivityStore, AttachmentBody, AttachmentStore, Document, DocumentScope,
-    DocumentStore, FactRow, IndexScan, Micros, MonthNumber, Position, Precondition,
-    QuarantineStore, QuarantinedStatement, RosterChangeRow, RosterRecordRow, RosterStore,
-    RosterVersionRow, StatementReader, StatementRow, StatementWriter, StoreError, StoreErrorKind,
-    StoredStatement, StudyLogStore, TermRow, Watermark,
+    ActivityDefinitionRow, ActivityStore, AttachmentBody, AttachmentStore, Document,
+    DocumentAddress, DocumentScope, DocumentStore, FactRow, IndexScan, Micros, MonthNumber,
+    Position, Precondition, QuarantineStore, QuarantinedStatement, RosterChangeRow,
+    RosterRecordRow, RosterStore, RosterVersionRow, StatementReader, StatementRow, StatementWriter,
+    StoreError, StoreErrorKind, StoredStatement, StudyLogStore, TermRow, Watermark,
 };
 use fjall::config::CompressionPolicy;
 use keys::{KEY_LAYOUT, TenantId};
@@ -733,6 +733,16 @@ impl DocumentStore for EmbeddedStore {
     async fn delete_documents(&self, scope: &DocumentScope) -> Result<(), StoreError> {
         let scope = scope.clone();
         self.blocking(move |t| t.delete_documents(&scope)).await
+    }
+
+    async fn agent_documents(
+        &self,
+        tenant: &str,
+        agent: &str,
+    ) -> Result<Vec<DocumentAddress>, StoreError> {
+        let (tenant, agent) = (tenant.to_owned(), agent.to_owned());
+        self.blocking(move |t| t.agent_documents(&tenant, &agent))
+            .await
     }
 }
 

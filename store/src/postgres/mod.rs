@@ -34,11 +34,12 @@ use tokio_postgres::NoTls;
 use uuid::Uuid;
 
 use crate::{
-    ActivityDefinitionRow, ActivityStore, AttachmentBody, AttachmentStore, Document, DocumentScope,
-    DocumentStore, FactRow, IndexScan, Micros, MonthNumber, Position, Precondition,
-    QuarantineStore, QuarantinedStatement, RosterChangeRow, RosterRecordRow, RosterStore,
-    RosterVersionRow, SchemaMode, StatementReader, StatementRow, StatementWriter, StoreError,
-    StoreErrorKind, StoredStatement, StudyLogStore, TermRow, Watermark,
+    ActivityDefinitionRow, ActivityStore, AttachmentBody, AttachmentStore, Document,
+    DocumentAddress, DocumentScope, DocumentStore, FactRow, IndexScan, Micros, MonthNumber,
+    Position, Precondition, QuarantineStore, QuarantinedStatement, RosterChangeRow,
+    RosterRecordRow, RosterStore, RosterVersionRow, SchemaMode, StatementReader, StatementRow,
+    StatementWriter, StoreError, StoreErrorKind, StoredStatement, StudyLogStore, TermRow,
+    Watermark,
 };
 
 /// The schema files, in order, every store applies (idempotently: `CREATE TABLE IF NOT EXISTS`
@@ -353,6 +354,14 @@ impl DocumentStore for PostgresStore {
 
     async fn delete_documents(&self, scope: &DocumentScope) -> Result<(), StoreError> {
         documents::delete_documents(&self.client().await?, scope).await
+    }
+
+    async fn agent_documents(
+        &self,
+        tenant: &str,
+        agent: &str,
+    ) -> Result<Vec<DocumentAddress>, StoreError> {
+        documents::agent_documents(&self.client().await?, tenant, agent).await
     }
 }
 

@@ -48,11 +48,12 @@ use uuid::Uuid;
 pub use config::{DEFAULT_CONCURRENCY, DEFAULT_REPLICATION, ScyllaConfig, ScyllaUriError};
 
 use crate::{
-    ActivityDefinitionRow, ActivityStore, AttachmentBody, AttachmentStore, Document, DocumentScope,
-    DocumentStore, FactRow, IndexScan, Micros, MonthNumber, Position, Precondition,
-    QuarantineStore, QuarantinedStatement, RosterChangeRow, RosterRecordRow, RosterStore,
-    RosterVersionRow, SchemaMode, StatementReader, StatementRow, StatementWriter, StoreError,
-    StoreErrorKind, StoredStatement, StudyLogStore, TermRow, Watermark,
+    ActivityDefinitionRow, ActivityStore, AttachmentBody, AttachmentStore, Document,
+    DocumentAddress, DocumentScope, DocumentStore, FactRow, IndexScan, Micros, MonthNumber,
+    Position, Precondition, QuarantineStore, QuarantinedStatement, RosterChangeRow,
+    RosterRecordRow, RosterStore, RosterVersionRow, SchemaMode, StatementReader, StatementRow,
+    StatementWriter, StoreError, StoreErrorKind, StoredStatement, StudyLogStore, TermRow,
+    Watermark,
 };
 use prepared::Prepared;
 
@@ -369,6 +370,14 @@ impl DocumentStore for ScyllaStore {
 
     async fn delete_documents(&self, scope: &DocumentScope) -> Result<(), StoreError> {
         documents::delete_documents(&self.inner, scope).await
+    }
+
+    async fn agent_documents(
+        &self,
+        tenant: &str,
+        agent: &str,
+    ) -> Result<Vec<DocumentAddress>, StoreError> {
+        documents::agent_documents(&self.inner, tenant, agent).await
     }
 }
 
