@@ -23,13 +23,16 @@ use tokio::sync::mpsc;
 pub const CHUNK_BYTES: usize = 64 * 1024;
 /// Chunks written ahead of the client.
 const CHUNKS_AHEAD: usize = 4;
+/// Exports written at once by one process (each holds a blocking thread); later ones wait.
+pub const MAX_CONCURRENT_EXPORTS: usize = 4;
 
 pub const EXPORT_RULE: &str = "LRS learner export: the parameters are since and until (each at most once; dates YYYY-MM-DD, the local day's start, or RFC 3339 timestamps; statements stored at or after since and before until)";
 
-/// Where exports read: the stores and the identity settings.
+/// Where exports read (the stores and the identity settings), and the turns they take.
 pub struct LearnerExports {
-    pub sources: LearnerSources,
-    pub calendar: Calendar,
+    sources: LearnerSources,
+    calendar: Calendar,
+    turns: Arc<tokio::sync::Semaphore>,
 }
 
 /// A bad `since`/`until`: the parameter and what is wrong.
@@ -40,6 +43,15 @@ pub struct RangeError {
 }
 
 impl LearnerExports {
+    /// At most [`MAX_CONCURRENT_EXPORTS`] run at once.
+    pub fn new(sources: LearnerSources, calendar: Calendar) -> LearnerExports {
+        LearnerExports {
+            sources,
+            calendar,
+            turns: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_EXPORTS)),
+        }
+    }
+
     /// `since` and `until` of the query (dates in the deployment's zone, or timestamps).
     pub fn range(
         &self,
@@ -95,13 +107,15 @@ impl LearnerExports {
         LearnerData::resolve(&self.sources, tenant, user_sourced_id).await
     }
 
-    /// The zip of `learner`, streamed.
-    pub fn respond(
+    /// The zip of `learner`, streamed once an export turn is free.
+    pub async fn respond(
         self: &Arc<Self>,
         learner: LearnerData,
         since: Option<Micros>,
         until: Option<Micros>,
     ) -> HttpResponse {
+        // The semaphore is never closed.
+        let turn = self.turns.clone().acquire_owned().await.ok();
         let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(CHUNKS_AHEAD);
         let filename = format!("learner-{}.zip", safe_file_name(&learner.user_sourced_id));
         let exports = self.clone();
@@ -112,6 +126,7 @@ impl LearnerExports {
             exported_at: now_micros(),
         };
         tokio::task::spawn_blocking(move || {
+            let _turn = turn;
             let sink = ChannelWriter {
                 tx: tx.clone(),
                 buffer: Vec::with_capacity(CHUNK_BYTES),

@@ -468,8 +468,8 @@ fn start_xapi_server<S: Store>(
     );
     let extracts = research_extracts(config, &store)?;
     let settings = config.studylog_settings()?;
-    let learner_exports = lrs_api::LearnerExports {
-        sources: lrs_query::lifecycle::LearnerSources {
+    let learner_exports = lrs_api::LearnerExports::new(
+        lrs_query::lifecycle::LearnerSources {
             statements: store.clone(),
             documents: store.clone(),
             attachments: store.clone(),
@@ -477,8 +477,8 @@ fn start_xapi_server<S: Store>(
             rosters: store.clone(),
             identity: settings.identity,
         },
-        calendar: settings.calendar,
-    };
+        settings.calendar,
+    );
     let stores = Stores::all(store);
     let queries = StatementQueryService::new(
         stores.statements.clone(),

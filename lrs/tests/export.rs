@@ -118,6 +118,14 @@ async fn scenario(lrs: &TestLrs) -> Written {
     other["attachments"] = json!([attachment_for(&other_attachment, "text/plain")]);
     post_with_attachment(lrs, other, &other_attachment).await;
 
+    // Two of s8's identities in one statement (actor and object): exported once.
+    let mut both = sent(22, eportal.clone(), when + 22).json();
+    both["object"] = agent(&mbox);
+    // xAPI Data §2.4.6: `platform` only with an Activity object.
+    both["context"].as_object_mut().unwrap().remove("platform");
+    let response = lrs.post_statements(&json!([both])).await;
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+
     let registration = "6f1b1e6c-0d4b-4c52-9a4e-3c7e0f1d2a3b";
     let mut states = BTreeMap::new();
     for (who, activity, registration, state_id) in [
@@ -186,7 +194,8 @@ async fn scenario(lrs: &TestLrs) -> Written {
 
     let mut s8_ids: BTreeSet<String> = s8.iter().map(|s| s.id.clone()).collect();
     s8_ids.insert(voiding.id.clone());
-    s8_ids.insert(sent(21, eportal, 0).id);
+    s8_ids.insert(sent(21, eportal.clone(), 0).id);
+    s8_ids.insert(sent(22, eportal, 0).id);
     let mut s1_ids: BTreeSet<String> = s1.iter().map(|s| s.id.clone()).collect();
     s1_ids.insert(sent(107, Who::learner("s1"), 0).id);
     Written {
@@ -688,6 +697,60 @@ async fn a_learners_export_from_the_postgresql_store_holds_the_same() {
     check_export(&lrs, &written, &unzip(&bytes)).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_history_of_several_pages_under_three_identities_comes_whole_in_stored_order() {
+    let lrs = TestLrs::start();
+    let mut roster = roster_v2();
+    for user in &mut roster.users {
+        if user.id == "s8" {
+            user.email = Some("s8@example.jp".into());
+        }
+    }
+    Target::of(&lrs).import(&roster).await;
+    let identities = [
+        Who::learner("s8"),
+        Who::Account {
+            home_page: TOOL_HOME.into(),
+            name: "tool-s8".into(),
+        },
+        Who::Mbox(S8_MAIL.into()),
+    ];
+    // More than two scan pages (500) and two statement files (1,000), the identities
+    // interleaved request by request, so the merge crosses page ends of every scan.
+    let total = 1_234u32;
+    let mut sent_ids = BTreeSet::new();
+    for start in (1..=total).step_by(17) {
+        let batch: Vec<Value> = (start..(start + 17).min(total + 1))
+            .map(|n| {
+                let who = identities[(n as usize / 17) % 3].clone();
+                sent(n, who, at(2026, 10, 1, 0, 0) + i64::from(n)).json()
+            })
+            .collect();
+        for statement in &batch {
+            sent_ids.insert(statement["id"].as_str().unwrap().to_owned());
+        }
+        let response = lrs.post_statements(&Value::Array(batch)).await;
+        assert_eq!(response.status(), 200);
+    }
+    lrs.wait_applied().await;
+    let zip = unzip(&export(&lrs, "s8", &lrs.key, &lrs.secret).await);
+    let statements = zip.statements();
+    assert_eq!(statements.len(), total as usize);
+    assert_eq!(zip.ids(), sent_ids);
+    let stored: Vec<&str> = statements
+        .iter()
+        .map(|s| s["stored"].as_str().unwrap())
+        .collect();
+    assert!(stored.windows(2).all(|w| w[0] <= w[1]), "stored order");
+    let files: Vec<&String> = zip
+        .names
+        .iter()
+        .filter(|n| n.starts_with("statements/"))
+        .collect();
+    assert_eq!(files, ["statements/000001.json", "statements/000002.json"]);
+    assert_eq!(zip.manifest["counts"]["statement_files"], 2);
+}
+
 /// Export MB/s against a baseline measured in the same run: the same learner's statements read
 /// with the statement GET (`/xapi/statements?agent=…`, pages of 500, following `more`). Ignored
 /// (it takes a while); `EXPORT_BENCH_STATEMENTS` sets the history's length (default 20,000):
@@ -718,9 +781,25 @@ async fn benchmark_export_against_the_statement_get_of_the_same_statements() {
     let mut rounds = Vec::new();
     for _ in 0..2 {
         let (get_bytes, get_seconds) = statement_get(&lrs, &learner, count).await;
+        let pid = lrs.child.id();
+        let rss_before = rss_kib(pid);
+        let sampling = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let sampler = {
+            let sampling = sampling.clone();
+            tokio::spawn(async move {
+                let mut peak = 0;
+                while sampling.load(std::sync::atomic::Ordering::Relaxed) {
+                    peak = peak.max(rss_kib(pid));
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                }
+                peak
+            })
+        };
         let started = std::time::Instant::now();
         let zip_bytes = export(&lrs, "s8", &key, &secret).await;
         let export_seconds = started.elapsed().as_secs_f64();
+        sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+        let rss_peak = sampler.await.unwrap();
         let zip = unzip(&zip_bytes);
         assert_eq!(zip.manifest["counts"]["statements"], count);
         let json_bytes: usize = zip
@@ -733,7 +812,8 @@ async fn benchmark_export_against_the_statement_get_of_the_same_statements() {
         println!(
             "statements: {count}\n\
              baseline statement GET: {get_seconds:.2} s, {:.1} MB JSON, {:.2} MB/s, {:.0} statements/s\n\
-             export: {export_seconds:.2} s, {:.1} MB statement JSON ({:.1} MB zip), {:.2} MB/s of JSON ({:.2} MB/s of zip), {:.0} statements/s",
+             export: {export_seconds:.2} s, {:.1} MB statement JSON ({:.1} MB zip), {:.2} MB/s of JSON ({:.2} MB/s of zip), {:.0} statements/s\n\
+             server RSS: {rss_before} KiB before the export, peak {rss_peak} KiB during it",
             get_bytes as f64 / 1e6,
             mb(get_bytes, get_seconds),
             count as f64 / get_seconds,
@@ -746,6 +826,19 @@ async fn benchmark_export_against_the_statement_get_of_the_same_statements() {
         rounds.push(mb(json_bytes, export_seconds) / mb(get_bytes, get_seconds));
     }
     println!("export / GET (MB/s of statement JSON), per round: {rounds:.2?}");
+}
+
+/// The resident set of a process, KiB (0 when unreadable).
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 /// Reads every statement of `learner` with the statement GET (pages of 500); (bytes, seconds).

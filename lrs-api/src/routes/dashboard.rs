@@ -271,11 +271,13 @@ pub async fn me_export(
                 DashboardError::internal("learner export", &e)
             }
         })?;
-    Ok(exports.respond(
-        learner,
-        Some(calendar.start_of(period.since)),
-        Some(calendar.start_of(period.until)),
-    ))
+    Ok(exports
+        .respond(
+            learner,
+            Some(calendar.start_of(period.since)),
+            Some(calendar.start_of(period.until)),
+        )
+        .await)
 }
 
 /// `GET /dashboard/assets/{name}`: the stylesheet, our chart script, the favicon, and uPlot's

@@ -70,5 +70,5 @@ pub async fn export(
             LifecycleError::Store(e) => e.into(),
             LifecycleError::Output(_) => ApiError::internal("learner export", &e),
         })?;
-    Ok(exports.respond(learner, since, until))
+    Ok(exports.respond(learner, since, until).await)
 }
