@@ -131,7 +131,26 @@ impl LearnerExports {
                 tx: tx.clone(),
                 buffer: Vec::with_capacity(CHUNK_BYTES),
             };
-            match write_export(&runtime, &exports.sources, &learner, &request, sink) {
+            // Progress in the log, every 50,000 statements.
+            let mut reported = 0;
+            let mut progress = |counts: &lrs_query::lifecycle::ExportCounts| {
+                if counts.statements >= reported + 50_000 {
+                    reported = counts.statements;
+                    tracing::info!(
+                        tenant = %learner.tenant,
+                        statements = counts.statements,
+                        "learner export in progress"
+                    );
+                }
+            };
+            match write_export(
+                &runtime,
+                &exports.sources,
+                &learner,
+                &request,
+                sink,
+                &mut progress,
+            ) {
                 Ok(counts) => tracing::info!(
                     tenant = %learner.tenant,
                     statements = counts.statements,

@@ -135,13 +135,14 @@ impl<W: Write> Archive<W> {
 /// Writes the export of `learner` to `sink`. Store reads are async: `block_on` runs them (call
 /// this on a blocking thread, with a handle of the runtime the stores live on). Every byte goes
 /// to `sink` as soon as it is compressed; an error of `sink` (the client went away) stops the
-/// export.
+/// export. `progress` is told the counts so far after each page of statements.
 pub fn write_export<W: Write>(
     runtime: &tokio::runtime::Handle,
     sources: &LearnerSources,
     learner: &LearnerData,
     request: &ExportRequest,
     sink: W,
+    progress: &mut dyn FnMut(&ExportCounts),
 ) -> Result<ExportCounts, LifecycleError> {
     let mut archive = Archive::new(sink);
     let mut counts = ExportCounts::default();
@@ -154,6 +155,7 @@ pub fn write_export<W: Write>(
         &mut archive,
         &mut counts,
         &mut attachments,
+        progress,
     )?;
     write_documents(runtime, sources, learner, &mut archive, &mut counts)?;
     let held = write_attachments(runtime, sources, learner, &attachments, &mut archive)?;
@@ -179,13 +181,20 @@ fn write_statements<W: Write>(
     archive: &mut Archive<W>,
     counts: &mut ExportCounts,
     attachments: &mut BTreeSet<String>,
+    progress: &mut dyn FnMut(&ExportCounts),
 ) -> Result<(), LifecycleError> {
     let mut statements =
         learner.statements(sources.statements.clone(), request.since, request.until);
     let mut in_file = 0;
     let mut files = 0;
     while let Some(page) = runtime.block_on(statements.next_page())? {
-        for reference in referenced_attachments(&page) {
+        // Only a body naming attachments is parsed for them.
+        let naming: Vec<StoredStatement> = page
+            .iter()
+            .filter(|s| names_attachments(&s.body))
+            .cloned()
+            .collect();
+        for reference in referenced_attachments(&naming) {
             attachments.insert(reference.sha2.to_ascii_lowercase());
         }
         for statement in &page {
@@ -204,11 +213,19 @@ fn write_statements<W: Write>(
             in_file += 1;
             count(counts, statement);
         }
+        progress(counts);
     }
     if in_file > 0 {
         archive.write(b"\n]\n")?;
     }
     Ok(())
+}
+
+/// Whether a statement body holds the text `"attachments"` (a statement referencing
+/// attachments, or one whose text merely says so: both are then parsed).
+fn names_attachments(body: &[u8]) -> bool {
+    const KEY: &[u8] = b"\"attachments\"";
+    body.windows(KEY.len()).any(|w| w == KEY)
 }
 
 fn count(counts: &mut ExportCounts, statement: &StoredStatement) {

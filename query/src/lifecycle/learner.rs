@@ -241,3 +241,38 @@ impl LearnerStatements {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use lrs_schema::envelope::IndexKeys;
+    use lrs_schema::{FactConfig, Statement, StudyFact, XapiVersion};
+    use serde_json::json;
+
+    use super::*;
+
+    /// What makes the agent index the right place to look: the study fact's actor key (through
+    /// which the roster resolves an identity) is one of the statement's agent-path keys.
+    #[test]
+    fn the_facts_actor_key_is_an_agent_path_key_of_the_same_statement() {
+        let actors = [
+            json!({"account": {"homePage": "https://eportal.example.jp", "name": "s8"}}),
+            json!({"mbox": "mailto:s8@EXAMPLE.jp"}),
+            json!({"mbox_sha1sum": "ebd31e95054c018b10727ccffd2ef2ec3a016ee9"}),
+            json!({"objectType": "Group", "mbox": "mailto:team@example.jp",
+                   "member": [{"mbox": "mailto:s8@example.jp"}]}),
+        ];
+        for actor in actors {
+            let value = json!({
+                "actor": actor,
+                "verb": {"id": "http://adlnet.gov/expapi/verbs/answered"},
+                "object": {"id": "https://drill.example.jp/q/1"},
+            });
+            let statement = Statement::from_json(&value, XapiVersion::V1_0_3, "$").unwrap();
+            let (fact, terms) =
+                StudyFact::of_statement(&statement, 0, "tool", &FactConfig::default()).unwrap();
+            let keys = IndexKeys::from_terms(&statement.index_terms());
+            assert!(keys.direct_agents.contains(&fact.actor), "{value}");
+            assert_eq!(fact.actor, Key16::of(&terms.actor));
+        }
+    }
+}
