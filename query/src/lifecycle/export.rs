@@ -27,7 +27,7 @@ use zip::write::{SimpleFileOptions, StreamWriter};
 use zip::{CompressionMethod, ZipWriter};
 
 use crate::lifecycle::LifecycleError;
-use crate::lifecycle::learner::{LearnerData, LearnerSources, rule_name};
+use crate::lifecycle::learner::{LearnerData, LearnerSources, LearnerStatements, rule_name};
 use crate::render::{referenced_attachments, with_stored};
 
 /// What `manifest.json`'s `format` says.
@@ -183,11 +183,17 @@ fn write_statements<W: Write>(
     attachments: &mut BTreeSet<String>,
     progress: &mut dyn FnMut(&ExportCounts),
 ) -> Result<(), LifecycleError> {
-    let mut statements =
-        learner.statements(sources.statements.clone(), request.since, request.until);
+    let statements = learner.statements(sources.statements.clone(), request.since, request.until);
     let mut in_file = 0;
     let mut files = 0;
-    while let Some(page) = runtime.block_on(statements.next_page())? {
+    // The next page is read while this one is compressed (one page ahead, no more).
+    let mut next = runtime.spawn(read_page(statements));
+    loop {
+        let (statements, page) = runtime
+            .block_on(next)
+            .map_err(|e| LifecycleError::Output(format!("statement read task: {e}")))?;
+        let Some(page) = page? else { break };
+        next = runtime.spawn(read_page(statements));
         // Only a body naming attachments is parsed for them.
         let naming: Vec<StoredStatement> = page
             .iter()
@@ -226,6 +232,17 @@ fn write_statements<W: Write>(
 fn names_attachments(body: &[u8]) -> bool {
     const KEY: &[u8] = b"\"attachments\"";
     body.windows(KEY.len()).any(|w| w == KEY)
+}
+
+/// The next page of `statements`, and the reader back for the page after.
+async fn read_page(
+    mut statements: LearnerStatements,
+) -> (
+    LearnerStatements,
+    Result<Option<Vec<StoredStatement>>, LifecycleError>,
+) {
+    let page = statements.next_page().await;
+    (statements, page)
 }
 
 fn count(counts: &mut ExportCounts, statement: &StoredStatement) {
