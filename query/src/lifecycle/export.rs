@@ -12,7 +12,8 @@
 //! | `attachments/<sha2>` | each attachment the statements reference, once |
 //! | `manifest.json` | format, source tenant, learner, identities, time range, counts, every other file's SHA-256 and size |
 //!
-//! Memory is bounded by one page of statements ([`STATEMENT_PAGE`](super::STATEMENT_PAGE)), one
+//! Memory is bounded by two pages of statements ([`STATEMENT_PAGE`](super::STATEMENT_PAGE): the
+//! one being written and the one read ahead), one
 //! document or attachment, the set of attachment hashes met and the list of files; never by the
 //! length of the history.
 
