@@ -148,16 +148,13 @@ pub fn write_export<W: Write>(
     let mut archive = Archive::new(sink);
     let mut counts = ExportCounts::default();
     let mut attachments: BTreeSet<String> = BTreeSet::new();
-    write_statements(
+    let run = Run {
         runtime,
         sources,
         learner,
         request,
-        &mut archive,
-        &mut counts,
-        &mut attachments,
-        progress,
-    )?;
+    };
+    write_statements(&run, &mut archive, &mut counts, &mut attachments, progress)?;
     write_documents(runtime, sources, learner, &mut archive, &mut counts)?;
     let held = write_attachments(runtime, sources, learner, &attachments, &mut archive)?;
     counts.attachments = held.len() as u64;
@@ -174,16 +171,27 @@ pub fn write_export<W: Write>(
     Ok(counts)
 }
 
+/// What one export reads from, and what it was asked.
+struct Run<'a> {
+    runtime: &'a tokio::runtime::Handle,
+    sources: &'a LearnerSources,
+    learner: &'a LearnerData,
+    request: &'a ExportRequest,
+}
+
 fn write_statements<W: Write>(
-    runtime: &tokio::runtime::Handle,
-    sources: &LearnerSources,
-    learner: &LearnerData,
-    request: &ExportRequest,
+    run: &Run<'_>,
     archive: &mut Archive<W>,
     counts: &mut ExportCounts,
     attachments: &mut BTreeSet<String>,
     progress: &mut dyn FnMut(&ExportCounts),
 ) -> Result<(), LifecycleError> {
+    let Run {
+        runtime,
+        sources,
+        learner,
+        request,
+    } = *run;
     let statements = learner.statements(sources.statements.clone(), request.since, request.until);
     let mut in_file = 0;
     let mut files = 0;
