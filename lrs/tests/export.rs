@@ -495,6 +495,11 @@ async fn only_the_board_and_the_learner_themself_may_export_and_an_unknown_learn
         status_of(&lrs, "/learners/nobody/export", &key, &secret).await,
         404
     );
+    // A learner the roster knows, with nothing stored: an export with nothing in it.
+    let empty = unzip(&export(&lrs, "s3", &key, &secret).await);
+    assert_eq!(empty.manifest["counts"]["statements"], 0);
+    assert_eq!(empty.manifest["identities"], json!([]));
+    assert_eq!(empty.names, ["manifest.json"]);
     assert_eq!(
         status_of(&lrs, "/learners/nobody/export", &other_key, &other_secret).await,
         403,
@@ -753,7 +758,8 @@ async fn a_history_of_several_pages_under_three_identities_comes_whole_in_stored
 
 /// Export MB/s against a baseline measured in the same run: the same learner's statements read
 /// with the statement GET (`/xapi/statements?agent=…`, pages of 500, following `more`). Ignored
-/// (it takes a while); `EXPORT_BENCH_STATEMENTS` sets the history's length (default 20,000):
+/// (it takes a while); `EXPORT_BENCH_STATEMENTS` sets the history's length (default 20,000),
+/// `EXPORT_BENCH_POSTGRES=1` runs it on the PostgreSQL store of `LRS_TEST_POSTGRES`:
 /// `cargo test -p lrs --test export -- --ignored --nocapture benchmark`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore]
@@ -762,7 +768,15 @@ async fn benchmark_export_against_the_statement_get_of_the_same_statements() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20_000);
-    let lrs = TestLrs::start();
+    // `EXPORT_BENCH_POSTGRES=1` (with `LRS_TEST_POSTGRES`): the PostgreSQL store.
+    let mut env = Vec::new();
+    if std::env::var_os("EXPORT_BENCH_POSTGRES").is_some() {
+        let connection = std::env::var("LRS_TEST_POSTGRES").expect("LRS_TEST_POSTGRES");
+        let uri = common::postgres::fresh_schema(&connection, "export_bench").await;
+        env.push(("LRS__STORAGE__URI", uri));
+    }
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let lrs = TestLrs::start_with_env(&[], &env);
     Target::of(&lrs).import(&roster_v2()).await;
     let learner = Who::learner("s8");
     let statements: Vec<_> = (1..=count)
