@@ -130,6 +130,9 @@ pub struct AppState {
     pub extracts: Option<Arc<crate::routes::extracts::ResearchExtracts>>,
     /// Purge jobs (`/api/v1/admin/purges`); none in a new state (they answer 404).
     pub purges: Option<Arc<crate::routes::purges::Purges>>,
+    /// Learners' exports (`GET /api/v1/learners/{id}/export`, `/dashboard/me/export`); none in
+    /// a new state (they answer 404).
+    pub learner_exports: Option<Arc<crate::learner_export::LearnerExports>>,
 }
 
 impl AppState {
@@ -163,6 +166,7 @@ impl AppState {
             dashboard: None,
             extracts: None,
             purges: None,
+            learner_exports: None,
         }
     }
 
@@ -264,6 +268,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, base_path: &str) {
             .route(web::head().to(routes::aggregates::inactive)),
     )
     .service(
+        routes::probe_resource("/api/v1/learners/{user}/export", routes::GET_METHODS)
+            .route(web::get().to(routes::learners::export)),
+    )
+    .service(
         routes::probe_resource(
             "/api/v1/classes/{sourcedId}/summary.csv",
             routes::READ_METHODS,
@@ -342,6 +350,13 @@ fn configure_dashboard(cfg: &mut web::ServiceConfig) {
     .service(
         routes::probe_resource("/dashboard/me", routes::GET_METHODS)
             .route(web::get().to(pages::me)),
+    )
+    .service(
+        routes::probe_resource(
+            crate::dashboard::learner_view::EXPORT_PATH,
+            routes::GET_METHODS,
+        )
+        .route(web::get().to(pages::me_export)),
     )
     .service(
         // The bundled stylesheets and scripts, compressed (they hold no secret, unlike the

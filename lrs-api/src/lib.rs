@@ -61,6 +61,7 @@ pub mod error;
 pub mod extract;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod learner_export;
 pub mod metrics;
 mod multipart;
 mod prepare;
@@ -74,6 +75,7 @@ pub use app::{ApiConfig, AppState, Stores, configure, configure_probes};
 pub use cors::CorsConfig;
 pub use disk::DiskReserve;
 pub use error::{ApiError, ApiErrorKind};
+pub use learner_export::LearnerExports;
 pub use metrics::Metrics;
 pub use prepare::StudyFacts;
 pub use roster_import::RosterImporter;

@@ -508,6 +508,18 @@ fn start_xapi_server<S: Store>(
         config.roster_body_limit(),
     );
     let extracts = research_extracts(config, &store)?;
+    let settings = config.studylog_settings()?;
+    let learner_exports = lrs_api::LearnerExports::new(
+        lrs_query::lifecycle::LearnerSources {
+            statements: store.clone(),
+            documents: store.clone(),
+            attachments: store.clone(),
+            study: store.clone(),
+            rosters: store.clone(),
+            identity: settings.identity,
+        },
+        settings.calendar,
+    );
     let stores = Stores::all(store);
     let queries = StatementQueryService::new(
         stores.statements.clone(),
@@ -545,6 +557,7 @@ fn start_xapi_server<S: Store>(
         })),
         None => None,
     };
+    state.learner_exports = Some(Arc::new(learner_exports));
     let metrics = web::Data::new(metrics);
     let state = web::Data::new(state);
     let base_path = config.server.base_path.clone();

@@ -12,6 +12,7 @@
 pub mod aggregates;
 mod cursor;
 pub mod extract;
+pub mod lifecycle;
 mod own_authority;
 mod planner;
 pub mod render;

@@ -265,7 +265,7 @@ pub trait StatementReader: Send + Sync + 'static {
 }
 
 /// The three document resources of xAPI.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DocumentKind {
     State,
     ActivityProfile,
@@ -274,11 +274,31 @@ pub enum DocumentKind {
 
 /// The set of documents one listing or bulk delete addresses, e.g. the state documents of one
 /// (activity, agent, registration). `scope` is a canonical string the caller builds.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DocumentScope {
     pub tenant: String,
     pub kind: DocumentKind,
     pub scope: String,
+}
+
+impl DocumentScope {
+    /// The agent (canonical IFI) whose documents these are: a State scope is the activity IRI,
+    /// `\n` and the agent (an IRI holds no whitespace, so the first `\n` ends the activity); an
+    /// Agent Profile scope is the agent. `None` for Activity Profiles.
+    pub fn agent(&self) -> Option<&str> {
+        match self.kind {
+            DocumentKind::State => self.scope.split_once('\n').map(|(_, agent)| agent),
+            DocumentKind::AgentProfile => Some(&self.scope),
+            DocumentKind::ActivityProfile => None,
+        }
+    }
+}
+
+/// Where one stored document is: its scope and its stored id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DocumentAddress {
+    pub scope: DocumentScope,
+    pub id: String,
 }
 
 /// A stored document.
@@ -336,6 +356,18 @@ pub trait DocumentStore: Send + Sync + 'static {
 
     /// Deletes every document of the scope.
     async fn delete_documents(&self, scope: &DocumentScope) -> Result<(), StoreError>;
+
+    /// Every State and Agent Profile document of one agent (its canonical IFI, as in the
+    /// scopes), across every activity and registration: what a learner's export (issue 14)
+    /// carries. Sorted by kind (State first), scope and id. The State documents are found by
+    /// reading the tenant's State scopes (embedded, PostgreSQL) or the whole `documents` table
+    /// (ScyllaDB, whose partition key is the scope): a cost of the tenant's documents, paid by
+    /// an export, never by the xAPI surface.
+    async fn agent_documents(
+        &self,
+        tenant: &str,
+        agent: &str,
+    ) -> Result<Vec<DocumentAddress>, StoreError>;
 }
 
 /// An attachment's raw data, addressed by the SHA-2 of those bytes (xAPI 1.0.3 Data §2.4.11

@@ -238,6 +238,48 @@ pub async fn me(
     ))
 }
 
+/// `GET /dashboard/me/export?since=…&until=…`: the learner's own export (the zip of
+/// `GET /api/v1/learners/{me}/export`) for the view's period, statements stored from the start
+/// of `since` to the start of `until` (local days). The view's filters do not narrow it.
+pub async fn me_export(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+) -> Result<HttpResponse, DashboardError> {
+    let service = service(&state)?;
+    let exports = state.learner_exports.clone().ok_or_else(not_served)?;
+    let user = viewer.user.clone().ok_or_else(|| {
+        DashboardError::forbidden(
+            "学習記録のダウンロードは、学習eポータルから児童生徒として開いたときに使えます。",
+            "the learner's export needs a roster user",
+        )
+    })?;
+    let period = view_query(&req, &service)?.period;
+    let calendar = service.calendar();
+    let learner = exports
+        .learner(&viewer.tenant, &user)
+        .await
+        .map_err(|e| match e {
+            lrs_query::lifecycle::LifecycleError::UnknownLearner(_) => DashboardError::new(
+                DashboardErrorKind::NotFound,
+                "学習記録が見つかりません",
+                "名簿にあなたの記録がありません。学校にお問い合わせください。",
+                e.to_string(),
+            ),
+            lrs_query::lifecycle::LifecycleError::Store(e) => e.into(),
+            lrs_query::lifecycle::LifecycleError::Output(_) => {
+                DashboardError::internal("learner export", &e)
+            }
+        })?;
+    Ok(exports
+        .respond(
+            learner,
+            Some(calendar.start_of(period.since)),
+            Some(calendar.start_of(period.until)),
+        )
+        .await)
+}
+
 /// `GET /dashboard/assets/{name}`: the stylesheet, our chart script, the favicon, and uPlot's
 /// script and stylesheet (these two 404 when the build has no charts).
 pub async fn asset(name: web::Path<String>) -> HttpResponse {

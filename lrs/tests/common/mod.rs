@@ -6,6 +6,7 @@ pub mod attachments;
 pub mod browser;
 pub mod documents;
 pub mod lti;
+pub mod postgres;
 pub mod roster;
 pub mod studylog;
 pub mod tmpfs;

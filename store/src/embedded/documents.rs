@@ -9,7 +9,8 @@ use fjall::PersistMode;
 use super::codec;
 use super::{Tables, keys, unavailable};
 use crate::{
-    Document, DocumentKind, DocumentScope, Micros, Precondition, StoreError, StoreErrorKind,
+    Document, DocumentAddress, DocumentKind, DocumentScope, Micros, Precondition, StoreError,
+    StoreErrorKind,
 };
 
 impl Tables {
@@ -49,6 +50,50 @@ impl Tables {
             ids.push(id.to_owned());
         }
         Ok(ids)
+    }
+
+    /// The State documents whose scope ends with the agent (a read of the tenant's State
+    /// scopes), then the agent's Agent Profile scope.
+    pub(crate) fn agent_documents(
+        &self,
+        tenant: &str,
+        agent: &str,
+    ) -> Result<Vec<DocumentAddress>, StoreError> {
+        let mut found = Vec::new();
+        let mut prefix = keys::tenant_name_prefix(tenant)?;
+        prefix.push(kind_byte(DocumentKind::State));
+        for guard in self.documents.prefix(&prefix) {
+            let key = guard.key().map_err(unavailable)?;
+            let rest = &key[prefix.len()..];
+            let corrupt = || codec::corrupt("document key is cut short".into());
+            let (len, rest) = rest.split_first_chunk::<4>().ok_or_else(corrupt)?;
+            let len = u32::from_be_bytes(*len) as usize;
+            let (scope, id) = (rest.get(..len).ok_or_else(corrupt)?, &rest[len..]);
+            let scope = DocumentScope {
+                tenant: tenant.to_owned(),
+                kind: DocumentKind::State,
+                scope: utf8(scope)?.to_owned(),
+            };
+            if scope.agent() == Some(agent) {
+                found.push(DocumentAddress {
+                    scope,
+                    id: utf8(id)?.to_owned(),
+                });
+            }
+        }
+        found.sort_unstable();
+        let profiles = DocumentScope {
+            tenant: tenant.to_owned(),
+            kind: DocumentKind::AgentProfile,
+            scope: agent.to_owned(),
+        };
+        for id in self.list_documents(&profiles, None)? {
+            found.push(DocumentAddress {
+                scope: profiles.clone(),
+                id,
+            });
+        }
+        Ok(found)
     }
 
     pub(crate) fn put_document(
@@ -141,6 +186,10 @@ impl Tables {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+fn utf8(bytes: &[u8]) -> Result<&str, StoreError> {
+    std::str::from_utf8(bytes).map_err(|_| codec::corrupt("document key is not UTF-8".into()))
 }
 
 fn kind_byte(kind: DocumentKind) -> u8 {

@@ -54,9 +54,10 @@ use uuid::Uuid;
 
 use crate::layout::IndexTable;
 use crate::{
-    ActivityDefinitionRow, ActivityStore, AttachmentBody, AttachmentStore, Document, DocumentScope,
-    DocumentStore, FactRow, IndexScan, Micros, MonthNumber, Position, Precondition, PurgeCounts,
-    PurgeRecord, PurgeStore, QuarantineStore, QuarantinedStatement, RosterChangeRow,
+    ActivityDefinitionRow, ActivityStore, AttachmentBody, AttachmentStore, Document,
+    DocumentAddress, DocumentScope, DocumentStore, FactRow, IndexScan, Micros, MonthNumber,
+    Position, Precondition, PurgeCounts, PurgeRecord, PurgeStore, QuarantineStore,
+    QuarantinedStatement, RosterChangeRow,
     RosterRecordRow, RosterStore, RosterVersionRow, StatementReader, StatementRow, StatementWriter,
     StoreError, StoreErrorKind, StoredStatement, StudyLogStore, TermRow, Watermark,
 };
@@ -750,6 +751,16 @@ impl DocumentStore for EmbeddedStore {
     async fn delete_documents(&self, scope: &DocumentScope) -> Result<(), StoreError> {
         let scope = scope.clone();
         self.blocking(move |t| t.delete_documents(&scope)).await
+    }
+
+    async fn agent_documents(
+        &self,
+        tenant: &str,
+        agent: &str,
+    ) -> Result<Vec<DocumentAddress>, StoreError> {
+        let (tenant, agent) = (tenant.to_owned(), agent.to_owned());
+        self.blocking(move |t| t.agent_documents(&tenant, &agent))
+            .await
     }
 }
 

@@ -10,8 +10,8 @@ use lrs_schema::envelope::Key16;
 use super::unavailable;
 use crate::layout::wide::{decode_definition, document_kind, precondition_failed};
 use crate::{
-    ActivityDefinitionRow, AttachmentBody, Document, DocumentKind, DocumentScope, Micros,
-    Precondition, StoreError, StoreErrorKind,
+    ActivityDefinitionRow, AttachmentBody, Document, DocumentAddress, DocumentKind, DocumentScope,
+    Micros, Precondition, StoreError, StoreErrorKind,
 };
 
 /// The `kind` column (`smallint` here, `tinyint` on Scylla).
@@ -77,6 +77,58 @@ pub(super) async fn list_documents(
     // Byte order, whatever the database's collation.
     ids.sort_unstable();
     Ok(ids)
+}
+
+/// The State documents whose scope ends with `\n` and the agent (the tenant's State rows, read
+/// by the primary key's `(tenant, kind)` prefix, filtered in the database and checked again
+/// here), then the agent's Agent Profile partition.
+pub(super) async fn agent_documents(
+    client: &Object,
+    tenant: &str,
+    agent: &str,
+) -> Result<Vec<DocumentAddress>, StoreError> {
+    let select = client
+        .prepare_cached(
+            "SELECT scope, id FROM documents WHERE tenant = $1 AND kind = $2 \
+             AND substring(scope from octet_length(scope) - octet_length($3::bytea) + 1) = $3::bytea",
+        )
+        .await
+        .map_err(unavailable)?;
+    let suffix = format!("\n{agent}");
+    let rows = client
+        .query(
+            &select,
+            &[&tenant, &kind(DocumentKind::State), &suffix.as_bytes()],
+        )
+        .await
+        .map_err(unavailable)?;
+    let mut found = Vec::with_capacity(rows.len());
+    for row in rows {
+        let scope = DocumentScope {
+            tenant: tenant.to_owned(),
+            kind: DocumentKind::State,
+            scope: utf8(row.get(0))?,
+        };
+        if scope.agent() == Some(agent) {
+            found.push(DocumentAddress {
+                scope,
+                id: utf8(row.get(1))?,
+            });
+        }
+    }
+    found.sort_unstable();
+    let profiles = DocumentScope {
+        tenant: tenant.to_owned(),
+        kind: DocumentKind::AgentProfile,
+        scope: agent.to_owned(),
+    };
+    for id in list_documents(client, &profiles, None).await? {
+        found.push(DocumentAddress {
+            scope: profiles.clone(),
+            id,
+        });
+    }
+    Ok(found)
 }
 
 /// One conditional statement per precondition, each atomic on its own (Scylla: `INSERT … IF NOT

@@ -35,9 +35,10 @@ use tokio_postgres::NoTls;
 use uuid::Uuid;
 
 use crate::{
-    ActivityDefinitionRow, ActivityStore, AttachmentBody, AttachmentStore, Document, DocumentScope,
-    DocumentStore, FactRow, IndexScan, Micros, MonthNumber, Position, Precondition, PurgeCounts,
-    PurgeRecord, PurgeStore, QuarantineStore, QuarantinedStatement, RosterChangeRow,
+    ActivityDefinitionRow, ActivityStore, AttachmentBody, AttachmentStore, Document,
+    DocumentAddress, DocumentScope, DocumentStore, FactRow, IndexScan, Micros, MonthNumber,
+    Position, Precondition, PurgeCounts, PurgeRecord, PurgeStore, QuarantineStore,
+    QuarantinedStatement, RosterChangeRow,
     RosterRecordRow, RosterStore, RosterVersionRow, SchemaMode, StatementReader, StatementRow,
     StatementWriter, StoreError, StoreErrorKind, StoredStatement, StudyLogStore, TermRow,
     Watermark,
@@ -359,6 +360,14 @@ impl DocumentStore for PostgresStore {
 
     async fn delete_documents(&self, scope: &DocumentScope) -> Result<(), StoreError> {
         documents::delete_documents(&self.client().await?, scope).await
+    }
+
+    async fn agent_documents(
+        &self,
+        tenant: &str,
+        agent: &str,
+    ) -> Result<Vec<DocumentAddress>, StoreError> {
+        documents::agent_documents(&self.client().await?, tenant, agent).await
     }
 }
 

@@ -13,8 +13,8 @@ use super::statements::{read_all, rows, run_all, write_partition};
 use super::{Inner, corrupt, driver_error, next_row_error};
 use crate::layout::wide::{decode_definition, document_kind, precondition_failed};
 use crate::{
-    ActivityDefinitionRow, AttachmentBody, Document, DocumentScope, Micros, Precondition,
-    StoreError,
+    ActivityDefinitionRow, AttachmentBody, Document, DocumentAddress, DocumentKind, DocumentScope,
+    Micros, Precondition, StoreError,
 };
 
 /// Whether a lightweight transaction applied: its first column, `[applied]`.
@@ -72,6 +72,50 @@ pub(super) async fn list_documents(
         .map_err(next_row_error)?;
     ids.sort_unstable();
     Ok(ids)
+}
+
+/// The State documents of the agent, from a paged scan of every document's key (the partition
+/// key is the scope, activity and agent together: there is no narrower read), then the agent's
+/// Agent Profile partition.
+pub(super) async fn agent_documents(
+    db: &Inner,
+    tenant: &str,
+    agent: &str,
+) -> Result<Vec<DocumentAddress>, StoreError> {
+    let state = document_kind(DocumentKind::State);
+    let mut found: Vec<DocumentAddress> = db
+        .session
+        .execute_iter(db.prepared.scan_document_keys.clone(), ())
+        .await
+        .map_err(driver_error)?
+        .rows_stream::<(String, i8, String, String)>()?
+        .try_filter_map(|(row_tenant, kind, scope, id)| async move {
+            if kind != state || row_tenant != tenant {
+                return Ok(None);
+            }
+            let scope = DocumentScope {
+                tenant: row_tenant,
+                kind: DocumentKind::State,
+                scope,
+            };
+            Ok((scope.agent() == Some(agent)).then_some(DocumentAddress { scope, id }))
+        })
+        .try_collect()
+        .await
+        .map_err(next_row_error)?;
+    found.sort_unstable();
+    let profiles = DocumentScope {
+        tenant: tenant.to_owned(),
+        kind: DocumentKind::AgentProfile,
+        scope: agent.to_owned(),
+    };
+    for id in list_documents(db, &profiles, None).await? {
+        found.push(DocumentAddress {
+            scope: profiles.clone(),
+            id,
+        });
+    }
+    Ok(found)
 }
 
 /// `IfAbsent` is `INSERT … IF NOT EXISTS`, `IfMatch` is `UPDATE … IF etag = ?`. Without a

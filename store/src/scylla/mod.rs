@@ -48,9 +48,10 @@ use uuid::Uuid;
 pub use config::{DEFAULT_CONCURRENCY, DEFAULT_REPLICATION, ScyllaConfig, ScyllaUriError};
 
 use crate::{
-    ActivityDefinitionRow, ActivityStore, AttachmentBody, AttachmentStore, Document, DocumentScope,
-    DocumentStore, FactRow, IndexScan, Micros, MonthNumber, Position, Precondition, PurgeCounts,
-    PurgeRecord, PurgeStore, QuarantineStore, QuarantinedStatement, RosterChangeRow,
+    ActivityDefinitionRow, ActivityStore, AttachmentBody, AttachmentStore, Document,
+    DocumentAddress, DocumentScope, DocumentStore, FactRow, IndexScan, Micros, MonthNumber,
+    Position, Precondition, PurgeCounts, PurgeRecord, PurgeStore, QuarantineStore,
+    QuarantinedStatement, RosterChangeRow,
     RosterRecordRow, RosterStore, RosterVersionRow, SchemaMode, StatementReader, StatementRow,
     StatementWriter, StoreError, StoreErrorKind, StoredStatement, StudyLogStore, TermRow,
     Watermark,
@@ -370,6 +371,14 @@ impl DocumentStore for ScyllaStore {
 
     async fn delete_documents(&self, scope: &DocumentScope) -> Result<(), StoreError> {
         documents::delete_documents(&self.inner, scope).await
+    }
+
+    async fn agent_documents(
+        &self,
+        tenant: &str,
+        agent: &str,
+    ) -> Result<Vec<DocumentAddress>, StoreError> {
+        documents::agent_documents(&self.inner, tenant, agent).await
     }
 }
 

@@ -38,6 +38,9 @@ pub(crate) struct Prepared {
     /// The same read at `LOCAL_SERIAL`: sees every committed lightweight transaction.
     pub select_document_serial: PreparedStatement,
     pub list_documents: PreparedStatement,
+    /// Every document's key: a full scan, paged (a learner's export looks for one agent's State
+    /// documents, whose partitions are keyed by activity and agent).
+    pub scan_document_keys: PreparedStatement,
     pub insert_document_if_absent: PreparedStatement,
     pub update_document_if_match: PreparedStatement,
     pub delete_document_if_exists: PreparedStatement,
@@ -233,6 +236,7 @@ impl Prepared {
                 Paged,
             )
             .await?,
+            scan_document_keys: p("SELECT tenant, kind, scope, id FROM documents", Paged).await?,
             insert_document_if_absent: p(
                 "INSERT INTO documents (tenant, kind, scope, id, content_type, body, etag, updated) \
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS",

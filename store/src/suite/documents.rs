@@ -2,7 +2,7 @@
 
 use super::SuiteStore;
 use super::fixtures::*;
-use crate::{DocumentKind, DocumentScope, Precondition, StoreErrorKind};
+use crate::{DocumentAddress, DocumentKind, DocumentScope, Precondition, StoreErrorKind};
 
 pub async fn documents_can_be_put_read_listed_and_deleted<S: SuiteStore>(store: &S) {
     let scope = state_scope("suite-docs", "activity=a&agent=b");
@@ -318,5 +318,118 @@ pub async fn document_ids_and_scopes_are_any_utf8<S: SuiteStore>(store: &S) {
     assert_eq!(
         sorted(store.list_documents(&scope, None).await.unwrap()),
         expected
+    );
+}
+
+/// What a learner's export reads: every State document of the agent whatever the activity and
+/// registration, and its Agent Profile documents; never another agent's (even one whose
+/// identifier ends like this one's), another tenant's or an Activity Profile.
+pub async fn an_agents_documents_are_listed_across_activities_and_registrations<S: SuiteStore>(
+    store: &S,
+) {
+    let tenant = "suite-agent-docs";
+    let agent = "mbox::mailto:hanako@example.jp";
+    let scope = |tenant: &str, kind: DocumentKind, scope: String| DocumentScope {
+        tenant: tenant.into(),
+        kind,
+        scope,
+    };
+    let mut expected = Vec::new();
+    let mut put = |scope: DocumentScope, id: &str, mine: bool| {
+        let address = DocumentAddress {
+            scope,
+            id: id.to_owned(),
+        };
+        if mine {
+            expected.push(address.clone());
+        }
+        address
+    };
+    let writes = [
+        put(
+            scope(
+                tenant,
+                DocumentKind::State,
+                format!("https://a.example.jp/1\n{agent}"),
+            ),
+            "\0bookmark",
+            true,
+        ),
+        put(
+            scope(
+                tenant,
+                DocumentKind::State,
+                format!("https://a.example.jp/1\n{agent}"),
+            ),
+            "6f1b1e6c-0d4b-4c52-9a4e-3c7e0f1d2a3b\0bookmark",
+            true,
+        ),
+        put(
+            scope(
+                tenant,
+                DocumentKind::State,
+                format!("https://b.example.jp/2\n{agent}"),
+            ),
+            "\0progress",
+            true,
+        ),
+        put(
+            scope(tenant, DocumentKind::AgentProfile, agent.to_owned()),
+            "preferences",
+            true,
+        ),
+        // Another agent, whose identifier ends with this one's.
+        put(
+            scope(
+                tenant,
+                DocumentKind::State,
+                format!("https://a.example.jp/1\nx{agent}"),
+            ),
+            "\0bookmark",
+            false,
+        ),
+        put(
+            scope(tenant, DocumentKind::AgentProfile, format!("x{agent}")),
+            "preferences",
+            false,
+        ),
+        // An activity's profile, and the same agent in another tenant.
+        put(
+            scope(tenant, DocumentKind::ActivityProfile, agent.to_owned()),
+            "profile",
+            false,
+        ),
+        put(
+            scope(
+                "suite-agent-docs-2",
+                DocumentKind::State,
+                format!("https://a.example.jp/1\n{agent}"),
+            ),
+            "\0bookmark",
+            false,
+        ),
+    ];
+    for (n, address) in writes.iter().enumerate() {
+        store
+            .put_document(
+                &address.scope,
+                &address.id,
+                document(&format!("d{n}"), 10 + n as i64),
+                Precondition::None,
+            )
+            .await
+            .unwrap();
+    }
+    expected.sort();
+    assert_eq!(
+        store.agent_documents(tenant, agent).await.unwrap(),
+        expected
+    );
+    assert!(
+        store
+            .agent_documents(tenant, "mbox::mailto:nobody@example.jp")
+            .await
+            .unwrap()
+            .is_empty()
     );
 }

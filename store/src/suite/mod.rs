@@ -103,6 +103,7 @@ macro_rules! store_suite {
             compare_and_set_loops_never_lose_an_update,
             deleting_a_missing_document_reports_it_and_checks_preconditions,
             document_ids_and_scopes_are_any_utf8,
+            an_agents_documents_are_listed_across_activities_and_registrations,
             scans_agree_with_a_brute_force_filter_over_random_rows,
             scans_walk_statements_spread_over_many_days,
             attachments_round_trip_byte_for_byte_in_request_order,
