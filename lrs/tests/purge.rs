@@ -20,6 +20,25 @@ fn marker() -> String {
 
 /// Every file under `dir` whose raw bytes hold `needle`.
 fn files_holding(dir: &Path, needle: &str) -> Vec<String> {
+    // The store compacts in the background: a walk can list a table file that is deleted before
+    // it is read while its replacement was created after the listing. Files that stay hold what
+    // they hold, so a few walks together see every byte that is on disk.
+    let mut found: Vec<String> = Vec::new();
+    for walk in 0..3 {
+        if walk > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+        for file in walk_holding(dir, needle) {
+            if !found.contains(&file) {
+                found.push(file);
+            }
+        }
+    }
+    found
+}
+
+/// One walk of `dir`: the files whose bytes contain `needle`.
+fn walk_holding(dir: &Path, needle: &str) -> Vec<String> {
     let mut out = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
         return out;
@@ -27,7 +46,7 @@ fn files_holding(dir: &Path, needle: &str) -> Vec<String> {
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
-            out.extend(files_holding(&path, needle));
+            out.extend(walk_holding(&path, needle));
         } else if let Ok(bytes) = std::fs::read(&path)
             && bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
         {
