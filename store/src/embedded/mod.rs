@@ -57,9 +57,9 @@ use crate::{
     ActivityDefinitionRow, ActivityStore, AttachmentBody, AttachmentStore, Document,
     DocumentAddress, DocumentScope, DocumentStore, FactRow, IndexScan, Micros, MonthNumber,
     Position, Precondition, PurgeCounts, PurgeRecord, PurgeStore, QuarantineStore,
-    QuarantinedStatement, RosterChangeRow,
-    RosterRecordRow, RosterStore, RosterVersionRow, StatementReader, StatementRow, StatementWriter,
-    StoreError, StoreErrorKind, StoredStatement, StudyLogStore, TermRow, Watermark,
+    QuarantinedStatement, RosterChangeRow, RosterRecordRow, RosterStore, RosterVersionRow,
+    StatementReader, StatementRow, StatementWriter, StoreError, StoreErrorKind, StoredStatement,
+    StudyLogStore, TermRow, Watermark,
 };
 use fjall::config::CompressionPolicy;
 use keys::{KEY_LAYOUT, TenantId};

@@ -51,10 +51,9 @@ use crate::{
     ActivityDefinitionRow, ActivityStore, AttachmentBody, AttachmentStore, Document,
     DocumentAddress, DocumentScope, DocumentStore, FactRow, IndexScan, Micros, MonthNumber,
     Position, Precondition, PurgeCounts, PurgeRecord, PurgeStore, QuarantineStore,
-    QuarantinedStatement, RosterChangeRow,
-    RosterRecordRow, RosterStore, RosterVersionRow, SchemaMode, StatementReader, StatementRow,
-    StatementWriter, StoreError, StoreErrorKind, StoredStatement, StudyLogStore, TermRow,
-    Watermark,
+    QuarantinedStatement, RosterChangeRow, RosterRecordRow, RosterStore, RosterVersionRow,
+    SchemaMode, StatementReader, StatementRow, StatementWriter, StoreError, StoreErrorKind,
+    StoredStatement, StudyLogStore, TermRow, Watermark,
 };
 use prepared::Prepared;
 
