@@ -634,6 +634,61 @@ async fn a_learners_launch_shows_their_own_study_log_and_the_download_link() {
         "{link}"
     );
     assert_eq!(browser.text("#download").await, "学習記録をダウンロード");
+    // The download with the browser's own session (the page's CSP allows it no fetch: the
+    // session cookie is read over WebDriver): a zip of the learner's own statements, as many as
+    // they posted, each naming them.
+    let session = browser
+        .client
+        .get_named_cookie("lrs_session")
+        .await
+        .expect("the launch's session cookie");
+    let download = reqwest::Client::new()
+        .get(scenario.url(link.as_str().unwrap()))
+        .header("Cookie", format!("lrs_session={}", session.value()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.status(), 200);
+    assert_eq!(download.headers()["content-type"], "application/zip");
+    let zip = download.bytes().await.unwrap().to_vec();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).expect("a zip");
+    let mut exported: Vec<Value> = Vec::new();
+    let mut manifest = Value::Null;
+    for i in 0..archive.len() {
+        let mut file = archive.by_index(i).unwrap();
+        let name = file.name().expect("a UTF-8 name").to_string();
+        let mut text = String::new();
+        if name == "manifest.json" || name.starts_with("statements/") {
+            file.read_to_string(&mut text).unwrap();
+        }
+        if name == "manifest.json" {
+            manifest = serde_json::from_str(&text).unwrap();
+        } else if name.starts_with("statements/") {
+            let page: Vec<Value> = serde_json::from_str(&text).unwrap();
+            exported.extend(page);
+        }
+    }
+    assert_eq!(manifest["user_sourced_id"], "l1", "{manifest}");
+    assert_eq!(exported.len(), mine.len());
+    assert_eq!(manifest["counts"]["statements"], mine.len());
+    assert!(
+        exported
+            .iter()
+            .all(|s| s["actor"]["account"]["name"] == "l1"),
+        "only the learner's own statements"
+    );
+    let mut codes: Vec<&str> = exported
+        .iter()
+        .map(|s| {
+            s["object"]["definition"]["extensions"][CODE_EXT]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    let mut posted_codes: Vec<&str> = mine.iter().map(|p| p.code).collect();
+    codes.sort_unstable();
+    posted_codes.sort_unstable();
+    assert_eq!(codes, posted_codes);
     assert_clean(&browser, "learner view").await;
     screenshots(&browser, "learner-view").await;
 
