@@ -268,6 +268,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, base_path: &str) {
             .route(web::head().to(routes::aggregates::inactive)),
     )
     .service(
+        routes::probe_resource("/api/v1/learners/{user}", routes::learners::LEARNER_METHODS)
+            .route(web::delete().to(routes::learners::purge)),
+    )
+    .service(
         routes::probe_resource("/api/v1/learners/{user}/export", routes::GET_METHODS)
             .route(web::get().to(routes::learners::export)),
     )

@@ -107,6 +107,11 @@ impl LearnerExports {
         LearnerData::resolve(&self.sources, tenant, user_sourced_id).await
     }
 
+    /// Where the learner's data is read from (the learner purge enumerates it too).
+    pub fn sources(&self) -> &LearnerSources {
+        &self.sources
+    }
+
     /// The zip of `learner`, streamed once an export turn is free.
     pub async fn respond(
         self: &Arc<Self>,

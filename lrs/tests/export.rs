@@ -15,6 +15,7 @@ use std::io::Read;
 
 use common::TestLrs;
 use common::attachments::{attachment_for, request_body, sha256_hex};
+use common::disk_bytes::{files_holding, marker};
 use common::roster::credential;
 use common::studylog::{EPORTAL, TOOL_HOME, Target, Who, at, roster_v2, sent};
 use reqwest::Method;
@@ -912,4 +913,135 @@ fn url_encode(value: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Polls a purge job until it is complete.
+async fn purge_completed(lrs: &TestLrs, location: &str, key: &str, secret: &str) -> Value {
+    let path = location.strip_prefix("/api/v1").expect("a job URL");
+    for _ in 0..1200 {
+        let (status, job) = common::send_json(lrs.api_as(Method::GET, path, key, secret)).await;
+        assert_eq!(status, 200, "{job}");
+        if job["state"] == "complete" {
+            return job;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the purge {location} did not complete in 120 s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_purged_learners_marker_is_in_no_file_and_every_other_learners_data_stays() {
+    let mut lrs = TestLrs::start();
+    let written = scenario(&lrs).await;
+    let (mine, theirs) = (marker(), marker());
+    // Statements of two of s8's identities and a State document carry s8's marker; one of s1's
+    // carries s1's.
+    let when = at(2026, 10, 15, 2, 0);
+    let marked: Vec<Value> = (0..6u32)
+        .map(|n| {
+            let who = if n % 2 == 0 {
+                Who::learner("s8")
+            } else {
+                Who::Mbox(S8_MAIL.into())
+            };
+            let mut s = sent(300 + n, who, when + i64::from(n)).json();
+            s["result"] = json!({"response": format!("answer {mine}")});
+            s
+        })
+        .collect();
+    let mut other = sent(400, Who::learner("s1"), when).json();
+    other["result"] = json!({"response": format!("answer {theirs}")});
+    for body in [json!(marked), json!([other])] {
+        let response = lrs.post_statements(&body).await;
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    }
+    put_document(
+        &lrs,
+        "/activities/state",
+        &[
+            ("activityId", "https://drill.example.jp/u/3".to_owned()),
+            ("agent", agent(&Who::learner("s8")).to_string()),
+            ("stateId", "notes".to_owned()),
+        ],
+        &json!({"note": mine}).to_string(),
+    )
+    .await;
+    lrs.wait_applied().await;
+    let dir = lrs.data_dir();
+    for needle in [&mine, &theirs] {
+        assert!(
+            !files_holding(&dir, needle).is_empty(),
+            "the marker is on disk before the purge (else this test proves nothing)"
+        );
+    }
+
+    let (admin_key, admin_secret) = common::create_credential(&dir, "board-a", "admin");
+    let delete = |learner: &str, key: &str, secret: &str| {
+        lrs.api_as(Method::DELETE, &format!("/learners/{learner}"), key, secret)
+            .send()
+    };
+    assert_eq!(
+        delete("nobody", &admin_key, &admin_secret)
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    let (reader_key, reader_secret) = common::create_credential(&dir, "board-a", "aggregates");
+    assert_eq!(
+        delete("s8", &reader_key, &reader_secret)
+            .await
+            .unwrap()
+            .status(),
+        403,
+        "a credential without the admin scope may not purge"
+    );
+    let response = delete("s8", &admin_key, &admin_secret).await.unwrap();
+    assert_eq!(response.status(), 202);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let job = purge_completed(&lrs, &location, &admin_key, &admin_secret).await;
+    assert_eq!(
+        job["counts"]["statements"],
+        written.s8_ids.len() + marked.len(),
+        "{job}"
+    );
+    assert_eq!(
+        job["counts"]["documents"],
+        written.states.len() + written.profiles.len() + 1,
+        "{job}"
+    );
+    assert!(!job.to_string().contains("s8"), "no personal data: {job}");
+
+    assert_eq!(files_holding(&dir, &mine), Vec::<String>::new(), "running");
+    assert!(!files_holding(&dir, &theirs).is_empty());
+    // Their export is empty now; s1's is whole.
+    let (key, secret) = (lrs.key.clone(), lrs.secret.clone());
+    let s8 = unzip(&export(&lrs, "s8", &key, &secret).await);
+    assert_eq!(s8.manifest["counts"]["statements"], 0, "{}", s8.manifest);
+    assert_eq!(
+        s8.manifest["counts"]["state_documents"], 0,
+        "{}",
+        s8.manifest
+    );
+    assert_eq!(
+        s8.manifest["counts"]["agent_profile_documents"], 0,
+        "{}",
+        s8.manifest
+    );
+    let s1 = unzip(&export(&lrs, "s1", &key, &secret).await);
+    assert_eq!(
+        s1.manifest["counts"]["statements"],
+        written.s1_ids.len() + 1,
+        "{}",
+        s1.manifest
+    );
+    // The roster still lists them: the roster belongs to the school-affairs system.
+    assert_eq!(
+        status_of(&lrs, "/learners/s8/export", &key, &secret).await,
+        200
+    );
+
+    lrs.terminate();
+    assert_eq!(files_holding(&dir, &mine), Vec::<String>::new(), "stopped");
+    assert!(!files_holding(&dir, &theirs).is_empty());
 }

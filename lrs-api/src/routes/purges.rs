@@ -44,7 +44,7 @@ fn purges(state: &AppState) -> Result<&Purges, ApiError> {
         .ok_or_else(|| ApiError::not_found("this instance runs no purges"))
 }
 
-fn failed(err: PurgeError) -> ApiError {
+pub(crate) fn failed(err: PurgeError) -> ApiError {
     match err {
         PurgeError::Store(err) => err.into(),
         other => ApiError::new(ApiErrorKind::Internal, other.to_string()),
