@@ -241,50 +241,59 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
     }
 }
 
+/// Opens the backend `$uri` names as an `Arc` of whichever trait object the caller returns
+/// (every backend type implements each of them), its schema applied or required per `$mode`.
+macro_rules! open_backend {
+    ($config:expr, $uri:expr, $mode:expr) => {{
+        let (config, uri, mode): (&Config, &StoreUri, SchemaMode) = ($config, $uri, $mode);
+        match uri {
+            StoreUri::Embedded => {
+                let dir = config.storage.data_dir.join("store");
+                if mode == SchemaMode::Require && !dir.exists() {
+                    anyhow::bail!("no embedded store in {}", dir.display());
+                }
+                let store = EmbeddedStore::open(&dir).with_context(|| {
+                    format!(
+                        "opening the embedded store in {} (one process at a time: while `lrs serve` \
+                         runs on it, use its HTTP API instead)",
+                        dir.display()
+                    )
+                })?;
+                Arc::new(store)
+            }
+            #[cfg(feature = "postgres")]
+            StoreUri::Postgres(url) => Arc::new(
+                lrs_store::PostgresStore::connect_with_schema(url, mode)
+                    .await
+                    .context("connecting to the PostgreSQL store")?,
+            ),
+            #[cfg(not(feature = "postgres"))]
+            StoreUri::Postgres(_) => anyhow::bail!(
+                "storage.uri names PostgreSQL, but this build has no PostgreSQL store; build with \
+                 `--features postgres` (or `distributed`)"
+            ),
+            #[cfg(feature = "scylla")]
+            StoreUri::Scylla(uri) => Arc::new(
+                lrs_store::ScyllaStore::connect_uri(uri, mode)
+                    .await
+                    .context("connecting to the ScyllaDB store")?,
+            ),
+            #[cfg(not(feature = "scylla"))]
+            StoreUri::Scylla(_) => anyhow::bail!(
+                "storage.uri names ScyllaDB, but this build has no ScyllaDB store; build with \
+                 `--features scylla` (or `distributed`)"
+            ),
+        }
+    }};
+}
+
 /// The configured store (its schema applied or required).
 pub(crate) async fn open(
     config: &Config,
     uri: &StoreUri,
     mode: SchemaMode,
 ) -> anyhow::Result<Arc<dyn Store>> {
-    Ok(match uri {
-        StoreUri::Embedded => {
-            let dir = config.storage.data_dir.join("store");
-            if mode == SchemaMode::Require && !dir.exists() {
-                anyhow::bail!("no embedded store in {}", dir.display());
-            }
-            let store = EmbeddedStore::open(&dir).with_context(|| {
-                format!(
-                    "opening the embedded store in {} (one process at a time: while `lrs serve` \
-                     runs on it, use its HTTP API instead)",
-                    dir.display()
-                )
-            })?;
-            Arc::new(store)
-        }
-        #[cfg(feature = "postgres")]
-        StoreUri::Postgres(url) => Arc::new(
-            lrs_store::PostgresStore::connect_with_schema(url, mode)
-                .await
-                .context("connecting to the PostgreSQL store")?,
-        ),
-        #[cfg(not(feature = "postgres"))]
-        StoreUri::Postgres(_) => anyhow::bail!(
-            "storage.uri names PostgreSQL, but this build has no PostgreSQL store; build with \
-             `--features postgres` (or `distributed`)"
-        ),
-        #[cfg(feature = "scylla")]
-        StoreUri::Scylla(uri) => Arc::new(
-            lrs_store::ScyllaStore::connect_uri(uri, mode)
-                .await
-                .context("connecting to the ScyllaDB store")?,
-        ),
-        #[cfg(not(feature = "scylla"))]
-        StoreUri::Scylla(_) => anyhow::bail!(
-            "storage.uri names ScyllaDB, but this build has no ScyllaDB store; build with \
-             `--features scylla` (or `distributed`)"
-        ),
-    })
+    Ok(open_backend!(config, uri, mode))
 }
 
 /// The configured store as the purge service takes it (its schema required).
@@ -292,43 +301,5 @@ async fn open_for_purge(
     config: &Config,
     uri: &StoreUri,
 ) -> anyhow::Result<Arc<dyn lrs_ingest::purge::PurgeBackend>> {
-    let mode = SchemaMode::Require;
-    Ok(match uri {
-        StoreUri::Embedded => {
-            let dir = config.storage.data_dir.join("store");
-            if mode == SchemaMode::Require && !dir.exists() {
-                anyhow::bail!("no embedded store in {}", dir.display());
-            }
-            let store = EmbeddedStore::open(&dir).with_context(|| {
-                format!(
-                    "opening the embedded store in {} (one process at a time: while `lrs serve` \
-                     runs on it, use its HTTP API instead)",
-                    dir.display()
-                )
-            })?;
-            Arc::new(store)
-        }
-        #[cfg(feature = "postgres")]
-        StoreUri::Postgres(url) => Arc::new(
-            lrs_store::PostgresStore::connect_with_schema(url, mode)
-                .await
-                .context("connecting to the PostgreSQL store")?,
-        ),
-        #[cfg(not(feature = "postgres"))]
-        StoreUri::Postgres(_) => anyhow::bail!(
-            "storage.uri names PostgreSQL, but this build has no PostgreSQL store; build with \
-             `--features postgres` (or `distributed`)"
-        ),
-        #[cfg(feature = "scylla")]
-        StoreUri::Scylla(uri) => Arc::new(
-            lrs_store::ScyllaStore::connect_uri(uri, mode)
-                .await
-                .context("connecting to the ScyllaDB store")?,
-        ),
-        #[cfg(not(feature = "scylla"))]
-        StoreUri::Scylla(_) => anyhow::bail!(
-            "storage.uri names ScyllaDB, but this build has no ScyllaDB store; build with \
-             `--features scylla` (or `distributed`)"
-        ),
-    })
+    Ok(open_backend!(config, uri, SchemaMode::Require))
 }
