@@ -739,48 +739,6 @@ async fn aggregates_from_query_equal_a_recomputation_despite_an_ingest_kill() {
     target.check_every_question(&roster, &statements).await;
 }
 
-/// A staff login at `root` (the form's CSRF cookie and field, then key and secret): the
-/// `lrs_session=…` cookie.
-async fn staff_login(root: &str, key: &str, secret: &str) -> String {
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let cookie_of = |response: &reqwest::Response, name: &str| {
-        response
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with(name))
-            .and_then(|v| v.split(';').next())
-            .map(str::to_owned)
-    };
-    let form = client
-        .get(format!("{root}/dashboard/login"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(form.status(), 200);
-    let csrf_cookie = cookie_of(&form, "lrs_login_csrf=").expect("a CSRF cookie");
-    let page = form.text().await.unwrap();
-    let csrf = page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a CSRF field")
-        .to_owned();
-    let response = client
-        .post(format!("{root}/dashboard/login"))
-        .header("Cookie", csrf_cookie)
-        .form(&[("key", key), ("secret", secret), ("csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 303, "staff login at {root}");
-    cookie_of(&response, "lrs_session=").expect("a session cookie")
-}
-
 /// The statement count of each learner row of a class view's table (rows showing none left
 /// out; the heat map's learner rows carry no count).
 fn statements_shown(html: &str) -> BTreeMap<String, u64> {
@@ -838,7 +796,7 @@ async fn a_dashboard_session_from_one_query_instance_is_accepted_by_another_with
         .wait_until_applied(Duration::from_secs(120))
         .await;
 
-    let session = staff_login(&root(&first), &deployment.key, &deployment.secret).await;
+    let session = common::staff_login(&root(&first), &deployment.key, &deployment.secret).await;
     let browser = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -884,7 +842,7 @@ async fn a_dashboard_session_from_one_query_instance_is_accepted_by_another_with
 
     // A session signed by an instance with another key is not accepted: the shared key is what
     // makes the first instance's session valid on the second.
-    let foreign = staff_login(
+    let foreign = common::staff_login(
         &root(&deployment.query),
         &deployment.key,
         &deployment.secret,

@@ -568,51 +568,9 @@ async fn export_query(lrs: &TestLrs, query: &str) -> Unzipped {
     unzip(&response.bytes().await.unwrap())
 }
 
-/// A client that shows redirects rather than following them (the login answers 303 with the
-/// session cookie).
-fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
 /// Logs in at `/dashboard/login` with a credential; returns the session cookie.
 async fn staff_session(lrs: &TestLrs, key: &str, secret: &str) -> String {
-    let client = &no_redirects();
-    let root = lrs.endpoint.trim_end_matches("/xapi").to_owned();
-    let form = client
-        .get(format!("{root}/dashboard/login"))
-        .send()
-        .await
-        .unwrap();
-    let cookie = |response: &reqwest::Response, prefix: &str| {
-        response
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with(prefix))
-            .map(|v| v.split(';').next().unwrap().to_owned())
-            .expect("a cookie")
-    };
-    let csrf_cookie = cookie(&form, "lrs_login_csrf=");
-    let page = form.text().await.unwrap();
-    let csrf = page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a CSRF field")
-        .to_owned();
-    let response = client
-        .post(format!("{root}/dashboard/login"))
-        .header("Cookie", csrf_cookie)
-        .form(&[("key", key), ("secret", secret), ("csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 303);
-    cookie(&response, "lrs_session=")
+    common::staff_login(lrs.endpoint.trim_end_matches("/xapi"), key, secret).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

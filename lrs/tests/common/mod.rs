@@ -288,3 +288,45 @@ pub fn voiding_statement(mbox: &str, target: &str) -> Value {
         "object": {"objectType": "StatementRef", "id": target}
     })
 }
+
+/// A staff login at `root` (the form's CSRF cookie and field, then key and secret): the
+/// `lrs_session=…` cookie.
+pub async fn staff_login(root: &str, key: &str, secret: &str) -> String {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let cookie_of = |response: &reqwest::Response, name: &str| {
+        response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with(name))
+            .and_then(|v| v.split(';').next())
+            .map(str::to_owned)
+    };
+    let form = client
+        .get(format!("{root}/dashboard/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 200);
+    let csrf_cookie = cookie_of(&form, "lrs_login_csrf=").expect("a CSRF cookie");
+    let page = form.text().await.unwrap();
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a CSRF field")
+        .to_owned();
+    let response = client
+        .post(format!("{root}/dashboard/login"))
+        .header("Cookie", csrf_cookie)
+        .form(&[("key", key), ("secret", secret), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303, "staff login at {root}");
+    cookie_of(&response, "lrs_session=").expect("a session cookie")
+}
