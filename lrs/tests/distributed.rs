@@ -851,3 +851,291 @@ async fn a_dashboard_session_from_one_query_instance_is_accepted_by_another_with
     let (status, _) = page(&second, "/dashboard", &foreign).await;
     assert_eq!(status, 303, "a session of another key is sent to the login");
 }
+
+/// Each group row's raw statement count on a school, board or prefecture page
+/// (`<tr data-key="…">` … `data-statements="N"`): rows of no group (empty key) and rows showing
+/// none are left out; a suppressed row (no number) maps to `None`.
+fn groups_shown(html: &str) -> BTreeMap<String, Option<u64>> {
+    let mut shown = BTreeMap::new();
+    let groups = html
+        .split("<table class=\"groups\">")
+        .nth(1)
+        .expect("a group table")
+        .split("</table>")
+        .next()
+        .unwrap();
+    for row in groups.split("<tr data-key=\"").skip(1) {
+        let key = row.split('"').next().unwrap().to_owned();
+        let raw = row
+            .split("data-statements=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("a statement cell");
+        let count = (!raw.is_empty()).then(|| raw.parse::<u64>().expect("a count"));
+        if !key.is_empty() && count != Some(0) {
+            shown.insert(key, count);
+        }
+    }
+    shown
+}
+
+/// The oracle's statement count per value of one dimension (`class`, `school`), groups of
+/// none left out.
+fn expected_per(
+    roster: &common::studylog::Roster,
+    statements: &[common::studylog::Sent],
+    dimension: &'static str,
+    period: (i64, i64),
+    filters: &[(&str, &str)],
+) -> BTreeMap<String, Option<u64>> {
+    oracle(
+        roster,
+        statements,
+        &[dimension],
+        period.0,
+        period.1,
+        filters,
+    )
+    .into_iter()
+    .filter_map(|(key, metrics)| {
+        let group: Option<String> = serde_json::from_str(&key[0]).expect("a group value");
+        let count = metrics["statements"].as_u64().expect("a count");
+        Some((group?, Some(count))).filter(|_| count > 0)
+    })
+    .collect()
+}
+
+/// The dashboard's doors and every view on the distributed deployment: the e-portal's OIDC
+/// login reaches one query instance and the launch a second one (as a load balancer without
+/// sticky sessions would send them), the teacher lands on their class with the counts of a
+/// recomputation; board staff open the school and board views on the other instance; a
+/// prefecture credential opens the prefecture view, its board row suppressed exactly when the
+/// recomputed number of active learners is below the configured minimum.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_lti_launch_and_the_school_board_and_prefecture_views_work_across_query_instances() {
+    use common::lti::{INSTRUCTOR, ISSUER, PLATFORM_KEY, claims, platform_toml, sign};
+
+    let test =
+        "an_lti_launch_and_the_school_board_and_prefecture_views_work_across_query_instances";
+    let Some((tansu, postgres)) = infrastructure(test) else {
+        return;
+    };
+    let broker = Broker::start(&tansu);
+    let deployment = Deployment::start(&broker, &postgres, 2, false).await;
+    let (prefecture_key, prefecture_secret) = common::roster::credential(
+        deployment.dir.path(),
+        &["--all-tenants", "--scopes", "aggregates"],
+    );
+    // The e-portal registered for the deployment's tenant; every query instance reads the same
+    // configuration file and shares the session key, as the Helm chart's pods do.
+    let config = deployment.dir.path().join("lrs.toml");
+    std::fs::write(
+        &config,
+        platform_toml("https://eportal.example.jp/oidc/auth")
+            .replace("tenant = \"board-a\"", "tenant = \"board-e2e\""),
+    )
+    .unwrap();
+    let minimum = 4;
+    let mut env = deployment.env.clone();
+    env.push((
+        "LRS__DASHBOARD__SESSION_SECRET".to_owned(),
+        unique("dashboard-session-key-of-this-test"),
+    ));
+    env.push((
+        "LRS__STUDYLOG__MIN_CELL_LEARNERS".to_owned(),
+        minimum.to_string(),
+    ));
+    let query_instance = || {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let (child, base) = spawn_server_env(
+            deployment.dir.path(),
+            &["--services", "query", "--config", config.to_str().unwrap()],
+            &env,
+        );
+        Role {
+            role: "query",
+            child,
+            base,
+        }
+    };
+    let (first, second) = (query_instance(), query_instance());
+    let root = |role: &Role| role.base.trim_end_matches("/xapi").to_owned();
+    let target = Target {
+        client: &deployment.client,
+        write_root: root(&deployment.api),
+        read_root: root(&first),
+        key: &deployment.key,
+        secret: &deployment.secret,
+    };
+    let mut rng = Rng(2028);
+    let roster = random_roster(&mut rng);
+    let statements = random_statements(&mut rng);
+    target.import(&roster).await;
+    target.post_statements(&statements).await;
+    deployment
+        .wait_until_applied(Duration::from_secs(120))
+        .await;
+
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = |role: &Role, path: &str, cookie: &str| {
+        let request = browser
+            .get(format!("{}{path}", root(role)))
+            .header("Cookie", cookie.to_owned());
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    let october = (at(2026, 9, 30, 15, 0), at(2026, 10, 31, 15, 0));
+    let period = "since=2026-10-01&until=2026-11-01";
+
+    // The teacher of a class: OIDC login at the first instance, the launch at the second.
+    let teaching = roster
+        .enrollments
+        .iter()
+        .find(|e| e.teacher)
+        .expect("the roster has a teacher");
+    let login = browser
+        .get(format!("{}/lti/login", root(&first)))
+        .query(&[
+            ("iss", ISSUER),
+            ("login_hint", teaching.user.as_str()),
+            ("target_link_uri", &format!("{}/dashboard", root(&first))),
+            ("client_id", common::lti::CLIENT_ID),
+            ("lti_deployment_id", common::lti::DEPLOYMENT),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 302, "the login redirects to the platform");
+    let location = reqwest::Url::parse(login.headers()["location"].to_str().unwrap()).unwrap();
+    let query: BTreeMap<String, String> = location.query_pairs().into_owned().collect();
+    let state_cookie = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("lti_state_"))
+        .and_then(|v| v.split(';').next())
+        .expect("a state cookie")
+        .to_owned();
+    let token = sign(
+        PLATFORM_KEY,
+        None,
+        &claims(
+            &teaching.user,
+            &teaching.class,
+            &[INSTRUCTOR],
+            &query["nonce"],
+        ),
+    );
+    let launch = |role: &Role| {
+        browser
+            .post(format!("{}/lti/launch", root(role)))
+            .header("Cookie", state_cookie.clone())
+            .form(&[
+                ("id_token", token.as_str()),
+                ("state", query["state"].as_str()),
+            ])
+            .send()
+    };
+    let landed = launch(&second).await.unwrap();
+    assert_eq!(landed.status(), 303, "{}", landed.text().await.unwrap());
+    assert_eq!(
+        landed.headers()["location"].to_str().unwrap(),
+        format!("/dashboard/class/{}", teaching.class),
+        "an instructor lands on the class of the launch's context"
+    );
+    let session = landed
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("lrs_session="))
+        .and_then(|v| v.split(';').next())
+        .expect("a session cookie")
+        .to_owned();
+    let path = format!("/dashboard/class/{}?{period}", teaching.class);
+    let (status, html) = page(&first, &path, &session).await;
+    assert_eq!(status, 200, "{path}: {html}");
+    let expected: BTreeMap<String, u64> = oracle(
+        &roster,
+        &statements,
+        &["learner"],
+        october.0,
+        october.1,
+        &[("class", teaching.class.as_str())],
+    )
+    .into_iter()
+    .map(|(key, metrics)| {
+        let learner: String = serde_json::from_str(&key[0]).expect("a learner id");
+        (learner, metrics["statements"].as_u64().expect("a count"))
+    })
+    .filter(|(_, count)| *count > 0)
+    .collect();
+    assert!(
+        !expected.is_empty(),
+        "the teacher's class studied in October"
+    );
+    assert_eq!(statements_shown(&html), expected, "the launched class view");
+    let other = roster
+        .classes
+        .iter()
+        .find(|c| {
+            !roster
+                .enrollments
+                .iter()
+                .any(|e| e.teacher && e.user == teaching.user && e.class == c.id)
+        })
+        .expect("a class the teacher does not teach");
+    let (status, _) = page(&second, &format!("/dashboard/class/{}", other.id), &session).await;
+    assert_eq!(
+        status, 403,
+        "another class's URL is refused on any instance"
+    );
+
+    // Board staff: every school's classes, and the board's schools, on the second instance.
+    let staff = common::staff_login(&root(&first), &deployment.key, &deployment.secret).await;
+    let mut classes_seen = 0;
+    for school in &roster.schools {
+        let path = format!("/dashboard/school/{school}?{period}");
+        let (status, html) = page(&second, &path, &staff).await;
+        assert_eq!(status, 200, "{path}: {html}");
+        let expected = expected_per(
+            &roster,
+            &statements,
+            "class",
+            october,
+            &[("school", school.as_str())],
+        );
+        classes_seen += expected.len();
+        assert_eq!(groups_shown(&html), expected, "school {school}");
+    }
+    assert!(classes_seen > 1, "the schools' classes studied");
+    let path = format!("/dashboard/board/board-e2e?{period}");
+    let (status, html) = page(&second, &path, &staff).await;
+    assert_eq!(status, 200, "{path}: {html}");
+    assert_eq!(
+        groups_shown(&html),
+        expected_per(&roster, &statements, "school", october, &[]),
+        "the board view"
+    );
+
+    // A prefecture credential: one row per board, suppressed below the minimum.
+    let prefecture = common::staff_login(&root(&second), &prefecture_key, &prefecture_secret).await;
+    let path = format!("/dashboard/prefecture?{period}");
+    let (status, html) = page(&first, &path, &prefecture).await;
+    assert_eq!(status, 200, "{path}: {html}");
+    let board = oracle(&roster, &statements, &["board"], october.0, october.1, &[]);
+    let metrics = board.values().next().expect("the board studied");
+    let learners = metrics["active_learners"].as_u64().unwrap();
+    let shown = (learners >= minimum).then(|| metrics["statements"].as_u64().unwrap());
+    assert_eq!(
+        groups_shown(&html),
+        BTreeMap::from([("board-e2e".to_owned(), shown)]),
+        "{learners} active learners against a minimum of {minimum}"
+    );
+}
