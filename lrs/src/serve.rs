@@ -31,9 +31,9 @@ use lrs_progress::{Progress, ReadVisibility, WriteProgress};
 use lrs_query::aggregates::AggregateService;
 use lrs_query::{QueryConfig, StatementQueryService};
 use lrs_store::{
-    ActivityStore, AttachmentStore, DocumentStore, EmbeddedStore, PurgeStore, QuarantineStore,
-    RosterStore, SchemaMode, StatementReader, StatementWriter, StoreError, StoreErrorKind,
-    StoreTimings, StudyLogStore,
+    ActivityStore, AttachmentStore, DocumentStore, EmbeddedStore, NonceStore, PurgeStore,
+    QuarantineStore, RosterStore, SchemaMode, StatementReader, StatementWriter, StoreError,
+    StoreErrorKind, StoreTimings, StudyLogStore,
 };
 use tokio::sync::watch;
 
@@ -89,7 +89,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         StoreUri::Embedded => {
             let store =
                 EmbeddedStore::open(&data_dir.join("store")).context("opening the store")?;
-            run_roles(config, roles, log, Arc::new(store)).await
+            run_roles(config, roles, log, Arc::new(store), None).await
         }
         #[cfg(feature = "postgres")]
         StoreUri::Postgres(url) => {
@@ -98,7 +98,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             })
             .await
             .context("connecting to the PostgreSQL store")?;
-            run_roles(config, roles, log, Arc::new(store)).await
+            let nonces: Arc<dyn NonceStore> = Arc::new(store.clone());
+            run_roles(config, roles, log, Arc::new(store), Some(nonces)).await
         }
         #[cfg(not(feature = "postgres"))]
         StoreUri::Postgres(_) => anyhow::bail!(
@@ -112,7 +113,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             })
             .await
             .context("connecting to the ScyllaDB store")?;
-            run_roles(config, roles, log, Arc::new(store)).await
+            let nonces: Arc<dyn NonceStore> = Arc::new(store.clone());
+            run_roles(config, roles, log, Arc::new(store), Some(nonces)).await
         }
         #[cfg(not(feature = "scylla"))]
         StoreUri::Scylla(_) => anyhow::bail!(
@@ -278,6 +280,8 @@ async fn run_roles<S: Store>(
     roles: Roles,
     log: OpenedLog,
     store: Arc<S>,
+    // The launch nonces every instance shares (networked stores); see lrs_store::NonceStore.
+    nonces: Option<Arc<dyn NonceStore>>,
 ) -> anyhow::Result<()> {
     let dyn_log = log.as_dyn();
     let progress = log.progress(&config);
@@ -378,7 +382,13 @@ async fn run_roles<S: Store>(
     };
     let (handle, server_task) = match visibility {
         Some(visibility) => start_xapi_server(
-            &config, sequencer, visibility, store, readiness, metrics, purges,
+            &config,
+            sequencer,
+            visibility,
+            store,
+            readiness,
+            metrics,
+            Extras { purges, nonces },
         )?,
         None => start_probe_server(&config, readiness, metrics)?,
     };
@@ -460,6 +470,13 @@ macro_rules! bind_and_run {
 }
 
 /// The xAPI surface (api role; read-only for the query role alone) plus the probes.
+/// What the xAPI server serves besides the store: the purge jobs (api role) and the launch
+/// nonces shared by every instance (networked stores).
+struct Extras {
+    purges: Option<Arc<PurgeService>>,
+    nonces: Option<Arc<dyn NonceStore>>,
+}
+
 fn start_xapi_server<S: Store>(
     config: &Config,
     sequencer: Option<Arc<WriteSequencer>>,
@@ -467,7 +484,7 @@ fn start_xapi_server<S: Store>(
     store: Arc<S>,
     readiness: web::Data<Readiness>,
     metrics: Arc<Metrics>,
-    purges: Option<Arc<PurgeService>>,
+    Extras { purges, nonces }: Extras,
 ) -> anyhow::Result<(ServerHandle, ServerTask)> {
     let authenticator = Arc::new(Authenticator::new(
         &config.storage.data_dir,
@@ -547,6 +564,7 @@ fn start_xapi_server<S: Store>(
     state.rosters = Some(Arc::new(rosters));
     state.dashboard = Some(Arc::new(lrs_api::dashboard::Dashboard::new(
         config.dashboard()?,
+        nonces,
     )));
     state.extracts = extracts;
     state.purges = match purges {

@@ -908,7 +908,8 @@ fn expected_per(
 /// The dashboard's doors and every view on the distributed deployment: the e-portal's OIDC
 /// login reaches one query instance and the launch a second one (as a load balancer without
 /// sticky sessions would send them), the teacher lands on their class with the counts of a
-/// recomputation; board staff open the school and board views on the other instance; a
+/// recomputation, and the same launch replayed to the first instance is refused (the instances
+/// share the used nonces through the store); board staff open the school and board views on the other instance; a
 /// prefecture credential opens the prefecture view, its board row suppressed exactly when the
 /// recomputed number of active learners is below the configured minimum.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1058,6 +1059,18 @@ async fn an_lti_launch_and_the_school_board_and_prefecture_views_work_across_que
         .and_then(|v| v.split(';').next())
         .expect("a session cookie")
         .to_owned();
+    // The same launch replayed to the first instance, which has not seen its nonce: refused by
+    // the nonce table the instances share.
+    let replayed = launch(&first).await.unwrap();
+    assert_eq!(replayed.status(), 401, "a replay on another instance");
+    assert!(
+        !replayed
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|v| v.to_str().unwrap().starts_with("lrs_session=")),
+        "a replay gets no session"
+    );
     let path = format!("/dashboard/class/{}?{period}", teaching.class);
     let (status, html) = page(&first, &path, &session).await;
     assert_eq!(status, 200, "{path}: {html}");

@@ -35,6 +35,7 @@ mod embedded;
 mod error;
 mod layout;
 mod metrics;
+mod nonces;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "scylla")]
@@ -46,6 +47,7 @@ pub mod suite;
 pub use embedded::EmbeddedStore;
 pub use error::{StoreError, StoreErrorKind};
 pub use metrics::{LATENCY_BUCKETS, Scraped, StoreTimings};
+pub use nonces::NonceStore;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
 #[cfg(feature = "scylla")]

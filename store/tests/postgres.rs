@@ -63,6 +63,7 @@ mod postgres {
 
     lrs_store::store_suite!(optional fresh_store);
     lrs_store::purge_suite!(optional fresh_store);
+    lrs_store::nonce_suite!(optional fresh_store);
 
     /// Every role of a fresh deployment connects at once, and each creates the schema if
     /// missing. `CREATE … IF NOT EXISTS` alone is not safe under concurrency (two sessions could

@@ -22,6 +22,10 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../../schema/cql/004_purges.cql"),
         include_str!("../../schema/postgres/004_purges.sql"),
     ),
+    (
+        include_str!("../../schema/cql/005_lti_nonces.cql"),
+        include_str!("../../schema/postgres/005_lti_nonces.sql"),
+    ),
 ];
 
 /// Table name → (column names in order, primary key columns flattened, in order).
@@ -84,7 +88,13 @@ fn every_schema_file_is_applied_by_both_backends() {
     assert_eq!((sql, cql), (FILES.len(), FILES.len()));
     let postgres = include_str!("../src/postgres/mod.rs");
     let scylla = include_str!("../src/scylla/config.rs");
-    for n in ["001_init", "002_quarantine", "003_studylog", "004_purges"] {
+    for n in [
+        "001_init",
+        "002_quarantine",
+        "003_studylog",
+        "004_purges",
+        "005_lti_nonces",
+    ] {
         assert!(postgres.contains(&format!("{n}.sql")), "{n} in postgres");
         assert!(scylla.contains(&format!("{n}.cql")), "{n} in scylla");
     }

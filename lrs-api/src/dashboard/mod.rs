@@ -40,6 +40,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub use config::{ClassClaim, DashboardConfig, KeySource, LtiPlatform, UserClaim};
 pub use viewer::Viewer;
 
+use std::sync::Arc;
+
+use lrs_store::NonceStore;
+
 use crate::dashboard::keys::PlatformKeys;
 use crate::dashboard::replay::NonceCache;
 use crate::dashboard::session::Signer;
@@ -50,11 +54,14 @@ pub struct Dashboard {
     platforms: Vec<(LtiPlatform, PlatformKeys)>,
     pub signer: Signer,
     pub nonces: NonceCache,
+    /// The nonces used by every instance sharing the store (PostgreSQL, ScyllaDB); `None` in
+    /// the embedded deployment, where [`Dashboard::nonces`] sees every launch.
+    pub shared_nonces: Option<Arc<dyn NonceStore>>,
     pub http: reqwest::Client,
 }
 
 impl Dashboard {
-    pub fn new(config: DashboardConfig) -> Dashboard {
+    pub fn new(config: DashboardConfig, shared_nonces: Option<Arc<dyn NonceStore>>) -> Dashboard {
         let platforms = config
             .platforms
             .iter()
@@ -63,6 +70,7 @@ impl Dashboard {
         Dashboard {
             signer: Signer::new(config.session_secret.clone()),
             nonces: NonceCache::new(config.max_remembered_nonces),
+            shared_nonces,
             http: reqwest::Client::new(),
             platforms,
             config,

@@ -1,11 +1,9 @@
 //! The launch nonces already used: an id_token is accepted once (OIDC Core §3.1.3.7 via
 //! LTI 1.3 Security Framework §5.1.3: the tool must not accept a nonce twice).
 //!
-//! In this process, each nonce until its token's `exp` (plus the leeway). Several API instances
-//! behind a load balancer each hold their own: a token replayed to another instance within its
-//! lifetime is caught there only by the state check (the replay needs the state cookie of the
-//! browser that began the login, and the launch removes it), so route `/lti/*` of one client to
-//! one instance (sticky sessions) where replays by a party holding that cookie matter.
+//! In this process, each nonce until its token's `exp` (plus the leeway). On a networked store
+//! the launch also records the nonce in the table every instance shares
+//! ([`lrs_store::NonceStore`]), so a token replayed to another instance is refused there too.
 
 use std::collections::HashMap;
 

@@ -189,6 +189,27 @@ pub async fn launch(
                 "the nonce cache is full",
             ),
         })?;
+    if let Some(shared) = &dashboard.shared_nonces {
+        let until = launch.expires + leeway as i64;
+        let first = shared
+            .use_nonce_once(&launch.nonce, until, now)
+            .await
+            .map_err(|err| {
+                tracing::warn!(error = %err, "the shared nonce table is unavailable");
+                DashboardError::new(
+                    DashboardErrorKind::Unavailable,
+                    "一時的に利用できません",
+                    "起動情報を確認できませんでした。しばらくしてからもう一度開いてください。",
+                    err.to_string(),
+                )
+            })?;
+        if !first {
+            return Err(refused(
+                "この起動情報はすでに使われています。ポータルからもう一度開いてください。",
+                "nonce replayed on another instance",
+            ));
+        }
+    }
     let landing = landing(&service, platform, &launch).await?;
     let session = SessionClaims {
         kind: SessionKind::Lti,

@@ -21,6 +21,7 @@
 //! Connections are plain TCP or Unix sockets (no TLS yet).
 
 mod documents;
+mod nonces;
 mod purge;
 mod quarantine;
 mod roster;
@@ -61,6 +62,10 @@ const SCHEMA_FILES: &[(&str, &str)] = &[
     (
         "004_purges.sql",
         include_str!("../../../schema/postgres/004_purges.sql"),
+    ),
+    (
+        "005_lti_nonces.sql",
+        include_str!("../../../schema/postgres/005_lti_nonces.sql"),
     ),
 ];
 
@@ -427,6 +432,13 @@ impl ActivityStore for PostgresStore {
             return Ok(Vec::new());
         }
         documents::get_activity_definitions(&self.client().await?, tenant, activity_ids).await
+    }
+}
+
+#[async_trait]
+impl crate::NonceStore for PostgresStore {
+    async fn use_nonce_once(&self, nonce: &str, until: i64, now: i64) -> Result<bool, StoreError> {
+        nonces::use_once(&self.client().await?, nonce, until, now).await
     }
 }
 

@@ -24,6 +24,10 @@ pub(crate) const SCHEMA_FILES: &[(&str, &str)] = &[
         "004_purges.cql",
         include_str!("../../../schema/cql/004_purges.cql"),
     ),
+    (
+        "005_lti_nonces.cql",
+        include_str!("../../../schema/cql/005_lti_nonces.cql"),
+    ),
 ];
 
 /// The replication of a keyspace the store creates when none is configured: one replica, for a

@@ -21,6 +21,7 @@
 
 mod config;
 mod documents;
+mod nonces;
 mod prepared;
 mod quarantine;
 mod statements;
@@ -425,6 +426,13 @@ impl ActivityStore for ScyllaStore {
         activity_ids: &[String],
     ) -> Result<Vec<Option<DefinitionJson>>, StoreError> {
         documents::get_activity_definitions(&self.inner, tenant, activity_ids).await
+    }
+}
+
+#[async_trait]
+impl crate::NonceStore for ScyllaStore {
+    async fn use_nonce_once(&self, nonce: &str, until: i64, now: i64) -> Result<bool, StoreError> {
+        nonces::use_once(&self.inner, nonce, until, now).await
     }
 }
 
