@@ -905,16 +905,93 @@ fn expected_per(
     .collect()
 }
 
+/// An LTI launch by the test platform: the OIDC login at one instance (its state cookie, state and
+/// nonce), then the id_token it signs for `user` in `class` with `role`, posted wherever.
+struct SignedLaunch {
+    state_cookie: String,
+    state: String,
+    token: String,
+}
+
+impl SignedLaunch {
+    async fn begin(
+        browser: &reqwest::Client,
+        login_root: &str,
+        user: &str,
+        class: &str,
+        role: &str,
+    ) -> SignedLaunch {
+        use common::lti::{CLIENT_ID, DEPLOYMENT, ISSUER, PLATFORM_KEY, claims, sign};
+        let login = browser
+            .get(format!("{login_root}/lti/login"))
+            .query(&[
+                ("iss", ISSUER),
+                ("login_hint", user),
+                ("target_link_uri", &format!("{login_root}/dashboard")),
+                ("client_id", CLIENT_ID),
+                ("lti_deployment_id", DEPLOYMENT),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.status(), 302, "the login redirects to the platform");
+        let location = reqwest::Url::parse(login.headers()["location"].to_str().unwrap()).unwrap();
+        let query: BTreeMap<String, String> = location.query_pairs().into_owned().collect();
+        let state_cookie = login
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("lti_state_"))
+            .and_then(|v| v.split(';').next())
+            .expect("a state cookie")
+            .to_owned();
+        let token = sign(
+            PLATFORM_KEY,
+            None,
+            &claims(user, class, &[role], &query["nonce"]),
+        );
+        SignedLaunch {
+            state_cookie,
+            state: query["state"].clone(),
+            token,
+        }
+    }
+
+    async fn post(&self, browser: &reqwest::Client, root: &str) -> reqwest::Response {
+        browser
+            .post(format!("{root}/lti/launch"))
+            .header("Cookie", self.state_cookie.clone())
+            .form(&[("id_token", &self.token), ("state", &self.state)])
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// The `lrs_session=…` cookie a response sets, as a `Cookie` header value.
+fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("lrs_session="))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned)
+}
+
 /// The dashboard's doors and every view on the distributed deployment: the e-portal's OIDC
 /// login reaches one query instance and the launch a second one (as a load balancer without
 /// sticky sessions would send them), the teacher lands on their class with the counts of a
 /// recomputation, and the same launch replayed to the first instance is refused (the instances
-/// share the used nonces through the store); board staff open the school and board views on the other instance; a
+/// share the used nonces through the store); a learner of the class launches the other way round
+/// and sees their subjects with recomputed counts, and not their class; board staff open the school and board views on the other instance; a
 /// prefecture credential opens the prefecture view, its board row suppressed exactly when the
 /// recomputed number of active learners is below the configured minimum.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_lti_launch_and_the_school_board_and_prefecture_views_work_across_query_instances() {
-    use common::lti::{INSTRUCTOR, ISSUER, PLATFORM_KEY, claims, platform_toml, sign};
+    use common::lti::{INSTRUCTOR, platform_toml};
 
     let test =
         "an_lti_launch_and_the_school_board_and_prefecture_views_work_across_query_instances";
@@ -999,76 +1076,28 @@ async fn an_lti_launch_and_the_school_board_and_prefecture_views_work_across_que
         .iter()
         .find(|e| e.teacher)
         .expect("the roster has a teacher");
-    let login = browser
-        .get(format!("{}/lti/login", root(&first)))
-        .query(&[
-            ("iss", ISSUER),
-            ("login_hint", teaching.user.as_str()),
-            ("target_link_uri", &format!("{}/dashboard", root(&first))),
-            ("client_id", common::lti::CLIENT_ID),
-            ("lti_deployment_id", common::lti::DEPLOYMENT),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), 302, "the login redirects to the platform");
-    let location = reqwest::Url::parse(login.headers()["location"].to_str().unwrap()).unwrap();
-    let query: BTreeMap<String, String> = location.query_pairs().into_owned().collect();
-    let state_cookie = login
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("lti_state_"))
-        .and_then(|v| v.split(';').next())
-        .expect("a state cookie")
-        .to_owned();
-    let token = sign(
-        PLATFORM_KEY,
-        None,
-        &claims(
-            &teaching.user,
-            &teaching.class,
-            &[INSTRUCTOR],
-            &query["nonce"],
-        ),
-    );
-    let launch = |role: &Role| {
-        browser
-            .post(format!("{}/lti/launch", root(role)))
-            .header("Cookie", state_cookie.clone())
-            .form(&[
-                ("id_token", token.as_str()),
-                ("state", query["state"].as_str()),
-            ])
-            .send()
-    };
-    let landed = launch(&second).await.unwrap();
+    let launch = SignedLaunch::begin(
+        &browser,
+        &root(&first),
+        &teaching.user,
+        &teaching.class,
+        INSTRUCTOR,
+    )
+    .await;
+    let landed = launch.post(&browser, &root(&second)).await;
     assert_eq!(landed.status(), 303, "{}", landed.text().await.unwrap());
     assert_eq!(
         landed.headers()["location"].to_str().unwrap(),
         format!("/dashboard/class/{}", teaching.class),
         "an instructor lands on the class of the launch's context"
     );
-    let session = landed
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("lrs_session="))
-        .and_then(|v| v.split(';').next())
-        .expect("a session cookie")
-        .to_owned();
+    let session = session_cookie(&landed).expect("a session cookie");
     // The same launch replayed to the first instance, which has not seen its nonce: refused by
     // the nonce table the instances share.
-    let replayed = launch(&first).await.unwrap();
+    let replayed = launch.post(&browser, &root(&first)).await;
     assert_eq!(replayed.status(), 401, "a replay on another instance");
     assert!(
-        !replayed
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .any(|v| v.to_str().unwrap().starts_with("lrs_session=")),
+        session_cookie(&replayed).is_none(),
         "a replay gets no session"
     );
     let path = format!("/dashboard/class/{}?{period}", teaching.class);
@@ -1109,6 +1138,54 @@ async fn an_lti_launch_and_the_school_board_and_prefecture_views_work_across_que
         status, 403,
         "another class's URL is refused on any instance"
     );
+
+    // A learner of that class: their own view, per subject, on the other instance.
+    let learner = expected
+        .keys()
+        .next()
+        .expect("a learner who studied")
+        .clone();
+    let launch = SignedLaunch::begin(
+        &browser,
+        &root(&second),
+        &learner,
+        &teaching.class,
+        common::lti::LEARNER,
+    )
+    .await;
+    let landed = launch.post(&browser, &root(&first)).await;
+    assert_eq!(landed.status(), 303, "{}", landed.text().await.unwrap());
+    assert_eq!(
+        landed.headers()["location"].to_str().unwrap(),
+        "/dashboard/me"
+    );
+    let own = session_cookie(&landed).expect("a session cookie");
+    let (status, html) = page(&second, &format!("/dashboard/me?{period}"), &own).await;
+    assert_eq!(status, 200, "the learner view: {html}");
+    let subjects: BTreeMap<String, Option<u64>> = oracle(
+        &roster,
+        &statements,
+        &["learner", "subject"],
+        october.0,
+        october.1,
+        &[],
+    )
+    .into_iter()
+    .filter(|(key, _)| key[0] == Value::from(learner.as_str()).to_string())
+    .filter_map(|(key, metrics)| {
+        let subject: Option<String> = serde_json::from_str(&key[1]).expect("a subject");
+        Some((subject?, Some(metrics["statements"].as_u64().unwrap())))
+    })
+    .collect();
+    assert!(!subjects.is_empty(), "{learner} studied subjects");
+    assert_eq!(groups_shown(&html), subjects, "{learner}'s subjects");
+    let (status, _) = page(
+        &first,
+        &format!("/dashboard/class/{}", teaching.class),
+        &own,
+    )
+    .await;
+    assert_eq!(status, 403, "a learner cannot open their class's view");
 
     // Board staff: every school's classes, and the board's schools, on the second instance.
     let staff = common::staff_login(&root(&first), &deployment.key, &deployment.secret).await;
