@@ -1171,7 +1171,7 @@ async fn an_lti_launch_and_the_school_board_and_prefecture_views_work_across_que
         &[],
     )
     .into_iter()
-    .filter(|(key, _)| key[0] == Value::from(learner.as_str()).to_string())
+    .filter(|(key, _)| serde_json::from_str::<String>(&key[0]).is_ok_and(|who| who == learner))
     .filter_map(|(key, metrics)| {
         let subject: Option<String> = serde_json::from_str(&key[1]).expect("a subject");
         Some((subject?, Some(metrics["statements"].as_u64().unwrap())))
