@@ -1003,3 +1003,80 @@ async fn a_purged_learners_marker_is_in_no_file_and_every_other_learners_data_st
     assert_eq!(files_holding(&dir, &mine), Vec::<String>::new(), "stopped");
     assert!(!files_holding(&dir, &theirs).is_empty());
 }
+
+/// sha1 hex of `text` (an `mbox_sha1sum`).
+fn sha1_hex(text: &str) -> String {
+    use sha1::Digest;
+    sha1::Sha1::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The learner purge enumerates after ingest has caught up: statements acknowledged a moment
+/// before the DELETE, under an identity of the learner the LRS had never seen before (so not
+/// yet in the study log's dictionary when the request came), are purged too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statements_posted_just_before_the_learners_purge_are_purged_too() {
+    let lrs = TestLrs::start();
+    let written = scenario(&lrs).await;
+    let late = marker();
+    // s8's roster email as mbox_sha1sum: an identity no statement used yet.
+    let hashed = json!({"objectType": "Agent", "mbox_sha1sum": sha1_hex(S8_MAIL)});
+    let when = at(2026, 10, 16, 2, 0);
+    let mut posted = 0;
+    for request in 0..3u32 {
+        let batch: Vec<Value> = (0..400u32)
+            .map(|n| {
+                let n = 1_000 + request * 400 + n;
+                let mut s = sent(n, Who::learner("s8"), when + i64::from(n)).json();
+                s["actor"] = hashed.clone();
+                s["result"] = json!({"response": format!("late {late}")});
+                s
+            })
+            .collect();
+        posted += batch.len();
+        let response = lrs.post_statements(&json!(batch)).await;
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    }
+    let (admin_key, admin_secret) = common::create_credential(&lrs.data_dir(), "board-a", "admin");
+    // At once: no wait for ingest.
+    let response = lrs
+        .api_as(Method::DELETE, "/learners/s8", &admin_key, &admin_secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let accepted: Value = response.json().await.unwrap();
+    assert_eq!(accepted["scope"], "learner", "{accepted}");
+    assert!(
+        !accepted.to_string().contains("s8"),
+        "no personal data, even while it runs: {accepted}"
+    );
+    let job = purge_completed(&lrs, &location, &admin_key, &admin_secret).await;
+    assert_eq!(
+        job["counts"]["statements"],
+        written.s8_ids.len() + posted,
+        "{job}"
+    );
+    // e-portal account, tool alias, mbox, mbox_sha1sum.
+    assert_eq!(job["identity_count"], 4, "{job}");
+    assert!(!job.to_string().contains("s8"), "no personal data: {job}");
+    assert!(!job.to_string().contains("mbox"), "no identifiers: {job}");
+    assert_eq!(files_holding(&lrs.data_dir(), &late), Vec::<String>::new());
+    let (status, page) = common::send_json(
+        lrs.request(Method::GET, "/statements")
+            .query(&[("agent", hashed.to_string())]),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(page["statements"], json!([]), "{page}");
+    let s1 = unzip(&export(&lrs, "s1", &lrs.key, &lrs.secret).await);
+    assert_eq!(
+        s1.manifest["counts"]["statements"],
+        written.s1_ids.len(),
+        "{}",
+        s1.manifest
+    );
+}
