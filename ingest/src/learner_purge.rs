@@ -10,6 +10,10 @@
 //! batch's statements are purged before the cursor moves on, so a crash repeats at most one
 //! batch, and a statement on two identities' paths is met (and purged) once.
 //!
+//! Once the statements are gone, so are the learner's State and Agent Profile documents and the
+//! dictionary entries of their identifiers (the study log's `terms`: the identifier text behind
+//! the facts' actor keys; no fact of theirs is left).
+//!
 //! The record of a running job holds the learner's `userSourcedId` until the identities are
 //! resolved, and their canonical identifiers until the job is complete; the audit record of a
 //! complete job holds neither (only how many identities there were).
@@ -45,7 +49,7 @@ pub struct LearnerProgress {
     /// The last position of that path already handled: `(stored, id)`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<(Micros, Uuid)>,
-    /// Whether the statements are done and the documents too.
+    /// Whether the statements are done, and the documents and dictionary entries too.
     pub documents_done: bool,
 }
 

@@ -40,6 +40,7 @@ use std::time::Duration;
 
 use lrs_log::LogError;
 use lrs_roster::{Calendar, SchoolYear};
+use lrs_schema::envelope::Key16;
 use lrs_store::{
     AccessPath, DocumentScope, DocumentStore, IndexScan, Micros, PurgeCounts, PurgeRecord,
     PurgeStore, StatementReader, StoreError, StudyLogStore, now_micros,
@@ -243,7 +244,7 @@ pub struct PurgeJob {
 
 impl PurgeJob {
     /// Drops what names people from the record: a statement-list purge's ids, a learner purge's
-    /// learner and identifiers (done once the job is complete).
+    /// learner and identifiers (done once the store phase is over, before the compaction).
     fn forget_personal_data(&mut self) {
         match &mut self.scope {
             PurgeScope::Statements { ids, .. } => ids.clear(),
@@ -513,6 +514,9 @@ impl PurgeService {
                         }
                         continue;
                     }
+                    // Nothing after this phase needs to know whose data it was: the record
+                    // forgets it before the compaction, which then drops its earlier versions.
+                    job.forget_personal_data();
                     job.phase = Phase::Attachments;
                 }
                 Phase::Attachments => {
@@ -668,8 +672,15 @@ impl PurgeService {
         if statements.is_empty() {
             let documents =
                 learner_purge::delete_documents(self.store.as_ref(), &tenant, &identities).await?;
+            // Their identifiers' dictionary entries: no fact of theirs is left to name.
+            let keys: Vec<Key16> = identities.iter().map(|i| Key16::of(i)).collect();
+            let terms = self
+                .store
+                .purge_terms(&tenant, lrs_store::ACTOR_TERMS, &keys)
+                .await?;
             progress.documents_done = true;
             job.counts.documents += documents;
+            job.counts.add(&terms);
             return Ok(true);
         }
         self.purge_batch(job, statements).await?;

@@ -1080,3 +1080,97 @@ async fn statements_posted_just_before_the_learners_purge_are_purged_too() {
         s1.manifest
     );
 }
+
+/// Beyond the statements' content, the learner's identifiers leave the disk too: their email
+/// address, and their `mbox` as statements, documents' keys and the study log's dictionary spell
+/// it (`mailto:…`), in the store, its journal and the log. Only the roster record keeps the
+/// SHA-1 of the address (by design: the roster belongs to the school-affairs system, and keeps
+/// the hash, never the address), so that is checked to stay; the `mbox_sha1sum` statements are
+/// counted among the purged ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_purged_learners_email_is_in_no_file_and_only_the_roster_keeps_its_hash() {
+    let mut lrs = TestLrs::start();
+    let local = marker();
+    let mbox = format!("mailto:{local}@example.jp");
+    let hashed = sha1_hex(&mbox);
+    let mut roster = roster_v2();
+    for user in &mut roster.users {
+        if user.id == "s8" {
+            user.email = Some(format!("{local}@example.jp"));
+        }
+    }
+    Target::of(&lrs).import(&roster).await;
+    let when = at(2026, 10, 14, 2, 0);
+    let statements: Vec<Value> = (0..9u32)
+        .map(|n| {
+            let mut s = sent(500 + n, Who::learner("s8"), when + i64::from(n)).json();
+            match n % 3 {
+                0 => s["actor"] = json!({"objectType": "Agent", "mbox": mbox}),
+                1 => s["actor"] = json!({"objectType": "Agent", "mbox_sha1sum": hashed}),
+                _ => {}
+            }
+            s
+        })
+        .collect();
+    let response = lrs.post_statements(&json!(statements)).await;
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    let others: Vec<Value> = (0..3u32)
+        .map(|n| sent(600 + n, Who::learner("s1"), when + i64::from(n)).json())
+        .collect();
+    let response = lrs.post_statements(&json!(others)).await;
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    put_document(
+        &lrs,
+        "/agents/profile",
+        &[
+            ("agent", json!({"mbox": mbox}).to_string()),
+            ("profileId", "preferences".to_owned()),
+        ],
+        &json!({"font": "large"}).to_string(),
+    )
+    .await;
+    lrs.wait_applied().await;
+    let dir = lrs.data_dir();
+    for needle in [&mbox, &hashed, &local] {
+        assert!(
+            !files_holding(&dir, needle).is_empty(),
+            "{needle} is on disk before the purge (else this test proves nothing)"
+        );
+    }
+
+    let (admin_key, admin_secret) = common::create_credential(&dir, "board-a", "admin");
+    let response = lrs
+        .api_as(Method::DELETE, "/learners/s8", &admin_key, &admin_secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let job = purge_completed(&lrs, &location, &admin_key, &admin_secret).await;
+    assert_eq!(job["counts"]["statements"], statements.len(), "{job}");
+    assert_eq!(job["counts"]["documents"], 1, "{job}");
+    assert_eq!(job["identity_count"], 3, "{job}");
+    assert!(
+        job["counts"]["other_rows"].as_u64().unwrap() >= 3,
+        "the identities' dictionary entries: {job}"
+    );
+    assert!(!job.to_string().contains(&local), "{job}");
+
+    for (state, running) in [("running", true), ("stopped", false)] {
+        if !running {
+            lrs.terminate();
+        }
+        // As statements, documents and the dictionary spell it, and the address itself: gone.
+        for needle in [&mbox, &local] {
+            assert_eq!(
+                files_holding(&dir, needle),
+                Vec::<String>::new(),
+                "{needle} ({state})"
+            );
+        }
+        assert!(
+            !files_holding(&dir, &hashed).is_empty(),
+            "the roster record keeps the SHA-1 of the address ({state})"
+        );
+    }
+}

@@ -22,6 +22,7 @@
 mod config;
 mod documents;
 mod prepared;
+mod purge;
 mod quarantine;
 mod statements;
 mod studylog;
@@ -551,6 +552,15 @@ impl PurgeStore for ScyllaStore {
             counts.attachments += 1;
         }
         Ok(counts)
+    }
+
+    async fn purge_terms(
+        &self,
+        tenant: &str,
+        dim: u8,
+        keys: &[Key16],
+    ) -> Result<PurgeCounts, StoreError> {
+        purge::purge_terms(&self.inner, tenant, dim, keys).await
     }
 
     async fn purge_tenant(&self, _tenant: &str, _limit: usize) -> Result<PurgeCounts, StoreError> {
