@@ -306,8 +306,8 @@ pub struct PurgeConfig {
     pub batch: usize,
     /// The study-log settings (time zone, extensions), as ingest's: facts are derived with them.
     pub study: StudySettings,
-    /// Test-only failpoint: the process aborts after this many batches of a run (env
-    /// `LRS_TEST_PURGE_ABORT_AFTER_BATCHES`), to test resuming.
+    /// Test-only failpoint: the process aborts after this many batches of a run
+    /// (`testing.purge_abort_after_batches`), to test resuming.
     pub abort_after_batches: Option<u64>,
 }
 

@@ -320,6 +320,9 @@ async fn run_roles<S: Store>(
         )),
         _ => None,
     };
+    if let Some(sequencer) = &sequencer {
+        sequencer.set_stored_offset_seconds(config.testing.stored_offset_seconds);
+    }
 
     let mut ingest = None;
     let mut collectors: Vec<Box<dyn prometheus::core::Collector>> = Vec::new();
