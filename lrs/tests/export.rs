@@ -1021,6 +1021,7 @@ async fn statements_posted_just_before_the_learners_purge_are_purged_too() {
     let lrs = TestLrs::start();
     let written = scenario(&lrs).await;
     let late = marker();
+    let (admin_key, admin_secret) = common::create_credential(&lrs.data_dir(), "board-a", "admin");
     // s8's roster email as mbox_sha1sum: an identity no statement used yet.
     let hashed = json!({"objectType": "Agent", "mbox_sha1sum": sha1_hex(S8_MAIL)});
     let when = at(2026, 10, 16, 2, 0);
@@ -1039,7 +1040,6 @@ async fn statements_posted_just_before_the_learners_purge_are_purged_too() {
         let response = lrs.post_statements(&json!(batch)).await;
         assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
     }
-    let (admin_key, admin_secret) = common::create_credential(&lrs.data_dir(), "board-a", "admin");
     // At once: no wait for ingest.
     let response = lrs
         .api_as(Method::DELETE, "/learners/s8", &admin_key, &admin_secret)
@@ -1047,6 +1047,22 @@ async fn statements_posted_just_before_the_learners_purge_are_purged_too() {
         .await
         .unwrap();
     assert_eq!(response.status(), 202);
+    // For the record: records still not applied after the answer were not when it was asked
+    // (the case this test is about; 1,200 statements just posted make it likely, not certain).
+    let ready = lrs.endpoint.replace("/xapi", "/ready");
+    let lag: Value = lrs
+        .client
+        .get(&ready)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    eprintln!(
+        "ingest lag right after the purge was asked: {} records",
+        lag["ingest_lag_records"]
+    );
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     let accepted: Value = response.json().await.unwrap();
     assert_eq!(accepted["scope"], "learner", "{accepted}");
