@@ -10,6 +10,7 @@
 
 mod definitions;
 mod ingestor;
+pub mod learner_purge;
 pub mod purge;
 mod study;
 

@@ -1,11 +1,13 @@
 //! Purge jobs (issue 14 §3): real deletion of a tenant's old school years ("retention"), of a
-//! whole tenant, or of a list of statements and documents (what the learner purge will pass).
+//! whole tenant, of one learner (every statement and document of their identities, enumerated
+//! by the job: [`crate::learner_purge`]), or of a list of statements and documents.
 //!
 //! A job is durable and resumable. Its record ([`PurgeJob`], JSON in the store's `purges`
 //! table) is written before anything is deleted, again after every batch (the checkpoint), and
 //! kept for ever as the audit record: who asked (credential and role), the scope, when, and the
-//! counts; no personal data (statement ids of a statement-list purge are dropped from the
-//! record once it is complete). On start, [`PurgeService::resume`] runs every job whose record
+//! counts; no personal data (statement ids of a statement-list purge, and the learner and their
+//! identifiers of a learner purge, are dropped from the record once it is complete; the HTTP
+//! answers never show them: [`PurgeJob::public`]). On start, [`PurgeService::resume`] runs every job whose record
 //! is not complete, from its last phase: every step is idempotent, so a batch interrupted by a
 //! crash is simply done again.
 //!
@@ -38,6 +40,7 @@ use std::time::Duration;
 
 use lrs_log::LogError;
 use lrs_roster::{Calendar, SchoolYear};
+use lrs_schema::envelope::Key16;
 use lrs_store::{
     AccessPath, DocumentScope, DocumentStore, IndexScan, Micros, PurgeCounts, PurgeRecord,
     PurgeStore, StatementReader, StoreError, StudyLogStore, now_micros,
@@ -46,6 +49,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
+use crate::learner_purge::{self, LearnerProgress, LearnerResolver};
 use crate::study::{self, StudySettings};
 
 /// Every store trait a purge uses.
@@ -112,6 +116,25 @@ pub enum PurgeScope {
     },
     /// Everything the tenant holds.
     Tenant,
+    /// One roster user: every statement of every identity resolved to them (as Actor or
+    /// Object, every stored version) stored before `cutoff` (the job's creation), and their
+    /// State and Agent Profile documents. The job resolves and enumerates them once ingest has
+    /// caught up ([`crate::learner_purge`]).
+    Learner {
+        /// The learner until their identities are resolved; then dropped.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user_sourced_id: Option<String>,
+        /// Their identities' canonical identifiers while the job runs; dropped once complete.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        identities: Vec<String>,
+        /// How many identities were resolved (kept in the audit record).
+        #[serde(default)]
+        identity_count: u64,
+        /// Microseconds since the epoch: statements stored from then on are not purged.
+        cutoff: Micros,
+        #[serde(default)]
+        progress: LearnerProgress,
+    },
     /// These statements and every document of these scopes (the learner purge's enumeration
     /// supplies them). The ids are dropped from the record once the job is complete.
     Statements {
@@ -219,6 +242,46 @@ pub struct PurgeJob {
     created: Micros,
 }
 
+impl PurgeJob {
+    /// Drops what names people from the record: a statement-list purge's ids, a learner purge's
+    /// learner and identifiers (done once the store phase is over, before the compaction).
+    fn forget_personal_data(&mut self) {
+        match &mut self.scope {
+            PurgeScope::Statements { ids, .. } => ids.clear(),
+            PurgeScope::Learner {
+                user_sourced_id,
+                identities,
+                ..
+            } => {
+                *user_sourced_id = None;
+                identities.clear();
+            }
+            PurgeScope::Retention { .. } | PurgeScope::Tenant => {}
+        }
+    }
+
+    /// The job as the admin API and the CLI show it: without what names people, even while it
+    /// runs.
+    pub fn public(&self) -> PurgeJob {
+        let mut job = self.clone();
+        job.forget_personal_data();
+        job
+    }
+}
+
+impl PurgeScope {
+    /// The purge of the roster user `user_sourced_id`: what they had stored before `now`.
+    pub fn learner(user_sourced_id: &str, now: Micros) -> PurgeScope {
+        PurgeScope::Learner {
+            user_sourced_id: Some(user_sourced_id.to_owned()),
+            identities: Vec::new(),
+            identity_count: 0,
+            cutoff: now,
+            progress: LearnerProgress::default(),
+        }
+    }
+}
+
 /// Why a purge could not be started or run.
 #[derive(Debug, thiserror::Error)]
 pub enum PurgeError {
@@ -232,6 +295,8 @@ pub enum PurgeError {
     Stopped,
     #[error("keep_school_years must be at least 1")]
     KeepAtLeastOne,
+    #[error("this purge service cannot resolve learners (run learner purges through `lrs serve`)")]
+    NoLearnerResolver,
 }
 
 /// Settings of the purge service.
@@ -241,8 +306,8 @@ pub struct PurgeConfig {
     pub batch: usize,
     /// The study-log settings (time zone, extensions), as ingest's: facts are derived with them.
     pub study: StudySettings,
-    /// Test-only failpoint: the process aborts after this many batches of a run (env
-    /// `LRS_TEST_PURGE_ABORT_AFTER_BATCHES`), to test resuming.
+    /// Test-only failpoint: the process aborts after this many batches of a run
+    /// (`testing.purge_abort_after_batches`), to test resuming.
     pub abort_after_batches: Option<u64>,
 }
 
@@ -260,6 +325,7 @@ impl Default for PurgeConfig {
 pub struct PurgeService {
     store: Arc<dyn PurgeBackend>,
     log: Arc<dyn PurgeLog>,
+    learners: Option<Arc<dyn LearnerResolver>>,
     config: PurgeConfig,
     queue: mpsc::UnboundedSender<Uuid>,
     pending: std::sync::Mutex<Option<mpsc::UnboundedReceiver<Uuid>>>,
@@ -271,10 +337,21 @@ impl PurgeService {
         log: Arc<dyn PurgeLog>,
         config: PurgeConfig,
     ) -> Arc<PurgeService> {
+        PurgeService::with_learners(store, log, None, config)
+    }
+
+    /// A service that also runs learner purges, resolving learners with `learners`.
+    pub fn with_learners(
+        store: Arc<dyn PurgeBackend>,
+        log: Arc<dyn PurgeLog>,
+        learners: Option<Arc<dyn LearnerResolver>>,
+        config: PurgeConfig,
+    ) -> Arc<PurgeService> {
         let (queue, pending) = mpsc::unbounded_channel();
         Arc::new(PurgeService {
             store,
             log,
+            learners,
             config,
             queue,
             pending: std::sync::Mutex::new(Some(pending)),
@@ -437,6 +514,9 @@ impl PurgeService {
                         }
                         continue;
                     }
+                    // Nothing after this phase needs to know whose data it was: the record
+                    // forgets it before the compaction, which then drops its earlier versions.
+                    job.forget_personal_data();
                     job.phase = Phase::Attachments;
                 }
                 Phase::Attachments => {
@@ -453,9 +533,7 @@ impl PurgeService {
                     job.state = "complete".into();
                     job.completed_at = Some(lrs_schema::format_timestamp(now_micros()));
                     job.last_error = None;
-                    if let PurgeScope::Statements { ids, .. } = &mut job.scope {
-                        ids.clear();
-                    }
+                    job.forget_personal_data();
                     tracing::info!(job = %job.id, tenant = %job.tenant, counts = ?job.counts, "purge complete");
                 }
                 Phase::Complete => {}
@@ -492,18 +570,19 @@ impl PurgeService {
     async fn store_step(&self, job: &mut PurgeJob) -> Result<bool, PurgeError> {
         let batch = self.config.batch.max(1);
         let tenant = job.tenant.clone();
-        let ids: Vec<Uuid> = match &job.scope {
+        let ids: Vec<Uuid> = match &mut job.scope {
             PurgeScope::Tenant => {
                 let counts = self.store.purge_tenant(&tenant, batch).await?;
                 job.counts.add(&counts);
                 return Ok(counts != PurgeCounts::default());
             }
+            PurgeScope::Learner { .. } => return self.learner_step(job).await,
             PurgeScope::Retention { cutoff, .. } => {
                 let scan = IndexScan {
                     tenant: tenant.clone(),
                     path: AccessPath::All,
                     since: None,
-                    until: Some(cutoff - 1),
+                    until: Some(*cutoff - 1),
                     after: None,
                     ascending: true,
                     limit: batch,
@@ -522,17 +601,11 @@ impl PurgeService {
             } => {
                 let start = job.next_id as usize;
                 if start >= ids.len() {
-                    for scope in document_scopes.clone() {
+                    for scope in std::mem::take(document_scopes) {
                         let scope = scope.to_scope(&tenant);
                         let held = self.store.list_documents(&scope, None).await?;
                         self.store.delete_documents(&scope).await?;
                         job.counts.documents += held.len() as u64;
-                    }
-                    if let PurgeScope::Statements {
-                        document_scopes, ..
-                    } = &mut job.scope
-                    {
-                        document_scopes.clear();
                     }
                     return Ok(false);
                 }
@@ -544,9 +617,86 @@ impl PurgeService {
             return Ok(false);
         }
         let statements = self.store.get_statements(&tenant, &ids).await?;
+        self.purge_batch(job, statements.into_iter().flatten().collect())
+            .await?;
+        if let PurgeScope::Statements { .. } = job.scope {
+            job.next_id += ids.len() as u64;
+        }
+        Ok(true)
+    }
+
+    /// One batch of a learner purge: resolves the learner first (after ingest caught up), then
+    /// the next batch of their statements, then their documents.
+    async fn learner_step(&self, job: &mut PurgeJob) -> Result<bool, PurgeError> {
+        let tenant = job.tenant.clone();
+        let PurgeScope::Learner {
+            user_sourced_id,
+            identities,
+            identity_count,
+            cutoff,
+            progress,
+        } = &mut job.scope
+        else {
+            return Ok(false);
+        };
+        if !progress.resolved {
+            let resolver = self
+                .learners
+                .as_ref()
+                .ok_or(PurgeError::NoLearnerResolver)?;
+            let user = user_sourced_id.clone().unwrap_or_default();
+            // A learner the roster no longer lists has nothing left to resolve: the job ends
+            // with nothing purged (the request checked them; the roster changed since).
+            *identities = resolver
+                .identities(&tenant, &user)
+                .await?
+                .unwrap_or_default();
+            *identity_count = identities.len() as u64;
+            *user_sourced_id = None;
+            progress.resolved = true;
+            return Ok(true);
+        }
+        if progress.documents_done {
+            return Ok(false);
+        }
+        let (identities, cutoff) = (identities.clone(), *cutoff);
+        let statements = learner_purge::next_batch(
+            self.store.as_ref(),
+            &tenant,
+            &identities,
+            cutoff,
+            progress,
+            self.config.batch.max(1),
+        )
+        .await?;
+        if statements.is_empty() {
+            let documents =
+                learner_purge::delete_documents(self.store.as_ref(), &tenant, &identities).await?;
+            // Their identifiers' dictionary entries: no fact of theirs is left to name.
+            let keys: Vec<Key16> = identities.iter().map(|i| Key16::of(i)).collect();
+            let terms = self
+                .store
+                .purge_terms(&tenant, lrs_store::ACTOR_TERMS, &keys)
+                .await?;
+            progress.documents_done = true;
+            job.counts.documents += documents;
+            job.counts.add(&terms);
+            return Ok(true);
+        }
+        self.purge_batch(job, statements).await?;
+        Ok(true)
+    }
+
+    /// Purges `statements` with their study-log facts, after recording their attachments.
+    async fn purge_batch(
+        &self,
+        job: &mut PurgeJob,
+        statements: Vec<lrs_store::StoredStatement>,
+    ) -> Result<(), PurgeError> {
+        let tenant = job.tenant.clone();
         let mut facts = Vec::new();
         let mut found = Vec::new();
-        for statement in statements.into_iter().flatten() {
+        for statement in statements {
             if let Some((row, _)) = study::derive(&statement.body, &self.config.study) {
                 facts.push((row.day, row.fact.actor, statement.id));
             }
@@ -560,10 +710,7 @@ impl PurgeService {
         job.facts += facts.len() as u64;
         let counts = self.store.purge_statements(&tenant, &found).await?;
         job.counts.add(&counts);
-        if let PurgeScope::Statements { .. } = job.scope {
-            job.next_id += ids.len() as u64;
-        }
-        Ok(true)
+        Ok(())
     }
 
     /// Deletes the candidate attachments no remaining statement of the tenant mentions.

@@ -25,6 +25,10 @@ const PENDING_VOID_WINDOW: Duration = Duration::from_secs(120);
 
 /// Keys known recorded, per process; cleared (and so re-recorded, idempotently) past this many.
 const KNOWN_TERMS_MAX: usize = 2_000_000;
+/// ... and this often (µs): a purge may have deleted an entry this process recorded (a purged
+/// learner's identifier, a purged tenant's dictionary), and a later statement of it must record
+/// it again, whichever process purged it.
+const KNOWN_TERMS_TTL: i64 = 10 * 60 * 1_000_000;
 
 /// The study-log settings ingest needs to re-derive a fact from a stored body: the time zone and
 /// the extension IRIs (the same as the API's).
@@ -39,6 +43,8 @@ pub struct StudySettings {
 pub(crate) struct StudyBook {
     /// Per tenant, the (dimension, key) pairs recorded.
     known: HashMap<String, HashSet<(u8, Key16)>>,
+    /// When `known` is cleared next (µs since the epoch; 0: at the first batch).
+    known_until: i64,
     /// (tenant, target) of voiding statements whose target was not found, and until when to look.
     pending_voids: HashMap<(String, Uuid), Instant>,
 }
@@ -58,8 +64,11 @@ impl StudyBook {
         settings: &StudySettings,
         now: i64,
     ) -> Vec<TermRow> {
-        if self.known.values().map(HashSet::len).sum::<usize>() > KNOWN_TERMS_MAX {
+        if now >= self.known_until
+            || self.known.values().map(HashSet::len).sum::<usize>() > KNOWN_TERMS_MAX
+        {
             self.known.clear();
+            self.known_until = now.saturating_add(KNOWN_TERMS_TTL);
         }
         let mut terms = Vec::new();
         for row in rows {
@@ -173,4 +182,55 @@ fn canonical_ifi_of(
     [XapiVersion::V2_0_0, XapiVersion::V1_0_3]
         .into_iter()
         .find_map(|version| canonical_ifi(authority, version, "$.authority").ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(body: serde_json::Value) -> StatementRow {
+        let body = bytes::Bytes::from(body.to_string());
+        let (study, _) = derive(&body, &StudySettings::default()).expect("a fact");
+        StatementRow {
+            tenant: "board-a".into(),
+            stored: 0,
+            id: Uuid::from_u128(1),
+            keys: Default::default(),
+            inherited: None,
+            body,
+            study: Some(study),
+        }
+    }
+
+    /// A purge deletes dictionary entries behind ingest's back: the keys this process knows are
+    /// forgotten after a while, so a later statement of a purged identifier records it again.
+    #[test]
+    fn known_dictionary_keys_are_recorded_again_once_their_time_is_up() {
+        let statement = row(serde_json::json!({
+            "actor": {"mbox": "mailto:s8@example.jp"},
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/answered"},
+            "object": {"id": "https://drill.example.jp/q/1"},
+            "timestamp": "2026-11-30T09:00:00+09:00",
+        }));
+        let settings = StudySettings::default();
+        let mut book = StudyBook::default();
+        let start = 1_780_000_000_000_000;
+        let first = book.new_terms(std::slice::from_ref(&statement), &settings, start);
+        assert!(
+            first
+                .iter()
+                .any(|t| t.dim == ACTOR_TERMS && t.text == "mbox::mailto:s8@example.jp"),
+            "{first:?}"
+        );
+        let soon = start + KNOWN_TERMS_TTL - 1;
+        assert!(
+            book.new_terms(std::slice::from_ref(&statement), &settings, soon)
+                .is_empty(),
+            "known: not recorded again"
+        );
+        let later = start + KNOWN_TERMS_TTL;
+        let again = book.new_terms(std::slice::from_ref(&statement), &settings, later);
+        assert_eq!(again.len(), first.len(), "{again:?}");
+        assert!(again.iter().all(|t| t.first_seen == later));
+    }
 }

@@ -107,7 +107,7 @@ impl LearnerExports {
         LearnerData::resolve(&self.sources, tenant, user_sourced_id).await
     }
 
-    /// Where the learner's data is read from (the learner purge enumerates it too).
+    /// Where the learner's data is read from.
     pub fn sources(&self) -> &LearnerSources {
         &self.sources
     }
@@ -232,4 +232,33 @@ fn safe_file_name(id: &str) -> String {
             }
         })
         .collect()
+}
+
+/// The learner purge's resolver (`lrs_ingest::learner_purge`): the identities the export finds.
+pub struct RosterLearners(pub LearnerSources);
+
+#[async_trait::async_trait]
+impl lrs_ingest::learner_purge::LearnerResolver for RosterLearners {
+    async fn identities(
+        &self,
+        tenant: &str,
+        user_sourced_id: &str,
+    ) -> Result<Option<Vec<String>>, lrs_store::StoreError> {
+        use lrs_query::lifecycle::LifecycleError;
+        match LearnerData::resolve(&self.0, tenant, user_sourced_id).await {
+            Ok(learner) => Ok(Some(
+                learner
+                    .identities
+                    .into_iter()
+                    .map(|identity| identity.canonical)
+                    .collect(),
+            )),
+            Err(LifecycleError::UnknownLearner(_)) => Ok(None),
+            Err(LifecycleError::Store(e)) => Err(e),
+            Err(e @ LifecycleError::Output(_)) => Err(lrs_store::StoreError::new(
+                lrs_store::StoreErrorKind::Unavailable,
+                e.to_string(),
+            )),
+        }
+    }
 }

@@ -75,7 +75,7 @@ pub use app::{ApiConfig, AppState, Stores, configure, configure_probes};
 pub use cors::CorsConfig;
 pub use disk::DiskReserve;
 pub use error::{ApiError, ApiErrorKind};
-pub use learner_export::LearnerExports;
+pub use learner_export::{LearnerExports, RosterLearners};
 pub use metrics::Metrics;
 pub use prepare::StudyFacts;
 pub use roster_import::RosterImporter;

@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -97,9 +97,18 @@ pub struct WriteSequencer {
     /// `lrs_log_append_duration_seconds`: from handing a record to the log to its durable
     /// acknowledgement (acknowledged appends only).
     append_seconds: Histogram,
+    /// Test hook: µs added to the clock `stored` is stamped from (`testing.stored_offset_seconds`).
+    stored_offset: AtomicI64,
 }
 
 impl WriteSequencer {
+    /// Test hook (`testing.stored_offset_seconds`): stamps `stored` this many seconds off the
+    /// clock, e.g. two years ago, so a test can write statements of an earlier school year.
+    pub fn set_stored_offset_seconds(&self, seconds: i64) {
+        self.stored_offset
+            .store(seconds.saturating_mul(1_000_000), Ordering::Relaxed);
+    }
+
     /// `initial_stored`: the store's highest recorded `stored` at start-up (stamps go above it).
     /// Returns the sequencer and the receiver the read side follows ([`ReadVisibility::new`]).
     pub fn channel(
@@ -136,6 +145,7 @@ impl WriteSequencer {
             },
             accepted: AtomicU64::new(0),
             already_present: AtomicU64::new(0),
+            stored_offset: AtomicI64::new(0),
             append_seconds: Histogram::with_opts(
                 HistogramOpts::new(
                     "lrs_log_append_duration_seconds",
@@ -202,7 +212,8 @@ impl WriteSequencer {
                     already_present,
                 });
             }
-            let stamp = (now_micros() + stored_offset()).max(seq.progress.borrow().last_stamp + 1);
+            let stamp = (now_micros() + self.stored_offset.load(Ordering::Relaxed))
+                .max(seq.progress.borrow().last_stamp + 1);
             let ids: Vec<Uuid> = kept.iter().map(|p| p.statement.id).collect();
             let bodies: Vec<Bytes> = if self.track_in_flight {
                 kept.iter()
@@ -334,17 +345,4 @@ impl IngestListener for WriteSequencer {
             seq.forget(tenant, *id);
         }
     }
-}
-
-/// Test-only: seconds added to the clock `stored` is stamped from (env
-/// `LRS_TEST_STORED_OFFSET_SECONDS`, e.g. `-63072000` for two years ago), so a test can write
-/// statements stored in an earlier school year (the retention purge's test). 0 when unset.
-fn stored_offset() -> Micros {
-    static OFFSET: std::sync::OnceLock<Micros> = std::sync::OnceLock::new();
-    *OFFSET.get_or_init(|| {
-        std::env::var("LRS_TEST_STORED_OFFSET_SECONDS")
-            .ok()
-            .and_then(|v| v.parse::<i64>().ok())
-            .map_or(0, |s| s.saturating_mul(1_000_000))
-    })
 }

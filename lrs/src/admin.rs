@@ -185,7 +185,7 @@ async fn purge_run(
     progress.abort();
     ran?;
     let job = service.job(id).await?.context("the purge record")?;
-    println!("{}", serde_json::to_string(&job)?);
+    println!("{}", serde_json::to_string(&job.public())?);
     Ok(())
 }
 
@@ -211,7 +211,11 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
                 .await
                 .context("reading purge records")?;
             for record in &records {
-                println!("{}", String::from_utf8_lossy(&record.record));
+                // What names people (a running learner purge's identifiers) is not shown.
+                match serde_json::from_slice::<lrs_ingest::purge::PurgeJob>(&record.record) {
+                    Ok(job) => println!("{}", serde_json::to_string(&job.public())?),
+                    Err(_) => println!("{}", String::from_utf8_lossy(&record.record)),
+                }
             }
             eprintln!("{} purge(s)", records.len());
             Ok(())

@@ -26,6 +26,7 @@ pub struct Config {
     pub lti: LtiSection,
     pub dashboard: DashboardSection,
     pub lifecycle: LifecycleSection,
+    pub testing: TestingSection,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -217,6 +218,20 @@ impl Default for LifecycleSection {
             retention_interval_hours: 24,
         }
     }
+}
+
+/// Test hooks: settings only the tests set (never in production), each to reach a state a test
+/// cannot wait for. Env: `LRS__TESTING__STORED_OFFSET_SECONDS=-63072000`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct TestingSection {
+    /// Seconds added to the clock `stored` is stamped from, e.g. `-63072000` for two years ago,
+    /// so a test can write statements stored in an earlier school year (the retention purge's
+    /// test). 0: the real clock.
+    pub stored_offset_seconds: i64,
+    /// A failpoint: the process aborts after this many batches of a purge job's run, to test
+    /// resuming. 0: never.
+    pub purge_abort_after_batches: u64,
 }
 
 /// The ingest loop (log → store).
@@ -578,9 +593,7 @@ impl Config {
         lrs_ingest::purge::PurgeConfig {
             batch: self.lifecycle.purge_batch.max(1),
             study: self.ingestor().study,
-            abort_after_batches: std::env::var("LRS_TEST_PURGE_ABORT_AFTER_BATCHES")
-                .ok()
-                .and_then(|v| v.parse().ok()),
+            abort_after_batches: Some(self.testing.purge_abort_after_batches).filter(|&n| n > 0),
         }
     }
 
@@ -771,6 +784,26 @@ mod tests {
         assert_eq!(config.server.listen, "127.0.0.1:8080");
         assert_eq!(config.storage.data_dir, PathBuf::from("./lrs-data"));
         assert_eq!(config.server.base_path, "/xapi");
+    }
+
+    #[test]
+    fn the_test_hooks_are_off_by_default_and_set_from_the_environment() {
+        let config = Config::load(None, &BTreeMap::new(), &CliOverrides::default()).unwrap();
+        assert_eq!(config.testing, TestingSection::default());
+        assert_eq!(config.purges().abort_after_batches, None);
+        let env = BTreeMap::from([
+            (
+                "LRS__TESTING__STORED_OFFSET_SECONDS".to_owned(),
+                "-63072000".to_owned(),
+            ),
+            (
+                "LRS__TESTING__PURGE_ABORT_AFTER_BATCHES".to_owned(),
+                "2".to_owned(),
+            ),
+        ]);
+        let config = Config::load(None, &env, &CliOverrides::default()).unwrap();
+        assert_eq!(config.testing.stored_offset_seconds, -63_072_000);
+        assert_eq!(config.purges().abort_after_batches, Some(2));
     }
 
     #[test]

@@ -324,6 +324,9 @@ async fn run_roles<S: Store>(
         )),
         _ => None,
     };
+    if let Some(sequencer) = &sequencer {
+        sequencer.set_stored_offset_seconds(config.testing.stored_offset_seconds);
+    }
 
     let mut ingest = None;
     let mut collectors: Vec<Box<dyn prometheus::core::Collector>> = Vec::new();
@@ -363,7 +366,21 @@ async fn run_roles<S: Store>(
     });
     // Purges run where writes are taken (the api role): resumed at start, retention on schedule.
     let purges = if roles.has(Role::Api) {
-        let service = PurgeService::new(store.clone(), log.for_purges(), config.purges());
+        // A learner purge resolves the learner as their export does.
+        let learners = lrs_api::RosterLearners(lrs_query::lifecycle::LearnerSources {
+            statements: store.clone(),
+            documents: store.clone(),
+            attachments: store.clone(),
+            study: store.clone(),
+            rosters: store.clone(),
+            identity: config.studylog_settings()?.identity,
+        });
+        let service = PurgeService::with_learners(
+            store.clone(),
+            log.for_purges(),
+            Some(Arc::new(learners)),
+            config.purges(),
+        );
         let resumed = service.resume().await.context("resuming purges")?;
         if resumed > 0 {
             tracing::info!(resumed, "unfinished purges resumed");

@@ -141,33 +141,6 @@ impl Drop for Broker {
     }
 }
 
-/// A fresh PostgreSQL schema; returns a `postgres://` URI whose connections use it.
-async fn fresh_schema(connection: &str) -> String {
-    let config: tokio_postgres::Config = connection.parse().expect("LRS_TEST_POSTGRES");
-    let (client, driver) = config
-        .connect(tokio_postgres::NoTls)
-        .await
-        .expect("connecting to PostgreSQL");
-    tokio::spawn(driver);
-    let schema = unique("e2e");
-    client
-        .batch_execute(&format!("CREATE SCHEMA {schema}"))
-        .await
-        .expect("creating a schema");
-    let host = match config.get_hosts().first() {
-        Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
-        _ => "127.0.0.1".to_owned(),
-    };
-    let port = config.get_ports().first().copied().unwrap_or(5432);
-    let user = config.get_user().unwrap_or("postgres");
-    let password = config
-        .get_password()
-        .map(|p| String::from_utf8_lossy(p).into_owned())
-        .unwrap_or_default();
-    let db = config.get_dbname().unwrap_or(user);
-    format!("postgres://{user}:{password}@{host}:{port}/{db}?options=-csearch_path%3D{schema}")
-}
-
 /// One `lrs serve --services <role>` process.
 struct Role {
     role: &'static str,
@@ -204,7 +177,10 @@ impl Deployment {
                 "LRS__LOG__URI".to_owned(),
                 broker.uri(&unique("lrs_e2e"), partitions),
             ),
-            ("LRS__STORAGE__URI".to_owned(), fresh_schema(postgres).await),
+            (
+                "LRS__STORAGE__URI".to_owned(),
+                common::postgres::fresh_schema(postgres, "e2e").await,
+            ),
         ];
         // One after the other: the first creates the topic, the others find it.
         let api = spawn_role(dir.path(), &env, "api", false);
@@ -623,7 +599,7 @@ async fn with_apply_schema_off_the_roles_wait_for_lrs_migrate_and_then_serve() {
         ),
         (
             "LRS__STORAGE__URI".to_owned(),
-            fresh_schema(&postgres).await,
+            common::postgres::fresh_schema(&postgres, "e2e").await,
         ),
         ("LRS__STORAGE__APPLY_SCHEMA".to_owned(), "false".to_owned()),
     ];

@@ -648,7 +648,7 @@ async fn an_extract_from_the_postgresql_store_counts_what_the_statements_say() {
         eprintln!("skipped: set LRS_TEST_POSTGRES to a PostgreSQL connection string");
         return;
     };
-    let uri = fresh_schema(&connection).await;
+    let uri = common::postgres::fresh_schema(&connection, "extract").await;
     let work = tempfile::tempdir().unwrap();
     let key = key_file(work.path(), "project.key", 5, 32);
     let config = work.path().join("lrs.toml");
@@ -703,36 +703,4 @@ async fn an_extract_from_the_postgresql_store_counts_what_the_statements_say() {
         PER_SCHOOL_SUBJECT,
     ));
     assert_eq!(counts, counts_of_oracle(&sent));
-}
-
-/// A fresh PostgreSQL schema; returns a `postgres://` URI whose connections use it.
-#[cfg(feature = "postgres")]
-async fn fresh_schema(connection: &str) -> String {
-    let config: tokio_postgres::Config = connection.parse().expect("LRS_TEST_POSTGRES");
-    let (client, driver) = config
-        .connect(tokio_postgres::NoTls)
-        .await
-        .expect("connecting to PostgreSQL");
-    tokio::spawn(driver);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let schema = format!("extract_{}_{nanos}", std::process::id());
-    client
-        .batch_execute(&format!("CREATE SCHEMA {schema}"))
-        .await
-        .expect("creating a schema");
-    let host = match config.get_hosts().first() {
-        Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
-        _ => "127.0.0.1".to_owned(),
-    };
-    let port = config.get_ports().first().copied().unwrap_or(5432);
-    let user = config.get_user().unwrap_or("postgres");
-    let password = config
-        .get_password()
-        .map(|p| String::from_utf8_lossy(p).into_owned())
-        .unwrap_or_default();
-    let db = config.get_dbname().unwrap_or(user);
-    format!("postgres://{user}:{password}@{host}:{port}/{db}?options=-csearch_path%3D{schema}")
 }

@@ -273,7 +273,7 @@ async fn retention_purges_the_school_years_before_the_kept_ones_and_their_month_
     let offset = (-TWO_YEARS).to_string();
     let mut lrs = Lrs::start(
         dir.path(),
-        &[("LRS_TEST_STORED_OFFSET_SECONDS", offset.as_str())],
+        &[("LRS__TESTING__STORED_OFFSET_SECONDS", offset.as_str())],
     );
     post(&lrs, &a, &old).await;
     lrs.wait_applied().await;
@@ -360,7 +360,7 @@ async fn a_purge_interrupted_by_a_crash_finishes_after_a_restart() {
     // Batches of 10 rows, and the process aborts after 2 of them.
     let env = [
         ("LRS__LIFECYCLE__PURGE_BATCH", "10"),
-        ("LRS_TEST_PURGE_ABORT_AFTER_BATCHES", "2"),
+        ("LRS__TESTING__PURGE_ABORT_AFTER_BATCHES", "2"),
     ];
     let mut lrs = Lrs::start(dir.path(), &env);
     let statements: Vec<Value> = (0..60)

@@ -552,6 +552,17 @@ pub trait PurgeStore: Send + Sync + 'static {
         sha2: &[String],
     ) -> Result<PurgeCounts, StoreError>;
 
+    /// Deletes the tenant's dictionary entries (`dim`, each key), with their `terms_by_time`
+    /// listing: a purged learner's identifiers ([`ACTOR_TERMS`]), whose facts are gone. Keys
+    /// not held are skipped; the count is in `other_rows`. An entry written again later (a new
+    /// statement of that identifier) is a new entry.
+    async fn purge_terms(
+        &self,
+        tenant: &str,
+        dim: u8,
+        keys: &[Key16],
+    ) -> Result<PurgeCounts, StoreError>;
+
     /// Deletes at most about `limit` rows of everything the tenant holds: statements, index
     /// blocks, voided markers, documents, attachments, facts, month summaries, terms, activity
     /// definitions, quarantined statements and rosters. Called until it returns a count of 0;

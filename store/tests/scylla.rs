@@ -47,4 +47,5 @@ async fn fresh_store() -> Option<(ScyllaStore, KeyspaceGuard)> {
 }
 
 lrs_store::store_suite!(optional fresh_store);
+lrs_store::purge_suite!(optional fresh_store);
 lrs_store::nonce_suite!(optional fresh_store);

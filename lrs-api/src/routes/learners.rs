@@ -3,7 +3,8 @@
 //!
 //! `DELETE /api/v1/learners/{userSourcedId}` purges them (issue 14 §3): an admin credential of
 //! the tenant (the `admin` scope) starts a purge job of every statement of every identity
-//! resolved to them and their State and Agent Profile documents, answered `202` with the job
+//! resolved to them and their State and Agent Profile documents (the job enumerates them once
+//! ingest has caught up: `lrs_ingest::learner_purge`), answered `202` with the job
 //! (`Location`: `/api/v1/admin/purges/{id}`); an unknown learner is 404. Their roster record stays
 //! (the roster belongs to the school-affairs system).
 //!
@@ -16,7 +17,7 @@
 use actix_web::http::{Method, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use lrs_auth::Access;
-use lrs_ingest::purge::{PurgeScope, Requester, ScopeRef};
+use lrs_ingest::purge::{PurgeScope, Requester};
 use lrs_query::aggregates::Reader;
 use lrs_query::lifecycle::LifecycleError;
 use lrs_store::now_micros;
@@ -31,8 +32,10 @@ use crate::routes::params::query_pairs;
 pub const LEARNER_METHODS: &[Method] = &[Method::DELETE];
 
 /// `DELETE /api/v1/learners/{userSourcedId}`: a purge job of the learner's statements and
-/// documents. The statements are those stored when the request is made: revoke the learner's
-/// tools first if more may arrive.
+/// documents. Only the roster lookup (404) happens here; the job itself resolves the learner's
+/// identities and enumerates their statements once ingest has applied everything acknowledged
+/// before this request (`lrs_ingest::learner_purge`): statements stored from now on are not
+/// purged.
 pub async fn purge(
     path: web::Path<String>,
     state: web::Data<AppState>,
@@ -48,46 +51,28 @@ pub async fn purge(
         .clone()
         .ok_or_else(|| ApiError::not_found("this instance runs no purges"))?;
     let user = path.into_inner();
-    let learner = exports
+    // 404 now for a learner the roster does not know; their identities are the job's.
+    exports
         .learner(auth.tenant(), &user)
         .await
         .map_err(lifecycle_error)?;
-    let sources = exports.sources();
-    let mut ids = Vec::new();
-    let mut pages = learner.statements(sources.statements.clone(), None, None);
-    while let Some(page) = pages.next_page().await.map_err(lifecycle_error)? {
-        ids.extend(page.iter().map(|s| s.id));
-    }
-    let mut document_scopes: Vec<ScopeRef> = learner
-        .documents(sources.documents.as_ref())
-        .await
-        .map_err(lifecycle_error)?
-        .iter()
-        .map(|address| ScopeRef::of(&address.scope))
-        .collect();
-    document_scopes.dedup();
-    tracing::info!(
-        statements = ids.len(),
-        document_scopes = document_scopes.len(),
-        "learner purge requested"
-    );
-    let scope = PurgeScope::Statements {
-        requested: ids.len() as u64,
-        ids,
-        document_scopes,
-    };
     let requester = Requester {
         role: "admin-api".into(),
         credential: Some(auth.credential_name().to_owned()),
     };
     let job = purges
         .service
-        .start(auth.tenant(), scope, requester)
+        .start(
+            auth.tenant(),
+            PurgeScope::learner(&user, now_micros()),
+            requester,
+        )
         .await
         .map_err(crate::routes::purges::failed)?;
+    tracing::info!(job = %job.id, "learner purge requested");
     Ok(HttpResponse::Accepted()
         .insert_header((header::LOCATION, format!("/api/v1/admin/purges/{}", job.id)))
-        .json(job))
+        .json(job.public()))
 }
 
 fn lifecycle_error(e: LifecycleError) -> ApiError {

@@ -108,7 +108,7 @@ pub async fn start(
         .map_err(failed)?;
     Ok(HttpResponse::Accepted()
         .insert_header((header::LOCATION, format!("/api/v1/admin/purges/{}", job.id)))
-        .json(job))
+        .json(job.public()))
 }
 
 /// `GET /api/v1/admin/purges`.
@@ -124,6 +124,7 @@ pub async fn list(
         .map_err(failed)?
         .into_iter()
         .filter(|j| j.tenant == auth.tenant())
+        .map(|j| j.public())
         .collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "tenant": auth.tenant(),
@@ -146,7 +147,7 @@ pub async fn get(
         )
     })?;
     match purges(&state)?.service.job(id).await.map_err(failed)? {
-        Some(job) if job.tenant == auth.tenant() => Ok(HttpResponse::Ok().json(job)),
+        Some(job) if job.tenant == auth.tenant() => Ok(HttpResponse::Ok().json(job.public())),
         _ => Err(ApiError::not_found(format!("no purge {id} in this tenant"))),
     }
 }

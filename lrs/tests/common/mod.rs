@@ -4,6 +4,7 @@
 
 pub mod attachments;
 pub mod browser;
+pub mod deployment;
 pub mod disk_bytes;
 pub mod documents;
 pub mod lti;

@@ -850,6 +850,17 @@ impl PurgeStore for EmbeddedStore {
             .await
     }
 
+    async fn purge_terms(
+        &self,
+        tenant: &str,
+        dim: u8,
+        keys: &[Key16],
+    ) -> Result<PurgeCounts, StoreError> {
+        let (tenant, keys) = (tenant.to_owned(), keys.to_vec());
+        self.blocking(move |t| t.purge_terms(&tenant, dim, &keys))
+            .await
+    }
+
     async fn purge_tenant(&self, tenant: &str, limit: usize) -> Result<PurgeCounts, StoreError> {
         let tenant = tenant.to_owned();
         self.blocking(move |t| t.purge_tenant(&tenant, limit)).await

@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 use fjall::{Keyspace, PersistMode};
+use lrs_schema::envelope::Key16;
 use uuid::Uuid;
 
 use super::codec::{self, corrupt};
@@ -114,6 +115,46 @@ impl Tables {
                 batch.remove(&self.attachments, key);
                 counts.attachments += 1;
             }
+        }
+        if !batch.is_empty() {
+            batch.commit().map_err(unavailable)?;
+        }
+        Ok(counts)
+    }
+
+    /// Deletes dictionary entries and their `terms_by_time` keys (the value's first 8 bytes are
+    /// `first_seen`, which that key holds).
+    pub(crate) fn purge_terms(
+        &self,
+        tenant: &str,
+        dim: u8,
+        term_keys: &[Key16],
+    ) -> Result<PurgeCounts, StoreError> {
+        let mut counts = PurgeCounts::default();
+        let Some(tenant) = self.tenant_id(tenant) else {
+            return Ok(counts);
+        };
+        let mut batch = self.db.batch().durability(Some(PersistMode::SyncAll));
+        for term in term_keys {
+            let mut key = Vec::with_capacity(keys::TENANT_LEN + 17);
+            keys::push_tenant(&mut key, tenant);
+            key.push(dim);
+            key.extend_from_slice(&term.0);
+            let Some(value) = self.terms.get(&key).map_err(unavailable)? else {
+                continue;
+            };
+            let first_seen: [u8; 8] = value
+                .get(..8)
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| corrupt("a term without first_seen".into()))?;
+            let mut by_time = Vec::with_capacity(keys::TENANT_LEN + 25);
+            keys::push_tenant(&mut by_time, tenant);
+            by_time.extend_from_slice(&(u64::from_be_bytes(first_seen) ^ (1 << 63)).to_be_bytes());
+            by_time.push(dim);
+            by_time.extend_from_slice(&term.0);
+            batch.remove(&self.terms, key);
+            batch.remove(&self.terms_by_time, by_time);
+            counts.other_rows += 2;
         }
         if !batch.is_empty() {
             batch.commit().map_err(unavailable)?;
@@ -237,9 +278,27 @@ impl Tables {
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
+        // fjall keeps every version newer than its MVCC watermark through a compaction (a
+        // reader's snapshot might need it), tombstones included, and moves the watermark up
+        // only every 10,000 snapshots closed: close that many (an empty snapshot costs
+        // nanoseconds), so the purge's own deletes are below it.
+        for _ in 0..SNAPSHOTS_PER_WATERMARK_MOVE {
+            drop(self.db.snapshot());
+        }
         for keyspace in &every {
             keyspace.major_compact().map_err(unavailable)?;
         }
+        // The compacted tables' files are deleted when fjall next tidies its version history,
+        // which it does when a memtable is sealed: seal one (of a scratch entry).
+        self.purge_scratch
+            .insert(b"tidy".to_vec(), Vec::new())
+            .map_err(unavailable)?;
+        self.purge_scratch
+            .remove(b"tidy".to_vec())
+            .map_err(unavailable)?;
+        self.purge_scratch
+            .rotate_memtable_and_wait()
+            .map_err(unavailable)?;
         Ok(())
     }
 
@@ -296,6 +355,10 @@ impl Tables {
 
 /// Bytes written through the journal so that fjall seals it (it does past 64 MB).
 const JOURNAL_FILLER_BYTES: usize = 65 << 20;
+
+/// fjall moves its MVCC garbage-collection watermark up once per this many snapshots closed
+/// (`SnapshotTracker::close_raw` in fjall 3).
+const SNAPSHOTS_PER_WATERMARK_MOVE: usize = 10_000;
 
 /// The journal files (`*.jnl`) in the database directory.
 fn journals(dir: &Path) -> Vec<std::path::PathBuf> {

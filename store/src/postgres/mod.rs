@@ -552,6 +552,18 @@ impl PurgeStore for PostgresStore {
         purge::purge_attachments(&self.client().await?, tenant, sha2).await
     }
 
+    async fn purge_terms(
+        &self,
+        tenant: &str,
+        dim: u8,
+        keys: &[Key16],
+    ) -> Result<PurgeCounts, StoreError> {
+        if keys.is_empty() {
+            return Ok(PurgeCounts::default());
+        }
+        purge::purge_terms(&mut self.client().await?, tenant, dim, keys).await
+    }
+
     async fn purge_tenant(&self, tenant: &str, limit: usize) -> Result<PurgeCounts, StoreError> {
         purge::purge_tenant(&mut self.client().await?, tenant, limit).await
     }

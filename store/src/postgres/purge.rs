@@ -12,12 +12,13 @@ use std::collections::{BTreeMap, HashSet};
 
 use bytes::Bytes;
 use deadpool_postgres::Object;
+use lrs_schema::envelope::Key16;
 use uuid::Uuid;
 
 use super::unavailable;
 use crate::layout::blocks::{self, BlockRewrite};
 use crate::layout::codec::decode_keys_blob;
-use crate::layout::wide::bucket as day_of;
+use crate::layout::wide::{bucket as day_of, utc_month};
 use crate::layout::{self, IndexTable, PathKey};
 use crate::{Position, PurgeCounts, PurgeRecord, StoreError};
 
@@ -203,6 +204,54 @@ pub(super) async fn purge_attachments(
         attachments,
         ..PurgeCounts::default()
     })
+}
+
+/// Deletes dictionary entries and their `terms_by_time` rows (found by the `first_seen` the
+/// entry held), in one transaction.
+pub(super) async fn purge_terms(
+    client: &mut Object,
+    tenant: &str,
+    dim: u8,
+    keys: &[Key16],
+) -> Result<PurgeCounts, StoreError> {
+    let keys: Vec<&[u8]> = keys.iter().map(|k| &k.0[..]).collect();
+    let dim = i16::from(dim);
+    let tx = client.transaction().await.map_err(unavailable)?;
+    let delete = tx
+        .prepare_cached(
+            "DELETE FROM terms WHERE tenant = $1 AND dim = $2 AND term_key = ANY($3) \
+             RETURNING term_key, first_seen",
+        )
+        .await
+        .map_err(unavailable)?;
+    let deleted = tx
+        .query(&delete, &[&tenant, &dim, &keys])
+        .await
+        .map_err(unavailable)?;
+    let by_time = tx
+        .prepare_cached(
+            "DELETE FROM terms_by_time \
+             WHERE tenant = $1 AND month = $2 AND first_seen = $3 AND dim = $4 AND term_key = $5",
+        )
+        .await
+        .map_err(unavailable)?;
+    let mut counts = PurgeCounts {
+        other_rows: deleted.len() as u64,
+        ..PurgeCounts::default()
+    };
+    for row in &deleted {
+        let key: &[u8] = row.get(0);
+        let first_seen: i64 = row.get(1);
+        counts.other_rows += tx
+            .execute(
+                &by_time,
+                &[&tenant, &utc_month(first_seen), &first_seen, &dim, &key],
+            )
+            .await
+            .map_err(unavailable)?;
+    }
+    tx.commit().await.map_err(unavailable)?;
+    Ok(counts)
 }
 
 /// Every table with a `tenant` column, and the count it adds to.

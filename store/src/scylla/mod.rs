@@ -23,6 +23,7 @@ mod config;
 mod documents;
 mod nonces;
 mod prepared;
+mod purge;
 mod quarantine;
 mod statements;
 mod studylog;
@@ -520,13 +521,13 @@ impl RosterStore for ScyllaStore {
 impl PurgeStore for ScyllaStore {
     async fn purge_statements(
         &self,
-        _tenant: &str,
+        tenant: &str,
         ids: &[Uuid],
     ) -> Result<PurgeCounts, StoreError> {
         if ids.is_empty() {
             return Ok(PurgeCounts::default());
         }
-        Err(purge_not_built("statements"))
+        purge::purge_statements(&self.inner, tenant, ids).await
     }
 
     async fn purge_attachments(
@@ -561,8 +562,17 @@ impl PurgeStore for ScyllaStore {
         Ok(counts)
     }
 
-    async fn purge_tenant(&self, _tenant: &str, _limit: usize) -> Result<PurgeCounts, StoreError> {
-        Err(purge_not_built("a whole tenant"))
+    async fn purge_terms(
+        &self,
+        tenant: &str,
+        dim: u8,
+        keys: &[Key16],
+    ) -> Result<PurgeCounts, StoreError> {
+        purge::purge_terms(&self.inner, tenant, dim, keys).await
+    }
+
+    async fn purge_tenant(&self, tenant: &str, limit: usize) -> Result<PurgeCounts, StoreError> {
+        purge::purge_tenant(&self.inner, tenant, limit).await
     }
 
     /// Left to ScyllaDB's own compaction after `gc_grace_seconds` (docs/lifecycle.md).
@@ -600,14 +610,4 @@ impl PurgeStore for ScyllaStore {
         out.sort_by_key(|r| (r.created, r.id));
         Ok(out)
     }
-}
-
-fn purge_not_built(what: &str) -> StoreError {
-    StoreError::new(
-        StoreErrorKind::Unavailable,
-        format!(
-            "purging {what} is not built on the ScyllaDB store yet (issue 14 §3): use the \
-             embedded or PostgreSQL store, see docs/lifecycle.md"
-        ),
-    )
 }

@@ -1,6 +1,6 @@
 //! Suite: real deletion (issue 14 §3): purged statements leave every access path while the
 //! statements sharing their index blocks stay; a tenant purge leaves nothing of the tenant and
-//! everything of the others; attachments by hash; purge records.
+//! everything of the others; attachments by hash; dictionary entries by key; purge records.
 
 use std::collections::HashSet;
 
@@ -10,7 +10,11 @@ use uuid::Uuid;
 use super::SuiteStore;
 use super::fixtures::*;
 use super::studylog::{bare_fact, day, learner, with_fact};
-use crate::{AccessPath, AttachmentBody, PurgeRecord, PurgeStore, StatementRow};
+use lrs_schema::envelope::Key16;
+
+use crate::{
+    ACTOR_TERMS, AccessPath, AttachmentBody, PurgeRecord, PurgeStore, StatementRow, TermRow,
+};
 
 /// What the purge suite functions take.
 pub trait PurgeSuiteStore: SuiteStore + PurgeStore {}
@@ -276,6 +280,70 @@ pub async fn a_tenant_purge_leaves_nothing_of_the_tenant_and_everything_of_anoth
     assert_eq!(scanned.len(), 3);
 }
 
+pub async fn purged_dictionary_entries_are_gone_and_the_others_stay<S: PurgeSuiteStore>(store: &S) {
+    let (tenant, other) = ("suite-purge-terms", "suite-purge-terms-other");
+    let term = |tenant: &str, text: &str, first_seen: i64| TermRow {
+        tenant: tenant.to_owned(),
+        dim: ACTOR_TERMS,
+        key: Key16::of(text),
+        text: text.to_owned(),
+        first_seen,
+    };
+    let (gone, kept) = (
+        "mbox::mailto:gone@example.jp",
+        "mbox::mailto:kept@example.jp",
+    );
+    let first_seen = 1_780_000_000_000_000;
+    store
+        .record_terms(&[
+            term(tenant, gone, first_seen),
+            term(tenant, kept, first_seen),
+            term(other, gone, first_seen),
+        ])
+        .await
+        .unwrap();
+    let texts = |rows: Vec<TermRow>| -> Vec<String> {
+        let mut texts: Vec<String> = rows.into_iter().map(|t| t.text).collect();
+        texts.sort();
+        texts
+    };
+    let counts = store
+        .purge_terms(tenant, ACTOR_TERMS, &[Key16::of(gone), Key16::of("never")])
+        .await
+        .unwrap();
+    assert!(counts.other_rows >= 1, "{counts:?}");
+    assert_eq!(counts.statements, 0);
+    for since in [None, Some(first_seen)] {
+        assert_eq!(
+            texts(store.terms(tenant, since).await.unwrap()),
+            vec![kept.to_owned()],
+            "since {since:?}"
+        );
+        assert_eq!(
+            texts(store.terms(other, since).await.unwrap()),
+            vec![gone.to_owned()],
+            "another tenant's entry stays (since {since:?})"
+        );
+    }
+    let again = store
+        .purge_terms(tenant, ACTOR_TERMS, &[Key16::of(gone)])
+        .await
+        .unwrap();
+    assert_eq!(again, crate::PurgeCounts::default(), "idempotent");
+    // A new statement of the identifier records it again.
+    store
+        .record_terms(&[term(tenant, gone, first_seen + 1)])
+        .await
+        .unwrap();
+    assert_eq!(
+        texts(store.terms(tenant, Some(first_seen + 1)).await.unwrap())
+            .into_iter()
+            .filter(|t| t == gone)
+            .count(),
+        1
+    );
+}
+
 pub async fn purge_records_are_kept_and_listed_oldest_first<S: PurgeSuiteStore>(store: &S) {
     let record = |n: u128, created: i64, text: &str| PurgeRecord {
         id: Uuid::from_u128(0x5eed_0000 + n),
@@ -322,6 +390,7 @@ macro_rules! purge_suite {
             a_purged_voided_statement_takes_its_marker_and_a_purged_voider_leaves_it,
             purged_attachments_are_gone_and_the_others_stay,
             a_tenant_purge_leaves_nothing_of_the_tenant_and_everything_of_another,
+            purged_dictionary_entries_are_gone_and_the_others_stay,
             purge_records_are_kept_and_listed_oldest_first,
         );
     };
