@@ -26,6 +26,7 @@ pub struct Config {
     pub lti: LtiSection,
     pub dashboard: DashboardSection,
     pub lifecycle: LifecycleSection,
+    pub learner_import: LearnerImportSection,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -215,6 +216,32 @@ impl Default for LifecycleSection {
             keep_school_years: 0,
             purge_batch: 1_000,
             retention_interval_hours: 24,
+        }
+    }
+}
+
+/// A learner's import from another board (`POST /api/v1/learners/import`, docs/lifecycle.md §2).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LearnerImportSection {
+    /// The largest bundle (the export zip) accepted; it is spooled to a temporary file under
+    /// `storage.data_dir/import-spool`, never held in memory. Larger: 413.
+    pub max_body_bytes: u64,
+    /// The context extension (an IRI) that marks every imported statement; its value names the
+    /// source board (`sourceTenant`) and the source's `stored` and `authority`.
+    pub source_extension: String,
+}
+
+/// The default [`LearnerImportSection::source_extension`]: under the project's namespace (its
+/// repository address).
+pub const DEFAULT_SOURCE_EXTENSION: &str =
+    "https://example.invalid/lrs/xapi/extensions/transferred-from";
+
+impl Default for LearnerImportSection {
+    fn default() -> Self {
+        LearnerImportSection {
+            max_body_bytes: 1024 * 1024 * 1024,
+            source_extension: DEFAULT_SOURCE_EXTENSION.into(),
         }
     }
 }
@@ -565,6 +592,12 @@ impl Config {
                     project.name
                 );
             }
+        }
+        if lrs_schema::Iri::parse(&self.learner_import.source_extension).is_err() {
+            bail!(
+                "learner_import.source_extension must be an absolute IRI ({:?})",
+                self.learner_import.source_extension
+            );
         }
         if !["text", "json"].contains(&self.logging.format.as_str()) {
             bail!("logging.format must be `text` or `json`");

@@ -103,6 +103,12 @@ impl BundleError {
     }
 }
 
+impl From<std::io::Error> for BundleError {
+    fn from(e: std::io::Error) -> BundleError {
+        BundleError::Io(e.to_string())
+    }
+}
+
 /// `manifest.json` as the import reads it (the fields it checks; others are ignored).
 #[derive(Debug, Clone, Deserialize)]
 pub struct BundleManifest {
