@@ -22,6 +22,7 @@
 //! A failure in steps 2–4 (the store or log going away) leaves part of the bundle imported;
 //! sending the same bundle again completes it (every step is idempotent).
 
+use std::collections::HashSet;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -260,7 +261,7 @@ impl LearnerImports {
         let marker = self.config.marker.clone();
         let facts = self.facts.clone();
         let authority = request.principal.authority.clone();
-        let (archive, verified, mut counts, preparer) = tokio::task::spawn_blocking(move || {
+        let (archive, verified, present, preparer) = tokio::task::spawn_blocking(move || {
             let reopened = file.reopen().map_err(|e| BundleError::Io(e.to_string()))?;
             let mut archive =
                 ZipArchive::new(reopened).map_err(|e| BundleError::NotAZip(e.to_string()))?;
@@ -275,19 +276,17 @@ impl LearnerImports {
                     .enabled
                     .then(|| (facts.config.clone(), facts.calendar)),
             };
-            let mut counts = Counted::default();
+            let mut present = HashSet::new();
             let verified = verify_bundle(&mut archive, &preparer, &mut |file, statements| {
-                let present = runtime.block_on(this.already_present(
+                present.extend(runtime.block_on(this.already_present(
                     &tenant_for_check,
                     &preparer,
                     file,
                     statements,
-                ))?;
-                counts.already_present += present.len() as u64;
-                counts.new += (statements.len() - present.len()) as u64;
+                ))?);
                 Ok(())
             })?;
-            Ok::<_, BundleError>((archive, verified, counts, preparer))
+            Ok::<_, BundleError>((archive, verified, present, preparer))
         })
         .await
         .map_err(|e| ApiError::internal("import task", &e))?
@@ -296,7 +295,7 @@ impl LearnerImports {
             tenant,
             source = %verified.manifest.source_tenant,
             statements = verified.statements,
-            new = counts.new,
+            already_present = present.len(),
             seconds = started.elapsed().as_secs_f64(),
             "learner import: bundle verified"
         );
@@ -386,12 +385,13 @@ impl LearnerImports {
                 &mut archive,
                 &verified,
                 &preparer,
+                &present,
             )?;
             Ok::<_, ApiError>(summary)
         })
         .await
         .map_err(|e| ApiError::internal("import task", &e))??;
-        counts = written.statements;
+        let counts = written.statements;
         summary.statements = counts;
         summary.state_documents = written.state_documents;
         summary.agent_profile_documents = written.agent_profile_documents;
@@ -553,8 +553,9 @@ impl LearnerImports {
         Ok(())
     }
 
-    /// Step 4: every statement file again, its statements not yet stored submitted as POSTs
-    /// are (one log record per [`RECORD_BYTES`]), waiting out 503s for up to [`MAX_WAIT`].
+    /// Step 4: every statement file again, its statements not found stored in step 1
+    /// (`present`) submitted as POSTs are (one log record per [`RECORD_BYTES`]), waiting out
+    /// 503s for up to [`MAX_WAIT`].
     #[allow(clippy::too_many_arguments)]
     fn write_statements(
         &self,
@@ -565,6 +566,7 @@ impl LearnerImports {
         archive: &mut ZipArchive<std::fs::File>,
         verified: &VerifiedBundle,
         preparer: &StatementPreparer,
+        present: &HashSet<Uuid>,
     ) -> Result<Counted, ApiError> {
         let mut counts = Counted::default();
         let mut waited = Duration::ZERO;
@@ -572,10 +574,9 @@ impl LearnerImports {
         for file in &verified.statement_files {
             let bytes = read_file(archive, file).map_err(written_error)?;
             let statements = preparer.prepare_file(file, &bytes).map_err(written_error)?;
-            let present = runtime
-                .block_on(self.already_present(tenant, preparer, file, &statements))
-                .map_err(written_error)?;
-            counts.already_present += present.len() as u64;
+            let before = statements.len();
+            // Those found stored by step 1 are skipped; one stored since is found by the
+            // sequencer's own check of client-chosen ids (equivalent: no-op; else 409).
             let fresh: Vec<PreparedStatement> = statements
                 .into_iter()
                 .filter(|s| !present.contains(&s.statement.id))
@@ -584,6 +585,7 @@ impl LearnerImports {
                     client_id: true,
                 })
                 .collect();
+            counts.already_present += (before - fresh.len()) as u64;
             for record in by_bytes(fresh) {
                 loop {
                     match runtime.block_on(sequencer.submit(tenant, writer, record.clone())) {

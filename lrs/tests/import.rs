@@ -736,3 +736,80 @@ async fn an_import_into_the_postgresql_store_keeps_ids_marks_and_is_idempotent()
     let lrs = TestLrs::start_with_env(&[], &[("LRS__STORAGE__URI", uri.as_str())]);
     round_trip(&lrs).await;
 }
+
+/// Import throughput against a baseline measured in the same run: the same statements POSTed
+/// (`/xapi/statements`, batches of 500) to a fresh tenant. Each round POSTs them to tenant
+/// `post-N`, then imports board A's export of them into tenant `import-N` (roster imported
+/// first, not timed); both times run until ingest has applied everything (`/ready`). Ignored (it
+/// takes a while); `IMPORT_BENCH_STATEMENTS` sets the history's length (default 50,000):
+/// `cargo test --release -p lrs --test import -- --ignored --nocapture benchmark`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn benchmark_import_against_the_post_of_the_same_statements() {
+    let count: u32 = std::env::var("IMPORT_BENCH_STATEMENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50_000);
+    let lrs = TestLrs::start();
+    Target::of(&lrs).import(&roster_v2()).await;
+    let learner = Who::learner("s8");
+    let bodies: Vec<Value> = (1..=count)
+        .map(|n| sent(n, learner.clone(), at(2026, 10, 1, 0, 0) + i64::from(n)).json())
+        .collect();
+    let batches: Vec<Value> = bodies
+        .chunks(500)
+        .map(|chunk| Value::Array(chunk.to_vec()))
+        .collect();
+    let post_all = |key: String, secret: String| {
+        let lrs = &lrs;
+        let batches = &batches;
+        async move {
+            let started = std::time::Instant::now();
+            for batch in batches {
+                let response = lrs
+                    .request_as(Method::POST, "/statements", &key, &secret, "2.0.0")
+                    .json(batch)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), 200);
+            }
+            lrs.wait_applied().await;
+            started.elapsed().as_secs_f64()
+        }
+    };
+    post_all(lrs.key.clone(), lrs.secret.clone()).await;
+    let bundle = export(&lrs, "s8", &lrs.key, &lrs.secret).await;
+    println!(
+        "statements: {count}, bundle: {:.1} MB",
+        bundle.len() as f64 / 1e6
+    );
+    let mut rounds = Vec::new();
+    for round in 1..=3 {
+        let (key, secret) =
+            common::create_credential(&lrs.data_dir(), &format!("post-{round}"), "all");
+        let post_seconds = post_all(key, secret).await;
+        let tenant = format!("import-{round}");
+        let (key, secret) = common::create_credential(&lrs.data_dir(), &tenant, "all");
+        let b = BoardB { key, secret };
+        b.target(&lrs).import(&board_b_roster()).await;
+        let started = std::time::Instant::now();
+        let (status, summary) =
+            import(&lrs, "userSourcedId=n8", bundle.clone(), &b.key, &b.secret).await;
+        assert_eq!(status, 200, "{summary}");
+        lrs.wait_applied().await;
+        let import_seconds = started.elapsed().as_secs_f64();
+        assert_eq!(summary["statements"]["new"], count);
+        let (post_rate, import_rate) = (
+            f64::from(count) / post_seconds,
+            f64::from(count) / import_seconds,
+        );
+        println!(
+            "round {round}: POST {post_seconds:.2} s ({post_rate:.0} statements/s), import {import_seconds:.2} s ({import_rate:.0} statements/s), import / POST {:.2}",
+            import_rate / post_rate
+        );
+        rounds.push(import_rate / post_rate);
+    }
+    rounds.sort_by(f64::total_cmp);
+    println!("median import / POST: {:.2}", rounds[1]);
+}
