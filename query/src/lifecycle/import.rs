@@ -340,13 +340,16 @@ impl StatementPreparer {
     }
 }
 
+/// What [`verify_bundle`] calls with each statement file's name and statements.
+pub type EachFile<'a> = dyn FnMut(&str, &[ImportedStatement]) -> Result<(), BundleError> + 'a;
+
 /// Checks a bundle whole (see the module documentation). `prepare` turns each statement file
 /// into statements (the receiving LRS's form; their validity is part of the check), and
 /// `each_file` sees them (the import checks them against what is stored).
 pub fn verify_bundle<R: Read + Seek>(
     archive: &mut ZipArchive<R>,
     preparer: &StatementPreparer,
-    each_file: &mut dyn FnMut(&str, &[ImportedStatement]) -> Result<(), BundleError>,
+    each_file: &mut EachFile<'_>,
 ) -> Result<VerifiedBundle, BundleError> {
     let manifest = read_manifest(archive)?;
     let identities = identities(&manifest)?;
