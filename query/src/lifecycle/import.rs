@@ -820,3 +820,85 @@ pub fn authority_of(authority: &Value) -> Result<(String, Vec<String>), String> 
     let related = authority_terms(authority, XapiVersion::V2_0_0).map_err(|e| e.to_string())?;
     Ok((term, related))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MARKER: &str = "https://lrs.example.jp/extensions/transferred-from";
+
+    fn preparer() -> StatementPreparer {
+        let authority = json!({"objectType": "Agent",
+            "account": {"homePage": "https://lrs.example.jp", "name": "board-b-import"}});
+        let (authority_term, authority_related) = authority_of(&authority).unwrap();
+        StatementPreparer {
+            authority,
+            authority_term,
+            authority_related,
+            marker: MARKER.into(),
+            source_tenant: "board-a".into(),
+            facts: None,
+        }
+    }
+
+    fn exported() -> Value {
+        json!({
+            "id": "00000000-0000-4000-8000-000000000001",
+            "actor": {"account": {"homePage": "https://eportal.example.jp", "name": "s8"}},
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/answered"},
+            "object": {"id": "https://drill.example.jp/q/1"},
+            "timestamp": "2026-10-14T02:00:01.000Z",
+            "stored": "2026-10-14T02:00:05.123456Z",
+            "authority": {"objectType": "Agent",
+                "account": {"homePage": "https://lrs-a.example.jp", "name": "drill"}},
+            "version": "2.0.0",
+        })
+    }
+
+    #[test]
+    fn an_imported_statement_keeps_its_id_and_carries_the_sources_stored_and_authority_in_the_marker()
+     {
+        let imported = preparer().prepare(exported(), "$[0]").unwrap();
+        let body: Value = serde_json::from_slice(&imported.statement.body).unwrap();
+        assert_eq!(imported.statement.id.to_string(), exported()["id"]);
+        assert!(
+            body.get("stored").is_none(),
+            "the receiving LRS stamps its own"
+        );
+        assert_eq!(body["authority"], preparer().authority);
+        let marker = &body["context"]["extensions"][MARKER];
+        assert_eq!(marker["sourceTenant"], "board-a");
+        assert_eq!(marker["stored"], exported()["stored"]);
+        assert_eq!(marker["authority"], exported()["authority"]);
+        // The same statement prepared again is the same body: a re-import is equivalent.
+        let again = preparer().prepare(exported(), "$[0]").unwrap();
+        assert_eq!(again.statement.body, imported.statement.body);
+        // Without the marker it is the statement as sent (context added by the marker gone).
+        let unmarked = preparer().unmarked(&imported.statement.body).unwrap();
+        assert!(unmarked.get("context").is_none(), "{unmarked}");
+        assert!(lrs_schema::statements_equivalent(&unmarked, &exported()));
+    }
+
+    #[test]
+    fn a_marker_of_an_earlier_transfer_is_kept_inside_the_new_one() {
+        let mut statement = exported();
+        statement["context"] = json!({"extensions": {MARKER: {"sourceTenant": "board-0"}}});
+        let imported = preparer().prepare(statement, "$[0]").unwrap();
+        let body: Value = serde_json::from_slice(&imported.statement.body).unwrap();
+        let marker = &body["context"]["extensions"][MARKER];
+        assert_eq!(marker["sourceTenant"], "board-a");
+        assert_eq!(marker["previous"]["sourceTenant"], "board-0");
+    }
+
+    #[test]
+    fn a_statement_without_an_id_is_refused() {
+        let mut statement = exported();
+        statement.as_object_mut().unwrap().remove("id");
+        assert!(
+            preparer()
+                .prepare(statement, "$[3]")
+                .unwrap_err()
+                .contains("$[3]")
+        );
+    }
+}
