@@ -215,14 +215,11 @@ impl LearnerImports {
             }
         }
         drop(tx);
-        let file = writer
+        // Not synced: a spooled bundle that a crash loses is sent again.
+        writer
             .await
             .map_err(|e| ApiError::internal("import spool task", &e))?
-            .map_err(|e| ApiError::internal("import spool write", &e))?;
-        file.as_file()
-            .sync_data()
-            .map_err(|e| ApiError::internal("import spool sync", &e))?;
-        Ok(file)
+            .map_err(|e| ApiError::internal("import spool write", &e))
     }
 
     /// Imports the spooled bundle `file` for `request` (see the module documentation).
