@@ -297,43 +297,8 @@ impl LearnerImports {
             "learner import: bundle verified"
         );
         // Identities, still before anything is written.
-        let mut identities = Vec::new();
-        let mut aliases = Vec::new();
-        let receiving = SourcedId::parse(&request.user_sourced_id)
-            .ok_or_else(|| ApiError::not_found("no such user"))?;
-        for (identifier, _) in &verified.identities {
-            let actor = ActorRef::from_canonical(identifier).expect("checked by verify_bundle");
-            let (mapped_by, alias_added) = match view.identity.resolve(&view.roster, actor) {
-                Some(resolved) if resolved.user == user => (rule_name(resolved.rule), false),
-                Some(resolved) => {
-                    return Err(ApiError::bad_request(
-                        BUNDLE_RULE,
-                        "manifest.json",
-                        format!(
-                            "identity {identifier:?} is user {:?}'s in this board, not {:?}'s: nothing was imported",
-                            view.roster.user_sourced_id(resolved.user),
-                            request.user_sourced_id
-                        ),
-                    ));
-                }
-                None => match actor {
-                    ActorRef::Account { home_page, name } => {
-                        aliases.push(Alias {
-                            home_page: home_page.to_owned(),
-                            name: name.to_owned(),
-                            user_sourced_id: receiving.clone(),
-                        });
-                        ("alias", true)
-                    }
-                    _ => ("none", false),
-                },
-            };
-            identities.push(MappedIdentity {
-                identifier: identifier.clone(),
-                mapped_by,
-                alias_added,
-            });
-        }
+        let (identities, aliases) =
+            map_identities(&view, user, &request.user_sourced_id, &verified)?;
         before_write()?;
         // Step 2: the roster version (aliases and the transfer day).
         let transfer_day = match (request.transfer_day, view.roster.transfer_day(user)) {
@@ -394,7 +359,7 @@ impl LearnerImports {
         summary.agent_profile_documents = written.agent_profile_documents;
         summary.attachments = written.attachments;
         tracing::info!(
-            tenant = %summary.user_sourced_id,
+            tenant = %request.principal.tenant,
             source = %summary.source_tenant,
             new = counts.new,
             already_present = counts.already_present,
@@ -613,6 +578,54 @@ impl LearnerImports {
         }
         Ok(counts)
     }
+}
+
+/// How the receiving board maps each identity of the bundle: already the learner's, an alias
+/// to add (an account no rule resolves), or unmapped (an mbox the roster does not give them);
+/// one that is another user's refuses the bundle.
+fn map_identities(
+    view: &lrs_query::aggregates::TenantView,
+    user: lrs_roster::UserKey,
+    user_sourced_id: &str,
+    verified: &VerifiedBundle,
+) -> Result<(Vec<MappedIdentity>, Vec<Alias>), ApiError> {
+    let receiving =
+        SourcedId::parse(user_sourced_id).ok_or_else(|| ApiError::not_found("no such user"))?;
+    let mut identities = Vec::new();
+    let mut aliases = Vec::new();
+    for (identifier, _) in &verified.identities {
+        let actor = ActorRef::from_canonical(identifier).expect("checked by verify_bundle");
+        let (mapped_by, alias_added) = match view.identity.resolve(&view.roster, actor) {
+            Some(resolved) if resolved.user == user => (rule_name(resolved.rule), false),
+            Some(resolved) => {
+                return Err(ApiError::bad_request(
+                    BUNDLE_RULE,
+                    "manifest.json",
+                    format!(
+                        "identity {identifier:?} is user {:?}'s in this board, not {user_sourced_id:?}'s: nothing was imported",
+                        view.roster.user_sourced_id(resolved.user),
+                    ),
+                ));
+            }
+            None => match actor {
+                ActorRef::Account { home_page, name } => {
+                    aliases.push(Alias {
+                        home_page: home_page.to_owned(),
+                        name: name.to_owned(),
+                        user_sourced_id: receiving.clone(),
+                    });
+                    ("alias", true)
+                }
+                _ => ("none", false),
+            },
+        };
+        identities.push(MappedIdentity {
+            identifier: identifier.clone(),
+            mapped_by,
+            alias_added,
+        });
+    }
+    Ok((identities, aliases))
 }
 
 /// What steps 3 and 4 counted.

@@ -913,7 +913,13 @@ async fn a_learners_import_through_the_api_role_is_read_back_from_the_query_role
         })
         .collect();
     for chunk in statements.chunks(50) {
-        assert_eq!(deployment.post(&Value::Array(chunk.to_vec())).await.status(), 200);
+        assert_eq!(
+            deployment
+                .post(&Value::Array(chunk.to_vec()))
+                .await
+                .status(),
+            200
+        );
     }
     deployment.wait_until_applied(Duration::from_secs(60)).await;
     let bundle = deployment
@@ -951,8 +957,7 @@ async fn a_learners_import_through_the_api_role_is_read_back_from_the_query_role
             .expect("GET");
         assert_eq!(response.status(), 200, "{id}");
         let read: Value = response.json().await.expect("a statement");
-        let marker = &read["context"]["extensions"]
-            ["https://example.invalid/lrs/xapi/extensions/transferred-from"];
+        let marker = &read["context"]["extensions"]["https://example.invalid/lrs/xapi/extensions/transferred-from"];
         assert_eq!(marker["sourceTenant"], "board-e2e", "{read}");
     }
     let again: Value = import()
