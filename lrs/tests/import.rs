@@ -706,7 +706,8 @@ async fn a_bad_bundle_is_refused_whole_naming_the_file_and_nothing_is_imported()
         assert_eq!(status, 404);
     }
 
-    let (status, summary) = import(&lrs, "userSourcedId=n8", bundle, &b.key, &b.secret).await;
+    let (status, summary) =
+        import(&lrs, "userSourcedId=n8", bundle.clone(), &b.key, &b.secret).await;
     assert_eq!(status, 200, "{summary}");
     assert_eq!(summary["roster_version"], 2, "no version before this one");
     assert_eq!(summary["statements"]["new"], a.s8.len());
@@ -714,6 +715,19 @@ async fn a_bad_bundle_is_refused_whole_naming_the_file_and_nothing_is_imported()
     // Without transferDate the transfer day is the import's (Tokyo) day.
     let today = common::studylog::civil_from_days(common::lti::tokyo_today());
     assert_eq!(summary["transfer_day"], common::studylog::date_text(today));
+
+    // The same child's bundle for another user of B: their identities are n8's now.
+    lrs.wait_applied().await;
+    let log_before = log_bytes(&lrs.data_dir());
+    let (status, answer) = import(&lrs, "userSourcedId=s3", bundle, &b.key, &b.secret).await;
+    assert_eq!(status, 400, "{answer}");
+    let message = answer["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("is user \"n8\"'s in this board"),
+        "{answer}"
+    );
+    assert!(message.contains("nothing was imported"), "{answer}");
+    assert_eq!(log_bytes(&lrs.data_dir()), log_before);
 }
 
 /// The round trip on the PostgreSQL store (`LRS_TEST_POSTGRES`, see `ci/postgres.sh`; skipped
