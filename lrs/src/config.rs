@@ -878,6 +878,39 @@ mod tests {
     }
 
     #[test]
+    fn the_import_settings_come_from_the_environment_and_the_marker_must_be_an_iri() {
+        let load = |pairs: &[(&str, &str)]| {
+            let env = pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            Config::load(None, &env, &CliOverrides::default())
+        };
+        let defaults = load(&[]).unwrap();
+        assert_eq!(defaults.learner_import.max_body_bytes, 1 << 30);
+        assert_eq!(
+            defaults.learner_import.source_extension,
+            DEFAULT_SOURCE_EXTENSION
+        );
+        let set = load(&[
+            ("LRS__LEARNER_IMPORT__MAX_BODY_BYTES", "2048"),
+            (
+                "LRS__LEARNER_IMPORT__SOURCE_EXTENSION",
+                "https://lrs.pref.example.jp/xapi/transferred-from",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(set.learner_import.max_body_bytes, 2048);
+        assert_eq!(
+            set.learner_import.source_extension,
+            "https://lrs.pref.example.jp/xapi/transferred-from"
+        );
+        let err =
+            load(&[("LRS__LEARNER_IMPORT__SOURCE_EXTENSION", "transferred-from")]).unwrap_err();
+        assert!(format!("{err:#}").contains("source_extension"), "{err:#}");
+    }
+
+    #[test]
     fn an_unknown_key_is_an_error_naming_it() {
         let env = BTreeMap::from([("LRS__SERVER__LISTEN_ADDR".to_owned(), "x".to_owned())]);
         let err = Config::load(None, &env, &CliOverrides::default()).unwrap_err();

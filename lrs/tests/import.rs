@@ -730,6 +730,39 @@ async fn a_bad_bundle_is_refused_whole_naming_the_file_and_nothing_is_imported()
     assert_eq!(log_bytes(&lrs.data_dir()), log_before);
 }
 
+/// A bundle beyond `learner_import.max_body_bytes` is a 413 (announced or not), nothing
+/// imported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bundle_beyond_the_import_body_limit_is_a_413() {
+    let lrs = TestLrs::start_with_env(&[], &[("LRS__LEARNER_IMPORT__MAX_BODY_BYTES", "4096")]);
+    board_a(&lrs).await;
+    let b = BoardB::start(&lrs).await;
+    let bundle = export(&lrs, "s8", &lrs.key, &lrs.secret).await;
+    assert!(bundle.len() > 4096);
+    let (status, answer) =
+        import(&lrs, "userSourcedId=n8", bundle.clone(), &b.key, &b.secret).await;
+    assert_eq!(status, 413, "{answer}");
+    // Chunked, without a Content-Length: stopped while it arrives.
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        bundle.chunks(1024).map(|c| Ok(c.to_vec())).collect();
+    let response = lrs
+        .api_as(
+            Method::POST,
+            "/learners/import?userSourcedId=n8",
+            &b.key,
+            &b.secret,
+        )
+        .header("Content-Type", "application/zip")
+        .body(reqwest::Body::wrap_stream(futures::stream::iter(chunks)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    let (status, page) = b.get(&lrs, "/statements").await;
+    assert_eq!(status, 200);
+    assert_eq!(page["statements"], json!([]));
+}
+
 /// The round trip on the PostgreSQL store (`LRS_TEST_POSTGRES`, see `ci/postgres.sh`; skipped
 /// without it, except under `CI`).
 #[cfg(feature = "postgres")]
