@@ -133,6 +133,9 @@ pub struct AppState {
     /// Learners' exports (`GET /api/v1/learners/{id}/export`, `/dashboard/me/export`); none in
     /// a new state (they answer 404).
     pub learner_exports: Option<Arc<crate::learner_export::LearnerExports>>,
+    /// Learners' imports from another board (`POST /api/v1/learners/import`); none in a new
+    /// state (it answers 404).
+    pub learner_imports: Option<Arc<crate::learner_import::LearnerImports>>,
 }
 
 impl AppState {
@@ -167,6 +170,7 @@ impl AppState {
             extracts: None,
             purges: None,
             learner_exports: None,
+            learner_imports: None,
         }
     }
 
@@ -266,6 +270,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, base_path: &str) {
         routes::probe_resource("/api/v1/learners/inactive", routes::READ_METHODS)
             .route(web::get().to(routes::aggregates::inactive))
             .route(web::head().to(routes::aggregates::inactive)),
+    )
+    .service(
+        // Before `/api/v1/learners/{user}`, which would take `import` for a user.
+        routes::probe_resource("/api/v1/learners/import", routes::POST_METHODS)
+            .route(web::post().to(routes::learner_import::import)),
     )
     .service(
         routes::probe_resource("/api/v1/learners/{user}", routes::learners::LEARNER_METHODS)

@@ -62,6 +62,7 @@ pub mod extract;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod learner_export;
+pub mod learner_import;
 pub mod metrics;
 mod multipart;
 mod prepare;
@@ -76,6 +77,7 @@ pub use cors::CorsConfig;
 pub use disk::DiskReserve;
 pub use error::{ApiError, ApiErrorKind};
 pub use learner_export::{LearnerExports, RosterLearners};
+pub use learner_import::{ImportConfig, LearnerImports};
 pub use metrics::Metrics;
 pub use prepare::StudyFacts;
 pub use roster_import::RosterImporter;

@@ -14,12 +14,13 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use lrs_query::aggregates::AggregateService;
-use lrs_query::aggregates::service::record_kind_code;
+use lrs_query::aggregates::service::{TransferRecord, record_kind_code};
 use lrs_roster::{
     Alias, Calendar, ImportSummary, ParseOptions, RecordChange, RosterState, RosterVersion, UtcTime,
 };
 use lrs_store::{
-    ALIAS_KIND, RosterChangeRow, RosterStore, RosterVersionRow, StoreErrorKind, now_micros,
+    ALIAS_KIND, RosterChangeRow, RosterStore, RosterVersionRow, StoreErrorKind, TRANSFER_KIND,
+    now_micros,
 };
 use serde::Serialize;
 
@@ -120,6 +121,35 @@ impl RosterImporter {
         self.commit_planned(tenant, plan, before_commit)
             .await
             .map(|(version, aliases)| AliasUpload { version, aliases })
+    }
+
+    /// A learner's import from another board (issue 14 §2): upserts `aliases` (the imported
+    /// accounts, each mapped to the receiving user) and the learner's transfer record as one
+    /// roster version. `None` (and nothing written) when there is nothing to record.
+    pub async fn import_transfer(
+        &self,
+        tenant: &str,
+        aliases: Vec<Alias>,
+        transfer: Option<(String, TransferRecord)>,
+        before_commit: impl Fn() -> Result<(), ApiError>,
+    ) -> Result<Option<u32>, ApiError> {
+        if aliases.is_empty() && transfer.is_none() {
+            return Ok(None);
+        }
+        let plan = move |roster: &RosterState, _: &PlanContext| {
+            let (mut commit, count) = alias_commit(roster, &aliases);
+            if let Some((user, record)) = &transfer {
+                commit.changes.push(RosterChangeRow::Upsert {
+                    kind: TRANSFER_KIND,
+                    sourced_id: user.clone(),
+                    record: json(record),
+                });
+            }
+            Ok((commit, count))
+        };
+        self.commit_planned(tenant, plan, before_commit)
+            .await
+            .map(|(version, _)| Some(version.number))
     }
 
     /// Plans on the tenant's current roster (on the blocking pool) and commits, planning once

@@ -27,6 +27,7 @@ pub struct Config {
     pub dashboard: DashboardSection,
     pub lifecycle: LifecycleSection,
     pub testing: TestingSection,
+    pub learner_import: LearnerImportSection,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -232,6 +233,32 @@ pub struct TestingSection {
     /// A failpoint: the process aborts after this many batches of a purge job's run, to test
     /// resuming. 0: never.
     pub purge_abort_after_batches: u64,
+}
+
+/// A learner's import from another board (`POST /api/v1/learners/import`, docs/lifecycle.md §2).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LearnerImportSection {
+    /// The largest bundle (the export zip) accepted; it is spooled to a temporary file under
+    /// `storage.data_dir/import-spool`, never held in memory. Larger: 413.
+    pub max_body_bytes: u64,
+    /// The context extension (an IRI) that marks every imported statement; its value names the
+    /// source board (`sourceTenant`) and the source's `stored` and `authority`.
+    pub source_extension: String,
+}
+
+/// The default [`LearnerImportSection::source_extension`]: a placeholder under the reserved
+/// `.invalid` domain (the project owns no domain); a deployment sets an IRI of its own.
+pub const DEFAULT_SOURCE_EXTENSION: &str =
+    "https://example.invalid/lrs/xapi/extensions/transferred-from";
+
+impl Default for LearnerImportSection {
+    fn default() -> Self {
+        LearnerImportSection {
+            max_body_bytes: 1024 * 1024 * 1024,
+            source_extension: DEFAULT_SOURCE_EXTENSION.into(),
+        }
+    }
 }
 
 /// The ingest loop (log → store).
@@ -581,6 +608,12 @@ impl Config {
                 );
             }
         }
+        if lrs_schema::Iri::parse(&self.learner_import.source_extension).is_err() {
+            bail!(
+                "learner_import.source_extension must be an absolute IRI ({:?})",
+                self.learner_import.source_extension
+            );
+        }
         if !["text", "json"].contains(&self.logging.format.as_str()) {
             bail!("logging.format must be `text` or `json`");
         }
@@ -875,6 +908,39 @@ mod tests {
         let err =
             Config::load(Some(&file), &BTreeMap::new(), &CliOverrides::default()).unwrap_err();
         assert!(format!("{err:#}").contains("extract.projects"), "{err:#}");
+    }
+
+    #[test]
+    fn the_import_settings_come_from_the_environment_and_the_marker_must_be_an_iri() {
+        let load = |pairs: &[(&str, &str)]| {
+            let env = pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            Config::load(None, &env, &CliOverrides::default())
+        };
+        let defaults = load(&[]).unwrap();
+        assert_eq!(defaults.learner_import.max_body_bytes, 1 << 30);
+        assert_eq!(
+            defaults.learner_import.source_extension,
+            DEFAULT_SOURCE_EXTENSION
+        );
+        let set = load(&[
+            ("LRS__LEARNER_IMPORT__MAX_BODY_BYTES", "2048"),
+            (
+                "LRS__LEARNER_IMPORT__SOURCE_EXTENSION",
+                "https://lrs.pref.example.jp/xapi/transferred-from",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(set.learner_import.max_body_bytes, 2048);
+        assert_eq!(
+            set.learner_import.source_extension,
+            "https://lrs.pref.example.jp/xapi/transferred-from"
+        );
+        let err =
+            load(&[("LRS__LEARNER_IMPORT__SOURCE_EXTENSION", "transferred-from")]).unwrap_err();
+        assert!(format!("{err:#}").contains("source_extension"), "{err:#}");
     }
 
     #[test]

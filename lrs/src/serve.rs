@@ -554,6 +554,18 @@ fn start_xapi_server<S: Store>(
         },
         settings.calendar,
     );
+    let rosters = Arc::new(rosters);
+    let learner_imports = lrs_api::LearnerImports::new(
+        learner_exports.sources().clone(),
+        rosters.clone(),
+        api_config.facts.clone(),
+        settings.calendar,
+        lrs_api::ImportConfig {
+            max_body_bytes: config.learner_import.max_body_bytes,
+            spool_dir: config.storage.data_dir.join("import-spool"),
+            marker: config.learner_import.source_extension.clone(),
+        },
+    );
     let stores = Stores::all(store);
     let queries = StatementQueryService::new(
         stores.statements.clone(),
@@ -578,7 +590,7 @@ fn start_xapi_server<S: Store>(
     state.quarantine = Some(quarantine);
     state.disk = disk_reserve(config)?;
     state.aggregates = Some(aggregates);
-    state.rosters = Some(Arc::new(rosters));
+    state.rosters = Some(rosters);
     state.dashboard = Some(Arc::new(lrs_api::dashboard::Dashboard::new(
         config.dashboard()?,
         nonces,
@@ -593,6 +605,7 @@ fn start_xapi_server<S: Store>(
         None => None,
     };
     state.learner_exports = Some(Arc::new(learner_exports));
+    state.learner_imports = Some(Arc::new(learner_imports));
     let metrics = web::Data::new(metrics);
     let state = web::Data::new(state);
     let base_path = config.server.base_path.clone();

@@ -1205,3 +1205,123 @@ async fn an_lti_launch_and_the_school_board_and_prefecture_views_work_across_que
         "{learners} active learners against a minimum of {minimum}"
     );
 }
+
+/// Issue 14 §2 distributed: a learner exported from one board (read from the query role) and
+/// imported into another through the api role goes through the Kafka log like a POST: the query
+/// role then answers every statement under its id, marked with the source board, and a
+/// re-import finds them all present.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_learners_import_through_the_api_role_is_read_back_from_the_query_role() {
+    let test = "a_learners_import_through_the_api_role_is_read_back_from_the_query_role";
+    let Some((tansu, postgres)) = infrastructure(test) else {
+        return;
+    };
+    let broker = Broker::start(&tansu);
+    let deployment = Deployment::start(&broker, &postgres, 2, false).await;
+    let root = |role: &Role| role.base.replace("/xapi", "");
+    let api = root(&deployment.api);
+    let query = root(&deployment.query);
+    let roster = common::studylog::roster_v1();
+    let upload = |tenant_key: (String, String), zip: Vec<u8>| {
+        let client = deployment.client.clone();
+        let url = format!("{api}/api/v1/roster");
+        async move {
+            let response = client
+                .post(url)
+                .basic_auth(&tenant_key.0, Some(&tenant_key.1))
+                .header("Content-Type", "application/zip")
+                .body(zip)
+                .send()
+                .await
+                .expect("POST roster");
+            assert_eq!(response.status(), 200);
+        }
+    };
+    upload(
+        (deployment.key.clone(), deployment.secret.clone()),
+        roster.zip(),
+    )
+    .await;
+    let (b_key, b_secret) = create_credential(deployment.dir.path(), "board-e2f", "all");
+    let mut b_roster = roster.clone();
+    for user in &mut b_roster.users {
+        if user.id == "s8" {
+            user.id = "n8".into();
+            user.master = None;
+        }
+    }
+    for enrollment in &mut b_roster.enrollments {
+        if enrollment.user == "s8" {
+            enrollment.user = "n8".into();
+        }
+    }
+    upload((b_key.clone(), b_secret.clone()), b_roster.zip()).await;
+    let statements: Vec<Value> = (1..=120)
+        .map(|n| {
+            common::studylog::sent(
+                n,
+                common::studylog::Who::learner("s8"),
+                at(2026, 10, 14, 2, 0) + i64::from(n),
+            )
+            .json()
+        })
+        .collect();
+    for chunk in statements.chunks(50) {
+        assert_eq!(
+            deployment
+                .post(&Value::Array(chunk.to_vec()))
+                .await
+                .status(),
+            200
+        );
+    }
+    deployment.wait_until_applied(Duration::from_secs(60)).await;
+    let bundle = deployment
+        .client
+        .get(format!("{query}/api/v1/learners/s8/export"))
+        .basic_auth(&deployment.key, Some(&deployment.secret))
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(bundle.status(), 200);
+    let bundle = bundle.bytes().await.expect("the zip").to_vec();
+    let import = || {
+        deployment
+            .client
+            .post(format!("{api}/api/v1/learners/import?userSourcedId=n8"))
+            .basic_auth(&b_key, Some(&b_secret))
+            .header("Content-Type", "application/zip")
+            .body(bundle.clone())
+            .send()
+    };
+    let response = import().await.expect("import");
+    assert_eq!(response.status(), 200);
+    let summary: Value = response.json().await.expect("a summary");
+    assert_eq!(summary["statements"]["new"], statements.len(), "{summary}");
+    deployment.wait_until_applied(Duration::from_secs(60)).await;
+    for statement in &statements {
+        let id = statement["id"].as_str().unwrap();
+        let response = deployment
+            .client
+            .get(format!("{query}/xapi/statements?statementId={id}"))
+            .basic_auth(&b_key, Some(&b_secret))
+            .header("X-Experience-API-Version", "2.0.0")
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(response.status(), 200, "{id}");
+        let read: Value = response.json().await.expect("a statement");
+        let marker = &read["context"]["extensions"]["https://example.invalid/lrs/xapi/extensions/transferred-from"];
+        assert_eq!(marker["sourceTenant"], "board-e2e", "{read}");
+    }
+    let again: Value = import()
+        .await
+        .expect("import again")
+        .json()
+        .await
+        .expect("a summary");
+    assert_eq!(
+        again["statements"],
+        json!({"new": 0, "already_present": statements.len()})
+    );
+}

@@ -60,7 +60,8 @@ impl RosterState {
     /// Profile writes school years (`2025-04-01`–`2026-03-31`), i.e. the half-open
     /// `[beginDate, endDate + 1)`. A missing date is taken from the class's terms (the earliest
     /// `startDate`, the latest `endDate`), or left open when the class has none. The range ends
-    /// early on the day the enrollment, its class or its user was removed by a later import.
+    /// early on the day the enrollment, its class or its user was removed by a later import, and
+    /// starts late on the day its user joined by a transfer ([`RosterState::set_transfer`]).
     pub(crate) fn enrollment_days(&self, enrollment: &Slot<EnrollmentEntry>) -> DayRange {
         let entry = &enrollment.entry;
         let class = self.classes.slot(entry.class);
@@ -81,6 +82,12 @@ impl RosterState {
             term_end.unwrap_or(Day::MAX)
         } else {
             entry.end
+        };
+        // Issue 14 §2: a learner who joined by a transfer counts in an enrollment running on
+        // the transfer day only from that day (their imported history is the other board's).
+        let start = match self.transfers.get(&entry.user) {
+            Some(&transfer) if start < transfer && transfer < end => transfer,
+            _ => start,
         };
         end = end.min(enrollment.removed_on);
         if let Some(class) = class {

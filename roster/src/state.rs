@@ -129,6 +129,10 @@ pub struct RosterState {
     pub(crate) masters: Interner,
     pub(crate) users_by_master: Vec<Vec<u32>>,
     pub(crate) users_by_mbox: HashMap<MboxSha1, Vec<u32>>,
+    /// Learners imported from another board (issue 14 §2): the day each joined this one. Their
+    /// enrollments running on that day count from it (see `enrollment_days`), so history from
+    /// before the transfer is not attributed to this board's classes.
+    pub(crate) transfers: HashMap<u32, Day>,
 }
 
 impl RosterState {
@@ -157,6 +161,25 @@ impl RosterState {
             }
         }
         state
+    }
+
+    /// Records that `user_sourced_id` joined this board by a transfer on `day` (an import of
+    /// their history, issue 14 §2): an enrollment of theirs that began before `day` and runs
+    /// on it counts from `day`. Enrollments that ended before it (an earlier stay) are left
+    /// as they are. Returns whether the roster knows the user.
+    pub fn set_transfer(&mut self, user_sourced_id: &str, day: Day) -> bool {
+        match self.users.key(user_sourced_id) {
+            Some(user) => {
+                self.transfers.insert(user, day);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The day `user` joined this board by a transfer, if they did.
+    pub fn transfer_day(&self, user: UserKey) -> Option<Day> {
+        self.transfers.get(&user.0).copied()
     }
 
     /// Every version, oldest first.

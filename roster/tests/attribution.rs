@@ -266,3 +266,23 @@ fn the_timeline_agrees_with_attribute_day_by_day() {
         assert_eq!(segments.last().unwrap().days.end, lrs_roster::Day::MAX);
     }
 }
+
+/// Issue 14 §2: a learner imported from another board counts in the enrollments running on the
+/// transfer day from that day only; an enrollment that ended before it (an earlier stay) keeps
+/// its days.
+#[test]
+fn a_learner_who_joined_by_a_transfer_counts_in_their_classes_from_the_transfer_day() {
+    let mut state = imported();
+    assert_eq!(classes_on(&state, "l2", "2025-10-20"), ["k2"]);
+    assert!(state.set_transfer("l2", day("2025-11-01")));
+    let l2 = state.user_key("l2").unwrap();
+    assert_eq!(state.transfer_day(l2), Some(day("2025-11-01")));
+    assert!(classes_on(&state, "l2", "2025-10-31").is_empty());
+    assert_eq!(classes_on(&state, "l2", "2025-11-01"), ["k2"]);
+    assert_eq!(classes_on(&state, "l2", "2026-03-31"), ["k2"]);
+    // A transfer after the enrollment ended leaves it whole.
+    let mut later = imported();
+    assert!(later.set_transfer("l2", day("2026-06-01")));
+    assert_eq!(classes_on(&later, "l2", "2025-10-20"), ["k2"]);
+    assert!(!later.set_transfer("nobody", day("2026-06-01")));
+}

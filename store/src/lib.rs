@@ -56,7 +56,7 @@ pub use scylla::{
 };
 pub use studylog::{
     ACTOR_TERMS, ALIAS_KIND, FactRow, MonthNumber, RosterChangeRow, RosterRecordRow, RosterStore,
-    RosterVersionRow, StudyLogStore, StudyRow, TermRow, term_dims,
+    RosterVersionRow, StudyLogStore, StudyRow, TRANSFER_KIND, TermRow, term_dims,
 };
 
 /// Bytes of a tenant name, which starts every key (tenants are 1–64 characters, `lrs-auth`).

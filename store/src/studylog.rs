@@ -165,6 +165,12 @@ pub struct RosterRecordRow {
 /// the user's sourcedId (UTF-8).
 pub const ALIAS_KIND: u8 = 255;
 
+/// The record kind learner transfers are held under (issue 14 §2): an import of a learner's
+/// history from another board records, in a roster version like an alias upload, one record of
+/// this kind keyed by the receiving user's sourcedId, the record being JSON
+/// `{"day":"YYYY-MM-DD","sourceTenant":"…"}`: the day they joined this board.
+pub const TRANSFER_KIND: u8 = 254;
+
 /// Rosters, per tenant.
 #[async_trait]
 pub trait RosterStore: Send + Sync + 'static {

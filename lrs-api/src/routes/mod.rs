@@ -13,6 +13,7 @@ pub mod dashboard;
 pub mod documents;
 pub mod extracts;
 pub mod health;
+pub mod learner_import;
 pub mod learners;
 pub mod lti;
 mod params;

@@ -17,7 +17,7 @@ use lrs_schema::envelope::Key16;
 use lrs_schema::{DimKey, FactConfig, FactDim, ValidationError};
 use lrs_store::{
     ACTOR_TERMS, ALIAS_KIND, Micros, RosterRecordRow, RosterStore, StoreError, StoreErrorKind,
-    StudyLogStore, TermRow, now_micros,
+    StudyLogStore, TRANSFER_KIND, TermRow, now_micros,
 };
 use tokio::sync::{Mutex, RwLock};
 
@@ -697,7 +697,14 @@ fn rebuild(
         .collect::<Result<_, _>>()?;
     let mut persisted = Vec::with_capacity(records.len());
     let mut aliases = Vec::new();
+    let mut transfers = Vec::new();
     for row in records {
+        if row.kind == TRANSFER_KIND {
+            let transfer: TransferRecord =
+                serde_json::from_slice(&row.record).map_err(|e| corrupt("transfer", e))?;
+            transfers.push((row.sourced_id, transfer.day));
+            continue;
+        }
         if row.kind == ALIAS_KIND {
             let (home_page, name) = row
                 .sourced_id
@@ -723,7 +730,23 @@ fn rebuild(
             .map_err(|e| corrupt("removal", e))?;
         persisted.push(PersistedRecord { record, removal });
     }
-    Ok((RosterState::rebuild(versions, persisted), aliases))
+    let mut roster = RosterState::rebuild(versions, persisted);
+    for (user, day) in transfers {
+        if let Some(day) = Day::parse(&day) {
+            roster.set_transfer(&user, day);
+        }
+    }
+    Ok((roster, aliases))
+}
+
+/// A learner's transfer into the tenant, as held under [`TRANSFER_KIND`] (issue 14 §2).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransferRecord {
+    /// The local day they joined (`YYYY-MM-DD`).
+    pub day: String,
+    /// The board their history came from.
+    pub source_tenant: String,
 }
 
 /// The kind byte a roster record is stored under.

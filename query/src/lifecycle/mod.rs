@@ -1,12 +1,14 @@
-//! A learner's data over its whole life in the LRS (issue 14): export (§1), and, later, import
-//! and purge, which enumerate the same data.
+//! A learner's data over its whole life in the LRS (issue 14): export (§1), import (§2) and
+//! purge, which enumerate the same data.
 //!
 //! [`learner`] finds one roster user's data: every identity the tenant's identity rules resolve
 //! to them, their statements (every stored version, read page by page from the agent index),
 //! their State and Agent Profile documents and the attachments their statements reference.
-//! [`export`] writes it as a zip to any [`std::io::Write`], streaming.
+//! [`export`] writes it as a zip to any [`std::io::Write`], streaming; [`import`] checks such a
+//! zip whole and prepares its statements for another board.
 
 pub mod export;
+pub mod import;
 pub mod learner;
 
 pub use export::{

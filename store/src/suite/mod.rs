@@ -135,6 +135,7 @@ macro_rules! store_suite {
             concurrent_imports_of_one_version_number_let_exactly_one_win,
             roster_records_are_upserted_and_removals_keep_their_data,
             aliases_are_records_of_the_alias_kind,
+            transfers_are_records_of_the_transfer_kind_beside_the_users,
             tenants_never_see_each_others_rosters,
         );
     };

@@ -4,7 +4,9 @@
 use bytes::Bytes;
 
 use super::SuiteStore;
-use crate::{ALIAS_KIND, RosterChangeRow, RosterRecordRow, RosterVersionRow, StoreErrorKind};
+use crate::{
+    ALIAS_KIND, RosterChangeRow, RosterRecordRow, RosterVersionRow, StoreErrorKind, TRANSFER_KIND,
+};
 
 /// Version `number`, imported at a time derived from it, with a JSON body naming it.
 pub(super) fn version(number: u32) -> RosterVersionRow {
@@ -262,6 +264,43 @@ pub async fn aliases_are_records_of_the_alias_kind<S: SuiteStore>(store: &S) {
             ),
         ]
     );
+}
+
+/// Issue 14 §2: a learner's transfer is a record of [`TRANSFER_KIND`] keyed by the user's
+/// sourcedId, the same key as their user record: the kind keeps them apart.
+pub async fn transfers_are_records_of_the_transfer_kind_beside_the_users<S: SuiteStore>(store: &S) {
+    let tenant = "suite-roster-transfers";
+    let transfer = |day: &str| RosterChangeRow::Upsert {
+        kind: TRANSFER_KIND,
+        sourced_id: "user-1".to_owned(),
+        record: Bytes::from(format!(r#"{{"day":"{day}","sourceTenant":"board-a"}}"#)),
+    };
+    store
+        .commit_roster(
+            tenant,
+            &version(1),
+            &[upsert(4, "user-1", "a"), transfer("2026-11-01")],
+        )
+        .await
+        .unwrap();
+    store
+        .commit_roster(tenant, &version(2), &[transfer("2026-11-02")])
+        .await
+        .unwrap();
+    let records = records_of(store, tenant).await;
+    assert!(
+        records.contains(&held(4, "user-1", "a", None)),
+        "{records:?}"
+    );
+    let transfers: Vec<&RosterRecordRow> =
+        records.iter().filter(|r| r.kind == TRANSFER_KIND).collect();
+    assert_eq!(transfers.len(), 1, "{records:?}");
+    assert_eq!(transfers[0].sourced_id, "user-1");
+    assert_eq!(
+        transfers[0].record,
+        Bytes::from_static(br#"{"day":"2026-11-02","sourceTenant":"board-a"}"#)
+    );
+    assert_eq!(records.len(), 2);
 }
 
 pub async fn tenants_never_see_each_others_rosters<S: SuiteStore>(store: &S) {
