@@ -52,7 +52,7 @@ mod version;
 pub use activity::{Activity, ActivityDefinition};
 pub use actor::{Actor, Agent, Group};
 pub use attachment::Attachment;
-pub use batch::parse_statements;
+pub use batch::{parse_json, parse_statements};
 pub use body::StatementBody;
 pub use borrowed::{FastStatement, parse_statements_fast};
 pub use context::{Context, ContextAgent, ContextGroup};
