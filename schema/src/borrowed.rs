@@ -238,7 +238,7 @@ fn plain_tape(nodes: &[Node<'_>]) -> bool {
     true
 }
 
-fn has_duplicate<'a>(keys: impl Iterator<Item = &'a str>, len: usize) -> bool {
+fn has_duplicate<'a>(mut keys: impl Iterator<Item = &'a str>, len: usize) -> bool {
     if len <= 16 {
         let mut seen: [&str; 16] = [""; 16];
         for (i, key) in keys.enumerate() {
@@ -250,7 +250,7 @@ fn has_duplicate<'a>(keys: impl Iterator<Item = &'a str>, len: usize) -> bool {
         false
     } else {
         let mut seen = std::collections::HashSet::with_capacity(len);
-        keys.into_iter().any(|k| !seen.insert(k))
+        keys.any(|k| !seen.insert(k))
     }
 }
 
