@@ -84,7 +84,11 @@ fn compare(bodies: &[Vec<u8>], statements_per_body: usize, seconds: f64) -> (f64
     while Instant::now() < deadline {
         let start = Instant::now();
         for i in 0..per_round {
-            black_box(value_path(&bodies[i % bodies.len()], &authority, &timestamp));
+            black_box(value_path(
+                &bodies[i % bodies.len()],
+                &authority,
+                &timestamp,
+            ));
         }
         value_times.push(start.elapsed());
         let start = Instant::now();

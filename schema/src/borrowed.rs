@@ -559,7 +559,10 @@ fn skip_whitespace(bytes: &[u8], mut at: usize) -> usize {
 fn statement_ranges(body: &[u8]) -> Option<Vec<Range<usize>>> {
     let start = skip_whitespace(body, 0);
     match *body.get(start)? {
-        b'{' => Some(vec![start..value_end(body, start)?]),
+        b'{' => Some(vec![Range {
+            start,
+            end: value_end(body, start)?,
+        }]),
         b'[' => {
             let mut out = Vec::new();
             let mut i = skip_whitespace(body, start + 1);
