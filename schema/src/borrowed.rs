@@ -337,7 +337,10 @@ impl FastStatement<'_> {
 /// [`crate::parse_statements`]" (see the module documentation), never "invalid".
 pub fn parse_statements_fast(body: &[u8], version: XapiVersion) -> Option<Vec<FastStatement<'_>>> {
     check_json_depth(body, "$").ok()?;
-    if crate::batch::has_surrogate_escape(body) || has_negative_zero_integer(body) {
+    if crate::batch::has_surrogate_escape(body)
+        || has_negative_zero_integer(body)
+        || !scalars_are_strict(body)
+    {
         return None;
     }
     let mut scratch = body.to_vec();
@@ -548,6 +551,84 @@ fn has_negative_zero_integer(body: &[u8]) -> bool {
     })
 }
 
+/// Whether every token outside strings that is not punctuation or whitespace is `true`, `false`,
+/// `null` or an RFC 8259 number. simd-json 0.15 accepts some malformed numbers after 19 digits
+/// (`[1234567890123456789n]`, read as 1234567890123456789); today's path re-serialises the value
+/// it read, but spliced bytes would keep the malformed text, so such bodies are declined.
+fn scalars_are_strict(body: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(&b) = body.get(i) {
+        match b {
+            b'"' => match string_end(body, i) {
+                Some(end) => i = end,
+                None => return false,
+            },
+            b'{' | b'}' | b'[' | b']' | b':' | b',' | b' ' | b'\n' | b'\r' | b'\t' => i += 1,
+            _ => {
+                let end = body[i..]
+                    .iter()
+                    .position(|b| {
+                        matches!(
+                            b,
+                            b'{' | b'}'
+                                | b'['
+                                | b']'
+                                | b':'
+                                | b','
+                                | b'"'
+                                | b' '
+                                | b'\n'
+                                | b'\r'
+                                | b'\t'
+                        )
+                    })
+                    .map_or(body.len(), |n| i + n);
+                let token = &body[i..end];
+                if !(matches!(token, b"true" | b"false" | b"null") || is_json_number(token)) {
+                    return false;
+                }
+                i = end;
+            }
+        }
+    }
+    true
+}
+
+/// RFC 8259 §6: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+fn is_json_number(token: &[u8]) -> bool {
+    let digits = |at: usize| {
+        token[at.min(token.len())..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count()
+    };
+    let mut i = usize::from(token.first() == Some(&b'-'));
+    match token.get(i) {
+        Some(b'0') => i += 1,
+        Some(b'1'..=b'9') => i += digits(i),
+        _ => return false,
+    }
+    if token.get(i) == Some(&b'.') {
+        let n = digits(i + 1);
+        if n == 0 {
+            return false;
+        }
+        i += 1 + n;
+    }
+    if matches!(token.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(token.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let n = digits(i);
+        if n == 0 {
+            return false;
+        }
+        i += n;
+    }
+    i == token.len()
+}
+
 fn skip_whitespace(bytes: &[u8], mut at: usize) -> usize {
     while matches!(bytes.get(at), Some(b' ' | b'\n' | b'\r' | b'\t')) {
         at += 1;
@@ -606,4 +687,63 @@ fn compact(bytes: &[u8]) -> Option<Cow<'_, [u8]>> {
         }
     }
     Some(Cow::Owned(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_numbers_are_recognised_exactly_as_rfc_8259_spells_them() {
+        for ok in [
+            "0",
+            "-0",
+            "1",
+            "-1",
+            "10",
+            "1.5",
+            "-0.0",
+            "1e5",
+            "1E+5",
+            "1e-05",
+            "0.1e1",
+            "123456789012345678901234",
+        ] {
+            assert!(is_json_number(ok.as_bytes()), "{ok}");
+        }
+        for bad in [
+            "",
+            "-",
+            "+1",
+            "01",
+            "-01",
+            "1.",
+            ".5",
+            "1e",
+            "1e+",
+            "1.e5",
+            "0x1",
+            "1n",
+            "1234567890123456789n",
+            "-922337203685477580n8",
+            "NaN",
+            "Infinity",
+            "1_000",
+            "1.5.5",
+        ] {
+            assert!(!is_json_number(bad.as_bytes()), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_body_with_a_malformed_number_simd_json_accepts_is_declined() {
+        let body = br#"{"actor":{"mbox":"mailto:a@example.jp"},"verb":{"id":"http://example.jp/v"},"object":{"id":"http://example.jp/a","definition":{"extensions":{"http://example.jp/x":1234567890123456789n}}}}"#;
+        assert!(
+            crate::parse_statements(body, XapiVersion::V1_0_3).is_ok(),
+            "today's path accepts it (simd-json)"
+        );
+        assert!(parse_statements_fast(body, XapiVersion::V1_0_3).is_none());
+        let fine = String::from_utf8_lossy(body).replace("6789n", "6789");
+        assert!(parse_statements_fast(fine.as_bytes(), XapiVersion::V1_0_3).is_some());
+    }
 }
