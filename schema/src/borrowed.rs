@@ -337,10 +337,7 @@ impl FastStatement<'_> {
 /// [`crate::parse_statements`]" (see the module documentation), never "invalid".
 pub fn parse_statements_fast(body: &[u8], version: XapiVersion) -> Option<Vec<FastStatement<'_>>> {
     check_json_depth(body, "$").ok()?;
-    if crate::batch::has_surrogate_escape(body)
-        || has_negative_zero_integer(body)
-        || !scalars_are_strict(body)
-    {
+    if crate::batch::has_surrogate_escape(body) || !scalars_are_strict(body) {
         return None;
     }
     let mut scratch = body.to_vec();
@@ -537,24 +534,12 @@ fn members(bytes: &[u8], at: usize) -> Option<Vec<Member<'_>>> {
     }
 }
 
-/// `-0` written as an integer (after `:`, `[` or `,`): simd-json reads it as the integer 0, which
-/// today's path stores as `0`, but the client's `-0` read back by serde_json is the float `-0.0`.
-/// (A string containing `,-0x` also matches; that only costs the fast path.)
-fn has_negative_zero_integer(body: &[u8]) -> bool {
-    memchr::memmem::find_iter(body, b"-0").any(|at| {
-        let before = body[..at]
-            .iter()
-            .rev()
-            .find(|b| !matches!(b, b' ' | b'\n' | b'\r' | b'\t'));
-        matches!(before, Some(b':' | b'[' | b','))
-            && !matches!(body.get(at + 2), Some(b'.' | b'e' | b'E'))
-    })
-}
-
 /// Whether every token outside strings that is not punctuation or whitespace is `true`, `false`,
-/// `null` or an RFC 8259 number. simd-json 0.15 accepts some malformed numbers after 19 digits
-/// (`[1234567890123456789n]`, read as 1234567890123456789); today's path re-serialises the value
-/// it read, but spliced bytes would keep the malformed text, so such bodies are declined.
+/// `null` or an RFC 8259 number other than the integer `-0`. simd-json 0.15 accepts some
+/// malformed numbers after 19 digits (`[1234567890123456789n]`, read as 1234567890123456789);
+/// today's path re-serialises the value it read, but spliced bytes would keep the malformed
+/// text. And simd-json reads `-0` as the integer 0, which today's path stores as `0`, while the
+/// client's `-0` read back by serde_json is the float `-0.0`. Such bodies are declined.
 fn scalars_are_strict(body: &[u8]) -> bool {
     let mut i = 0;
     while let Some(&b) = body.get(i) {
@@ -584,7 +569,8 @@ fn scalars_are_strict(body: &[u8]) -> bool {
                     })
                     .map_or(body.len(), |n| i + n);
                 let token = &body[i..end];
-                if !(matches!(token, b"true" | b"false" | b"null") || is_json_number(token)) {
+                let number = || token != b"-0" && is_json_number(token);
+                if !(matches!(token, b"true" | b"false" | b"null") || number()) {
                     return false;
                 }
                 i = end;
