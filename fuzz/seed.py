@@ -179,6 +179,13 @@ def main():
     ])
     write("statement_request", "multipart", b"\x01" + content_type + b"\n" + body)
 
+    # write_paths: the statement_request input; valid bodies, so both parses answer.
+    for i, statement in enumerate(statements):
+        write("write_paths", f"json-{i}", b"\x00application/json\n" + compact(statement))
+    write("write_paths", "batch", b"\x01application/json\n" + compact(statements))
+    write("write_paths", "put", b"\x03application/json\n" + compact(dict(statements[0], id="00000000-0000-0000-0000-000000000016")))
+    write("write_paths", "multipart", b"\x01" + content_type + b"\n" + body)
+
     jws = rs256_jws(compact(signed_statement))
     if jws is not None:
         signed = dict(signed_statement, attachments=[{

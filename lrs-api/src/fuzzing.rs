@@ -39,6 +39,30 @@ pub fn statement_request(
     Ok(prepared.statements.len())
 }
 
+/// [`statement_request`] on both parses of the write path (the borrowed parse and the
+/// `serde_json::Value` one, issue 12), with the same receive time and new ids: panics unless
+/// they give the same error or the same statements, index keys, study facts and stored JSON.
+pub fn write_paths(
+    content_type: &str,
+    body: &[u8],
+    version: XapiVersion,
+    put: bool,
+) -> Result<usize, String> {
+    let content = StatementContent::from_content_type(content_type).map_err(|e| e.to_string())?;
+    let principal = principal();
+    let put_id = put.then(|| Uuid::from_u128(0x16));
+    let prepared = crate::prepare::prepare_both(
+        &Bytes::copy_from_slice(body),
+        &content,
+        version,
+        &principal,
+        put_id,
+        &crate::StudyFacts::default(),
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(prepared.statements.len())
+}
+
 /// A signature attachment's bytes (a JWS) checked against the statement as received.
 pub fn signature(jws: &[u8], received: &Value) -> Result<(), String> {
     signature::verify(jws, received).map_err(|e| e.to_string())

@@ -79,7 +79,7 @@ pub use error::{ApiError, ApiErrorKind};
 pub use learner_export::{LearnerExports, RosterLearners};
 pub use learner_import::{ImportConfig, LearnerImports};
 pub use metrics::Metrics;
-pub use prepare::StudyFacts;
+pub use prepare::{StudyFacts, borrowed_parse, set_borrowed_parse};
 pub use roster_import::RosterImporter;
 pub use routes::extracts::ResearchExtracts;
 pub use routes::health::Readiness;

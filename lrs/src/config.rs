@@ -60,6 +60,10 @@ pub struct ServerConfig {
     /// environment: `LRS__SERVER__SERVICES=api,query`.
     #[serde(deserialize_with = "list_or_comma_separated")]
     pub services: Vec<String>,
+    /// Statement bodies are first validated on the borrowed parse (typed from the simd-json tape,
+    /// stored bytes spliced from the body), falling back to the `serde_json::Value` path for
+    /// anything it declines; off = the `Value` path only (docs/performance.md, issue 12).
+    pub borrowed_parse: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -407,6 +411,7 @@ impl Default for ServerConfig {
             shutdown_timeout_seconds: 30,
             default_xapi_version: "2.0.0".into(),
             services: vec!["api".into(), "ingest".into(), "query".into()],
+            borrowed_parse: true,
         }
     }
 }

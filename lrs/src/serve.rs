@@ -507,6 +507,7 @@ fn start_xapi_server<S: Store>(
         &config.storage.data_dir,
         auth_config(config)?,
     )?);
+    lrs_api::set_borrowed_parse(config.server.borrowed_parse);
     let api_config = ApiConfig {
         base_path: config.server.base_path.clone(),
         max_body_bytes: config.server.max_body_bytes,

@@ -1,12 +1,10 @@
 //! Activities and their definitions.
 
-use serde_json::Value;
-
 use crate::error::ValidationError;
 use crate::extensions::Extensions;
 use crate::interaction::Interaction;
 use crate::iri::Iri;
-use crate::json::{Fields, as_str};
+use crate::json::{Fields, JsonNode, as_str};
 use crate::language::LanguageMap;
 use crate::path::JsonPath;
 
@@ -37,7 +35,10 @@ pub struct Activity {
 }
 
 impl Activity {
-    pub(crate) fn parse(value: &Value, path: &JsonPath<'_>) -> Result<Activity, ValidationError> {
+    pub(crate) fn parse<'v>(
+        value: impl JsonNode<'v>,
+        path: &JsonPath<'_>,
+    ) -> Result<Activity, ValidationError> {
         let fields = Fields::new(
             value,
             "an Activity",
@@ -87,7 +88,10 @@ pub struct ActivityDefinition {
 }
 
 impl ActivityDefinition {
-    fn parse(value: &Value, path: &JsonPath<'_>) -> Result<ActivityDefinition, ValidationError> {
+    fn parse<'v>(
+        value: impl JsonNode<'v>,
+        path: &JsonPath<'_>,
+    ) -> Result<ActivityDefinition, ValidationError> {
         let fields = Fields::new(value, "an Activity Definition", &DEFINITION_KEYS, path)?;
         let lang = |key: &str| -> Result<Option<LanguageMap>, ValidationError> {
             fields

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use crate::error::ValidationError;
 use crate::ifi::Ifi;
-use crate::json::{Fields, as_array};
+use crate::json::{Fields, JsonNode, as_array};
 use crate::path::JsonPath;
 
 const AGENT_IFI_RULE: &str =
@@ -41,7 +41,10 @@ pub struct Agent {
 
 impl Agent {
     /// Parses an Agent: `objectType`, if present, MUST be `"Agent"`.
-    pub(crate) fn parse(value: &Value, path: &JsonPath<'_>) -> Result<Agent, ValidationError> {
+    pub(crate) fn parse<'v>(
+        value: impl JsonNode<'v>,
+        path: &JsonPath<'_>,
+    ) -> Result<Agent, ValidationError> {
         let fields = Fields::new(value, "an Agent", &AGENT_KEYS, path)?;
         match fields.object_type()? {
             None | Some("Agent") => {}
@@ -91,7 +94,10 @@ pub struct Group {
 
 impl Group {
     /// Parses a Group: `objectType` MUST be `"Group"`.
-    pub(crate) fn parse(value: &Value, path: &JsonPath<'_>) -> Result<Group, ValidationError> {
+    pub(crate) fn parse<'v>(
+        value: impl JsonNode<'v>,
+        path: &JsonPath<'_>,
+    ) -> Result<Group, ValidationError> {
         let fields = Fields::new(value, "a Group", &GROUP_KEYS, path)?;
         if fields.object_type()? != Some("Group") {
             return Err(ValidationError::new(
@@ -106,9 +112,9 @@ impl Group {
                 let member_path = path.key("member");
                 let list = as_array(list, &member_path)?;
                 let mut members = Vec::with_capacity(list.len());
-                for (i, member) in list.iter().enumerate() {
+                for (i, member) in list.enumerate() {
                     let item_path = member_path.index(i);
-                    if member.get("objectType").and_then(Value::as_str) == Some("Group") {
+                    if member.get("objectType").and_then(JsonNode::as_str) == Some("Group") {
                         return Err(ValidationError::new(
                             MEMBER_RULE,
                             &item_path,
@@ -158,9 +164,12 @@ pub enum Actor {
 
 impl Actor {
     /// `objectType` `"Group"` → Group; absent or `"Agent"` → Agent; anything else is an error.
-    pub(crate) fn parse(value: &Value, path: &JsonPath<'_>) -> Result<Actor, ValidationError> {
-        match value.get("objectType") {
-            Some(Value::String(t)) if t == "Group" => Group::parse(value, path).map(Actor::Group),
+    pub(crate) fn parse<'v>(
+        value: impl JsonNode<'v>,
+        path: &JsonPath<'_>,
+    ) -> Result<Actor, ValidationError> {
+        match value.get("objectType").and_then(JsonNode::as_str) {
+            Some("Group") => Group::parse(value, path).map(Actor::Group),
             _ => Agent::parse(value, path).map(Actor::Agent),
         }
     }

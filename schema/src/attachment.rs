@@ -1,10 +1,8 @@
 //! Attachment metadata in a statement (structure only; the raw parts travel elsewhere).
 
-use serde_json::Value;
-
 use crate::error::ValidationError;
 use crate::iri::Iri;
-use crate::json::{Fields, as_str, wrong_type};
+use crate::json::{Fields, JsonNode, Kind, as_str, wrong_type};
 use crate::language::LanguageMap;
 use crate::path::JsonPath;
 
@@ -34,7 +32,10 @@ pub struct Attachment {
 }
 
 impl Attachment {
-    pub(crate) fn parse(value: &Value, path: &JsonPath<'_>) -> Result<Attachment, ValidationError> {
+    pub(crate) fn parse<'v>(
+        value: impl JsonNode<'v>,
+        path: &JsonPath<'_>,
+    ) -> Result<Attachment, ValidationError> {
         let fields = Fields::new(value, "an Attachment", &KEYS, path)?;
         let usage_path = path.key("usageType");
         let usage_type = Iri::parse_at(
@@ -55,15 +56,18 @@ impl Attachment {
         )?;
         let length_value = fields.require("length", ATTACHMENT_RULE)?;
         let length_path = path.key("length");
-        let length = match length_value {
-            Value::Number(n) => n.as_u64().ok_or_else(|| {
+        let length = match length_value.kind() {
+            Kind::Number => length_value.as_u64().ok_or_else(|| {
                 ValidationError::new(
                     LENGTH_RULE,
                     &length_path,
-                    format!("length {n} is not a non-negative integer"),
+                    format!(
+                        "length {} is not a non-negative integer",
+                        length_value.to_value()
+                    ),
                 )
             })?,
-            other => return Err(wrong_type(other, "an integer", &length_path)),
+            _ => return Err(wrong_type(length_value, "an integer", &length_path)),
         };
         let sha2 = as_str(fields.require("sha2", ATTACHMENT_RULE)?, &path.key("sha2"))?;
         let file_url = fields

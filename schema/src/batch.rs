@@ -72,7 +72,7 @@ pub fn parse_json(body: &[u8]) -> Result<Value, ValidationError> {
 
 /// `\\u` followed by `D8`…`DF` (either case) anywhere: possibly a surrogate escape. (An escaped
 /// backslash before `u` also matches; that only costs the faster parser.)
-fn has_surrogate_escape(body: &[u8]) -> bool {
+pub(crate) fn has_surrogate_escape(body: &[u8]) -> bool {
     memchr::memmem::find_iter(body, b"\\u").any(|at| {
         matches!(body.get(at + 2..at + 4), Some(&[d, x])
             if (d | 0x20) == b'd' && matches!(x | 0x20, b'8' | b'9' | b'a'..=b'f'))

@@ -4,7 +4,7 @@ use crate::actor::Actor;
 use crate::attachment::Attachment;
 use crate::context::Context;
 use crate::error::ValidationError;
-use crate::json::{Fields, as_array};
+use crate::json::{Fields, JsonNode, as_array};
 use crate::object::StatementObject;
 use crate::result::Outcome;
 use crate::timestamp::Timestamp;
@@ -29,8 +29,8 @@ pub struct StatementBody {
 }
 
 impl StatementBody {
-    pub(crate) fn parse(
-        fields: &Fields<'_, '_>,
+    pub(crate) fn parse<'v, J: JsonNode<'v>>(
+        fields: &Fields<'v, '_, J>,
         version: XapiVersion,
         is_sub_statement: bool,
     ) -> Result<StatementBody, ValidationError> {
@@ -67,7 +67,6 @@ impl StatementBody {
             Some(value) => {
                 let list_path = path.key("attachments");
                 as_array(value, &list_path)?
-                    .iter()
                     .enumerate()
                     .map(|(i, item)| Attachment::parse(item, &list_path.index(i)))
                     .collect::<Result<Vec<_>, _>>()?

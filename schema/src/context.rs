@@ -1,6 +1,5 @@
 //! The Context of a statement.
 
-use serde_json::Value;
 use uuid::Uuid;
 
 use crate::activity::Activity;
@@ -8,7 +7,7 @@ use crate::actor::{Actor, Agent, Group};
 use crate::error::ValidationError;
 use crate::extensions::Extensions;
 use crate::iri::Iri;
-use crate::json::{Fields, as_array, as_str, wrong_type};
+use crate::json::{Fields, JsonNode, Kind, as_array, as_str, wrong_type};
 use crate::language::LanguageTag;
 use crate::object::StatementRef;
 use crate::path::JsonPath;
@@ -59,8 +58,8 @@ pub struct Context {
 }
 
 impl Context {
-    pub(crate) fn parse(
-        value: &Value,
+    pub(crate) fn parse<'v>(
+        value: impl JsonNode<'v>,
         version: XapiVersion,
         object_is_activity: bool,
         path: &JsonPath<'_>,
@@ -96,7 +95,7 @@ impl Context {
         let team = match fields.get("team")? {
             Some(team) => {
                 let team_path = path.key("team");
-                if team.get("objectType").and_then(Value::as_str) != Some("Group") {
+                if team.get("objectType").and_then(JsonNode::as_str) != Some("Group") {
                     return Err(ValidationError::new(
                         TEAM_RULE,
                         &team_path,
@@ -196,8 +195,8 @@ impl Context {
     }
 }
 
-fn parse_context_activities(
-    value: &Value,
+fn parse_context_activities<'v>(
+    value: impl JsonNode<'v>,
     path: &JsonPath<'_>,
 ) -> Result<Vec<(&'static str, Vec<Activity>)>, ValidationError> {
     let fields = Fields::new(value, "a contextActivities", &CONTEXT_ACTIVITY_KEYS, path)?;
@@ -207,18 +206,17 @@ fn parse_context_activities(
             continue;
         };
         let key_path = path.key(key);
-        let activities = match value {
-            Value::Array(items) => items
-                .iter()
+        let activities = match (value.kind(), value.items()) {
+            (_, Some(items)) => items
                 .enumerate()
                 .map(|(i, item)| Activity::parse(item, &key_path.index(i)))
                 .collect::<Result<Vec<_>, _>>()?,
-            Value::Object(_) => vec![Activity::parse(value, &key_path)?],
-            other => {
+            (Kind::Object, None) => vec![Activity::parse(value, &key_path)?],
+            (_, None) => {
                 return Err(ValidationError::new(
                     CONTEXT_ACTIVITIES_RULE,
                     &key_path,
-                    format!("found {}", crate::json::type_name(other)),
+                    format!("found {}", crate::json::type_name(value)),
                 ));
             }
         };
@@ -227,29 +225,30 @@ fn parse_context_activities(
     Ok(out)
 }
 
-fn parse_list<T>(
-    fields: &Fields<'_, '_>,
+fn parse_list<'v, J: JsonNode<'v>, T>(
+    fields: &Fields<'v, '_, J>,
     key: &str,
-    parse: fn(&Value, &JsonPath<'_>) -> Result<T, ValidationError>,
+    parse: fn(J, &JsonPath<'_>) -> Result<T, ValidationError>,
 ) -> Result<Vec<T>, ValidationError> {
     let Some(value) = fields.get(key)? else {
         return Ok(Vec::new());
     };
     let path = fields.path().key(key);
     as_array(value, &path)?
-        .iter()
         .enumerate()
         .map(|(i, item)| parse(item, &path.index(i)))
         .collect()
 }
 
-fn parse_relevant_types(fields: &Fields<'_, '_>) -> Result<Vec<Iri>, ValidationError> {
+fn parse_relevant_types<'v, J: JsonNode<'v>>(
+    fields: &Fields<'v, '_, J>,
+) -> Result<Vec<Iri>, ValidationError> {
     let Some(value) = fields.get("relevantTypes")? else {
         return Ok(Vec::new());
     };
     let path = fields.path().key("relevantTypes");
     let items = as_array(value, &path)?;
-    if items.is_empty() {
+    if items.len() == 0 {
         return Err(ValidationError::new(
             RELEVANT_TYPES_RULE,
             &path,
@@ -257,7 +256,6 @@ fn parse_relevant_types(fields: &Fields<'_, '_>) -> Result<Vec<Iri>, ValidationE
         ));
     }
     items
-        .iter()
         .enumerate()
         .map(|(i, item)| {
             let item_path = path.index(i);
@@ -266,20 +264,22 @@ fn parse_relevant_types(fields: &Fields<'_, '_>) -> Result<Vec<Iri>, ValidationE
         .collect()
 }
 
-fn check_object_type(
-    fields: &Fields<'_, '_>,
+fn check_object_type<'v, J: JsonNode<'v>>(
+    fields: &Fields<'v, '_, J>,
     expected: &str,
     rule: &'static str,
 ) -> Result<(), ValidationError> {
     let path = fields.path();
     match fields.get("objectType")? {
-        Some(Value::String(t)) if t == expected => Ok(()),
-        Some(Value::String(t)) => Err(ValidationError::new(
-            rule,
-            &path.key("objectType"),
-            format!("objectType \"{t}\""),
-        )),
-        Some(other) => Err(wrong_type(other, "a string", &path.key("objectType"))),
+        Some(value) => match value.as_str() {
+            Some(t) if t == expected => Ok(()),
+            Some(t) => Err(ValidationError::new(
+                rule,
+                &path.key("objectType"),
+                format!("objectType \"{t}\""),
+            )),
+            None => Err(wrong_type(value, "a string", &path.key("objectType"))),
+        },
         None => Err(ValidationError::new(rule, path, "missing objectType")),
     }
 }
@@ -292,7 +292,10 @@ pub struct ContextAgent {
 }
 
 impl ContextAgent {
-    fn parse(value: &Value, path: &JsonPath<'_>) -> Result<ContextAgent, ValidationError> {
+    fn parse<'v, J: JsonNode<'v>>(
+        value: J,
+        path: &JsonPath<'_>,
+    ) -> Result<ContextAgent, ValidationError> {
         let fields = Fields::new(
             value,
             "a contextAgent",
@@ -327,7 +330,10 @@ pub struct ContextGroup {
 }
 
 impl ContextGroup {
-    fn parse(value: &Value, path: &JsonPath<'_>) -> Result<ContextGroup, ValidationError> {
+    fn parse<'v, J: JsonNode<'v>>(
+        value: J,
+        path: &JsonPath<'_>,
+    ) -> Result<ContextGroup, ValidationError> {
         let fields = Fields::new(
             value,
             "a contextGroup",
@@ -337,7 +343,7 @@ impl ContextGroup {
         check_object_type(&fields, "contextGroup", CONTEXT_GROUP_RULE)?;
         let group_value = fields.require("group", CONTEXT_GROUP_RULE)?;
         let group_path = path.key("group");
-        if group_value.get("objectType").and_then(Value::as_str) != Some("Group") {
+        if group_value.get("objectType").and_then(JsonNode::as_str) != Some("Group") {
             return Err(ValidationError::new(
                 CONTEXT_GROUP_RULE,
                 &group_path,

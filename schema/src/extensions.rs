@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use crate::error::ValidationError;
 use crate::iri::Iri;
-use crate::json::as_object;
+use crate::json::{JsonNode, as_object};
 use crate::path::JsonPath;
 
 /// An extensions map (xAPI 1.0.3 Data §4.1). Keys MUST be IRIs (§4.1.s3.b1); the values are any
@@ -13,11 +13,14 @@ use crate::path::JsonPath;
 pub struct Extensions(Vec<(Iri, Value)>);
 
 impl Extensions {
-    pub(crate) fn parse(value: &Value, path: &JsonPath<'_>) -> Result<Extensions, ValidationError> {
+    pub(crate) fn parse<'v>(
+        value: impl JsonNode<'v>,
+        path: &JsonPath<'_>,
+    ) -> Result<Extensions, ValidationError> {
         let map = as_object(value, "an extensions", path)?;
         let mut entries = Vec::with_capacity(map.len());
         for (key, item) in map {
-            entries.push((Iri::parse_at(key, &path.key(key))?, item.clone()));
+            entries.push((Iri::parse_at(key, &path.key(key))?, item.to_value()));
         }
         Ok(Extensions(entries))
     }

@@ -2,7 +2,7 @@
 
 use crate::error::ValidationError;
 use crate::iri::Iri;
-use crate::json::{Fields, as_str};
+use crate::json::{Fields, JsonNode, as_str};
 use crate::path::JsonPath;
 
 const MBOX_RULE: &str =
@@ -85,8 +85,8 @@ pub struct Account {
 }
 
 impl Account {
-    pub(crate) fn parse(
-        value: &serde_json::Value,
+    pub(crate) fn parse<'v>(
+        value: impl JsonNode<'v>,
         path: &JsonPath<'_>,
     ) -> Result<Account, ValidationError> {
         let fields = Fields::new(value, "an Account", &["homePage", "name"], path)?;
@@ -124,8 +124,8 @@ pub enum Ifi {
 impl Ifi {
     /// Reads the single identifier among the fields; `Ok(None)` when there is none, an error
     /// naming `rule` when there are several.
-    pub(crate) fn parse(
-        fields: &Fields<'_, '_>,
+    pub(crate) fn parse<'v, J: JsonNode<'v>>(
+        fields: &Fields<'v, '_, J>,
         rule: &'static str,
     ) -> Result<Option<Ifi>, ValidationError> {
         let path = fields.path();

@@ -2,10 +2,8 @@
 
 use std::collections::HashSet;
 
-use serde_json::Value;
-
 use crate::error::ValidationError;
-use crate::json::{Fields, as_array, as_str};
+use crate::json::{Fields, JsonNode, as_array, as_str};
 use crate::language::LanguageMap;
 use crate::limits::{INTERACTION_COMPONENTS_RULE, MAX_INTERACTION_COMPONENTS};
 use crate::path::JsonPath;
@@ -93,7 +91,9 @@ pub struct Interaction {
 
 impl Interaction {
     /// Reads the interaction properties of a definition; `Ok(None)` when it has none.
-    pub(crate) fn parse(fields: &Fields<'_, '_>) -> Result<Option<Interaction>, ValidationError> {
+    pub(crate) fn parse<'v, J: JsonNode<'v>>(
+        fields: &Fields<'v, '_, J>,
+    ) -> Result<Option<Interaction>, ValidationError> {
         let path = fields.path();
         let interaction_type = match fields.get("interactionType")? {
             Some(value) => {
@@ -126,7 +126,7 @@ impl Interaction {
                 let list_path = path.key("correctResponsesPattern");
                 let list = as_array(value, &list_path)?;
                 let mut patterns = Vec::with_capacity(list.len());
-                for (i, pattern) in list.iter().enumerate() {
+                for (i, pattern) in list.enumerate() {
                     patterns.push(as_str(pattern, &list_path.index(i))?.to_owned());
                 }
                 Some(patterns)
@@ -173,8 +173,8 @@ impl Interaction {
 }
 
 /// One component list, in linear time: ids are checked for duplicates with a set.
-fn parse_components(
-    value: &Value,
+fn parse_components<'v>(
+    value: impl JsonNode<'v>,
     path: &JsonPath<'_>,
 ) -> Result<Vec<InteractionComponent>, ValidationError> {
     let list = as_array(value, path)?;
@@ -190,7 +190,7 @@ fn parse_components(
     }
     let mut components: Vec<InteractionComponent> = Vec::with_capacity(list.len());
     let mut ids: HashSet<&str> = HashSet::with_capacity(list.len());
-    for (i, item) in list.iter().enumerate() {
+    for (i, item) in list.enumerate() {
         let item_path = path.index(i);
         let fields = Fields::new(
             item,

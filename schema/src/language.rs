@@ -1,9 +1,7 @@
 //! RFC 5646 language tags and language maps.
 
-use serde_json::Value;
-
 use crate::error::ValidationError;
-use crate::json::{as_object, as_str};
+use crate::json::{JsonNode, as_object, as_str};
 use crate::path::JsonPath;
 
 pub(crate) const LANGUAGE_TAG_RULE: &str = "xAPI 1.0.3 Data §2.2.s4.b2: the LRS MUST at least validate that the sequence of token lengths for language map keys matches the RFC 5646 standard";
@@ -151,8 +149,8 @@ fn private_use(rest: &[&str]) -> bool {
 pub struct LanguageMap(Vec<(LanguageTag, String)>);
 
 impl LanguageMap {
-    pub(crate) fn parse(
-        value: &Value,
+    pub(crate) fn parse<'v>(
+        value: impl JsonNode<'v>,
         path: &JsonPath<'_>,
     ) -> Result<LanguageMap, ValidationError> {
         let map = as_object(value, "a language map", path)?;

@@ -1,12 +1,11 @@
 //! The Object of a statement: Activity, Agent, Group, StatementRef or SubStatement.
 
-use serde_json::Value;
 use uuid::Uuid;
 
 use crate::activity::Activity;
 use crate::actor::{Agent, Group};
 use crate::error::ValidationError;
-use crate::json::{Fields, as_str};
+use crate::json::{Fields, JsonNode, as_str};
 use crate::path::JsonPath;
 use crate::sub_statement::SubStatement;
 use crate::uuid_text::parse_uuid;
@@ -29,17 +28,14 @@ pub enum StatementObject {
 
 impl StatementObject {
     /// `allow_sub_statement` is false inside a SubStatement.
-    pub(crate) fn parse(
-        value: &Value,
+    pub(crate) fn parse<'v>(
+        value: impl JsonNode<'v>,
         version: XapiVersion,
         allow_sub_statement: bool,
         path: &JsonPath<'_>,
     ) -> Result<StatementObject, ValidationError> {
-        let object_type = match value.get("objectType") {
-            Some(Value::String(t)) => Some(t.as_str()),
-            // Not a string (or null): let the object parser report the type error.
-            _ => None,
-        };
+        // Not a string (or null): let the object parser report the type error.
+        let object_type = value.get("objectType").and_then(JsonNode::as_str);
         match object_type {
             None | Some("Activity") => Activity::parse(value, path).map(StatementObject::Activity),
             Some("Agent") => Agent::parse(value, path).map(StatementObject::Agent),
@@ -76,8 +72,8 @@ pub struct StatementRef {
 }
 
 impl StatementRef {
-    pub(crate) fn parse(
-        value: &Value,
+    pub(crate) fn parse<'v>(
+        value: impl JsonNode<'v>,
         path: &JsonPath<'_>,
     ) -> Result<StatementRef, ValidationError> {
         let fields = Fields::new(value, "a StatementRef", &["objectType", "id"], path)?;

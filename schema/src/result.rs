@@ -5,7 +5,7 @@ use serde_json::Value;
 use crate::duration::Duration;
 use crate::error::ValidationError;
 use crate::extensions::Extensions;
-use crate::json::Fields;
+use crate::json::{Fields, JsonNode};
 use crate::path::JsonPath;
 
 const SCALED_RULE: &str = "xAPI 1.0.3 Data §2.4.5.1: score \"scaled\" MUST be a decimal number between -1 and 1, inclusive";
@@ -39,7 +39,10 @@ impl Outcome {
         Outcome::parse(value, &JsonPath::root("$").key("result"))
     }
 
-    pub(crate) fn parse(value: &Value, path: &JsonPath<'_>) -> Result<Outcome, ValidationError> {
+    pub(crate) fn parse<'v>(
+        value: impl JsonNode<'v>,
+        path: &JsonPath<'_>,
+    ) -> Result<Outcome, ValidationError> {
         let fields = Fields::new(value, "a Result", &RESULT_KEYS, path)?;
         Ok(Outcome {
             score: fields
@@ -95,7 +98,7 @@ pub struct Score {
 }
 
 impl Score {
-    fn parse(value: &Value, path: &JsonPath<'_>) -> Result<Score, ValidationError> {
+    fn parse<'v>(value: impl JsonNode<'v>, path: &JsonPath<'_>) -> Result<Score, ValidationError> {
         let fields = Fields::new(value, "a Score", &["scaled", "raw", "min", "max"], path)?;
         let score = Score {
             scaled: fields.opt_f64("scaled")?,

@@ -7,7 +7,7 @@ use crate::actor::Actor;
 use crate::body::StatementBody;
 use crate::envelope::IndexTerms;
 use crate::error::ValidationError;
-use crate::json::Fields;
+use crate::json::{Fields, JsonNode};
 use crate::object::StatementObject;
 use crate::path::JsonPath;
 use crate::timestamp::Timestamp;
@@ -45,6 +45,15 @@ impl Statement {
     /// prefix used in errors (`"$"` or `"$[3]"`).
     pub fn from_json(
         value: &Value,
+        version: XapiVersion,
+        path: &str,
+    ) -> Result<Statement, ValidationError> {
+        Statement::parse(value, version, path)
+    }
+
+    /// [`Statement::from_json`] over any JSON tree (see [`crate::borrowed`]).
+    pub(crate) fn parse<'v>(
+        value: impl JsonNode<'v>,
         version: XapiVersion,
         path: &str,
     ) -> Result<Statement, ValidationError> {
@@ -231,7 +240,10 @@ pub fn authority_terms(
 
 /// xAPI 1.0.3 Data §2.4.9.s3.b1: an `authority` is an Agent, or an anonymous Group of exactly two
 /// Agents (the OAuth consumer and the user); an identified Group is not an authority.
-fn parse_authority(value: &Value, path: &JsonPath<'_>) -> Result<Actor, ValidationError> {
+fn parse_authority<'v>(
+    value: impl JsonNode<'v>,
+    path: &JsonPath<'_>,
+) -> Result<Actor, ValidationError> {
     let actor = Actor::parse(value, path)?;
     if let Actor::Group(group) = &actor
         && (group.ifi().is_some() || group.members().len() != 2)

@@ -1,10 +1,8 @@
 //! A statement nested as the Object of another.
 
-use serde_json::Value;
-
 use crate::body::StatementBody;
 use crate::error::ValidationError;
-use crate::json::Fields;
+use crate::json::{Fields, JsonNode};
 use crate::path::JsonPath;
 use crate::version::XapiVersion;
 
@@ -32,8 +30,8 @@ pub struct SubStatement {
 }
 
 impl SubStatement {
-    pub(crate) fn parse(
-        value: &Value,
+    pub(crate) fn parse<'v>(
+        value: impl JsonNode<'v>,
         version: XapiVersion,
         path: &JsonPath<'_>,
     ) -> Result<SubStatement, ValidationError> {

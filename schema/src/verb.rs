@@ -1,10 +1,8 @@
 //! The Verb of a statement.
 
-use serde_json::Value;
-
 use crate::error::ValidationError;
 use crate::iri::Iri;
-use crate::json::{Fields, as_str};
+use crate::json::{Fields, JsonNode, as_str};
 use crate::language::LanguageMap;
 use crate::path::JsonPath;
 
@@ -21,7 +19,10 @@ pub struct Verb {
 }
 
 impl Verb {
-    pub(crate) fn parse(value: &Value, path: &JsonPath<'_>) -> Result<Verb, ValidationError> {
+    pub(crate) fn parse<'v>(
+        value: impl JsonNode<'v>,
+        path: &JsonPath<'_>,
+    ) -> Result<Verb, ValidationError> {
         let fields = Fields::new(value, "a Verb", &["id", "display"], path)?;
         let id_path = path.key("id");
         let id = Iri::parse_at(

@@ -736,3 +736,23 @@ fn a_null_inside_extensions_is_accepted_but_a_null_elsewhere_is_not() {
         "$.verb.display.en"
     );
 }
+
+mod common;
+
+#[test]
+fn the_fast_write_path_accepts_no_invalid_statement_alone_or_in_a_batch() {
+    for case in cases() {
+        for body in [
+            serde_json::to_vec(&case.statement).unwrap(),
+            serde_json::to_vec_pretty(&json!([base(), case.statement])).unwrap(),
+        ] {
+            // `check` panics if the fast path answers where today's path refuses.
+            common::check(&body, case.version, true);
+            assert!(
+                lrs_schema::parse_statements_fast(&body, case.version).is_none(),
+                "{}: the fast path accepted it",
+                case.name
+            );
+        }
+    }
+}

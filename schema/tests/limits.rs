@@ -271,3 +271,36 @@ fn the_agent_parameter_is_checked_for_depth_before_it_is_parsed() {
     let err = lrs_schema::StatementQuery::from_params(&query, XapiVersion::V2_0_0).unwrap_err();
     assert!(err.rule().contains("nesting depth"), "{err}");
 }
+
+mod common;
+
+#[test]
+fn the_fast_write_path_agrees_at_and_beyond_every_limit() {
+    let mut bodies: Vec<Vec<u8>> = Vec::new();
+    for depth in [64, MAX_JSON_DEPTH - 3, MAX_JSON_DEPTH] {
+        for (_, statement) in extension_positions(&nested(depth)) {
+            bodies.push(batch_body(&statement));
+        }
+    }
+    bodies.push(choice_statement(
+        (0..MAX_INTERACTION_COMPONENTS).map(|i| format!("c{i}")),
+    ));
+    bodies.push(choice_statement(
+        (0..=MAX_INTERACTION_COMPONENTS).map(|i| format!("c{i}")),
+    ));
+    bodies.push(
+        statement(json!({"id": long_iri(MAX_IRI_BYTES)}))
+            .to_string()
+            .into_bytes(),
+    );
+    bodies.push(
+        statement(json!({"id": long_iri(MAX_IRI_BYTES + 1)}))
+            .to_string()
+            .into_bytes(),
+    );
+    for body in &bodies {
+        for version in [XapiVersion::V1_0_3, XapiVersion::V2_0_0] {
+            common::check(body, version, true);
+        }
+    }
+}

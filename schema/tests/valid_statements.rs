@@ -228,3 +228,14 @@ fn parsing_takes_a_few_microseconds_per_statement() {
     let per = start.elapsed() / (rounds * values.len() as u32);
     println!("serde_json parse only: {per:?} per statement");
 }
+
+mod common;
+
+#[test]
+fn every_spec_example_takes_the_fast_write_path_or_today_s_with_the_same_answer() {
+    for example in fixture("spec-examples.json").as_array().unwrap() {
+        for version in VERSIONS {
+            common::check_value(&example["statement"], version);
+        }
+    }
+}
