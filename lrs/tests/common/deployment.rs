@@ -201,6 +201,12 @@ impl Deployment {
     pub async fn wait_until_applied(&self, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         let ready = format!("{}/ready", self.query.root());
+        // The query instance learns the log's end offsets every `log.progress_poll_ms` (50 ms):
+        // right after the writes its lag can still read 0 from before them. Writes acknowledged
+        // before this call are in the log, so once a few polls have passed, a lag of 0 counts
+        // them; and it must read 0 twice, 200 ms apart.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let mut zero_before = false;
         loop {
             let lag = match self.client.get(&ready).send().await {
                 Ok(response) => response
@@ -210,9 +216,10 @@ impl Deployment {
                     .and_then(|v| v["ingest_lag_records"].as_u64()),
                 Err(_) => None,
             };
-            if lag == Some(0) {
+            if lag == Some(0) && zero_before {
                 return;
             }
+            zero_before = lag == Some(0);
             assert!(
                 Instant::now() < deadline,
                 "ingest still {lag:?} records behind after {timeout:?}"
