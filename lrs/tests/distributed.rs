@@ -22,31 +22,9 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use common::deployment::{infrastructure, wait_for_no_lag};
 use common::studylog::{Rng, Target, at, oracle, random_roster, random_statements};
 use common::{BIN, create_credential, spawn_server_env};
-
-/// What the tests need, or `None` after saying why they are skipped.
-fn infrastructure(test: &str) -> Option<(PathBuf, String)> {
-    let tansu = std::env::var("LRS_TEST_TANSU")
-        .ok()
-        .filter(|s| !s.is_empty());
-    let postgres = std::env::var("LRS_TEST_POSTGRES")
-        .ok()
-        .filter(|s| !s.is_empty());
-    match (tansu, postgres) {
-        (Some(tansu), Some(postgres)) => Some((PathBuf::from(tansu), postgres)),
-        _ if std::env::var_os("CI").is_some() => {
-            panic!("{test}: LRS_TEST_TANSU and LRS_TEST_POSTGRES must be set under CI")
-        }
-        _ => {
-            eprintln!(
-                "{test}: distributed tests skipped (set LRS_TEST_TANSU to a tansu binary and \
-                 LRS_TEST_POSTGRES to a PostgreSQL connection string)"
-            );
-            None
-        }
-    }
-}
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -219,33 +197,8 @@ impl Deployment {
 
     /// Waits until the query instance reports no ingest lag.
     async fn wait_until_applied(&self, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
         let ready = self.query.base.replace("/xapi", "/ready");
-        // The query instance learns the log's end offsets every `log.progress_poll_ms` (50 ms):
-        // right after the writes its lag can still read 0 from before them. Writes acknowledged
-        // before this call are in the log, so once a few polls have passed, a lag of 0 counts
-        // them; and it must read 0 twice, 200 ms apart.
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let mut zero_before = false;
-        loop {
-            let lag = match self.client.get(&ready).send().await {
-                Ok(response) => response
-                    .json::<Value>()
-                    .await
-                    .ok()
-                    .and_then(|v| v["ingest_lag_records"].as_u64()),
-                Err(_) => None,
-            };
-            if lag == Some(0) && zero_before {
-                return;
-            }
-            zero_before = lag == Some(0);
-            assert!(
-                Instant::now() < deadline,
-                "ingest still {lag:?} records behind after {timeout:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        wait_for_no_lag(&self.client, &ready, timeout).await;
     }
 
     /// Every statement id the query instance returns, following `more`.
@@ -722,6 +675,51 @@ async fn aggregates_from_query_equal_a_recomputation_despite_an_ingest_kill() {
     target.check_every_question(&roster, &statements).await;
 }
 
+/// A client that does not follow redirects, as the dashboard tests look at them.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// `GET path` on an instance with a `Cookie` header: the status and the page.
+async fn page(browser: &reqwest::Client, role: &Role, path: &str, cookie: &str) -> (u16, String) {
+    let root = role.base.trim_end_matches("/xapi");
+    let response = browser
+        .get(format!("{root}{path}"))
+        .header("Cookie", cookie.to_owned())
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+/// The oracle's statement count per learner of `class` over `period` (UTC seconds), learners
+/// with none left out: what a class view's rows show.
+fn statements_per_learner(
+    roster: &common::studylog::Roster,
+    statements: &[common::studylog::Sent],
+    period: (i64, i64),
+    class: &str,
+) -> BTreeMap<String, u64> {
+    oracle(
+        roster,
+        statements,
+        &["learner"],
+        period.0,
+        period.1,
+        &[("class", class)],
+    )
+    .into_iter()
+    .map(|(key, metrics)| {
+        let learner: String = serde_json::from_str(&key[0]).expect("a learner id");
+        (learner, metrics["statements"].as_u64().expect("a count"))
+    })
+    .filter(|(_, count)| *count > 0)
+    .collect()
+}
+
 /// The statement count of each learner row of a class view's table (rows showing none left
 /// out; the heat map's learner rows carry no count).
 fn statements_shown(html: &str) -> BTreeMap<String, u64> {
@@ -780,19 +778,7 @@ async fn a_dashboard_session_from_one_query_instance_is_accepted_by_another_with
         .await;
 
     let session = common::staff_login(&root(&first), &deployment.key, &deployment.secret).await;
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let page = |role: &Role, path: &str, cookie: &str| {
-        let request = browser
-            .get(format!("{}{path}", root(role)))
-            .header("Cookie", cookie.to_owned());
-        async move {
-            let response = request.send().await.unwrap();
-            (response.status().as_u16(), response.text().await.unwrap())
-        }
-    };
+    let browser = browser();
     // October 2026 in JST: the view's period is local days, [since, until).
     let (since, until) = (at(2026, 9, 30, 15, 0), at(2026, 10, 31, 15, 0));
     let mut learners_seen = 0;
@@ -801,23 +787,9 @@ async fn a_dashboard_session_from_one_query_instance_is_accepted_by_another_with
             "/dashboard/class/{}?since=2026-10-01&until=2026-11-01",
             class.id
         );
-        let (status, html) = page(&second, &path, &session).await;
+        let (status, html) = page(&browser, &second, &path, &session).await;
         assert_eq!(status, 200, "{path} on the second instance: {html}");
-        let expected: BTreeMap<String, u64> = oracle(
-            &roster,
-            &statements,
-            &["learner"],
-            since,
-            until,
-            &[("class", class.id.as_str())],
-        )
-        .into_iter()
-        .map(|(key, metrics)| {
-            let learner: String = serde_json::from_str(&key[0]).expect("a learner id");
-            (learner, metrics["statements"].as_u64().expect("a count"))
-        })
-        .filter(|(_, count)| *count > 0)
-        .collect();
+        let expected = statements_per_learner(&roster, &statements, (since, until), &class.id);
         learners_seen += expected.len();
         assert_eq!(statements_shown(&html), expected, "class {}", class.id);
     }
@@ -831,7 +803,7 @@ async fn a_dashboard_session_from_one_query_instance_is_accepted_by_another_with
         &deployment.secret,
     )
     .await;
-    let (status, _) = page(&second, "/dashboard", &foreign).await;
+    let (status, _) = page(&browser, &second, "/dashboard", &foreign).await;
     assert_eq!(status, 303, "a session of another key is sent to the login");
 }
 
@@ -1037,19 +1009,7 @@ async fn an_lti_launch_and_the_school_board_and_prefecture_views_work_across_que
         .wait_until_applied(Duration::from_secs(120))
         .await;
 
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let page = |role: &Role, path: &str, cookie: &str| {
-        let request = browser
-            .get(format!("{}{path}", root(role)))
-            .header("Cookie", cookie.to_owned());
-        async move {
-            let response = request.send().await.unwrap();
-            (response.status().as_u16(), response.text().await.unwrap())
-        }
-    };
+    let browser = browser();
     let october = (at(2026, 9, 30, 15, 0), at(2026, 10, 31, 15, 0));
     let period = "since=2026-10-01&until=2026-11-01";
 
@@ -1084,23 +1044,9 @@ async fn an_lti_launch_and_the_school_board_and_prefecture_views_work_across_que
         "a replay gets no session"
     );
     let path = format!("/dashboard/class/{}?{period}", teaching.class);
-    let (status, html) = page(&first, &path, &session).await;
+    let (status, html) = page(&browser, &first, &path, &session).await;
     assert_eq!(status, 200, "{path}: {html}");
-    let expected: BTreeMap<String, u64> = oracle(
-        &roster,
-        &statements,
-        &["learner"],
-        october.0,
-        october.1,
-        &[("class", teaching.class.as_str())],
-    )
-    .into_iter()
-    .map(|(key, metrics)| {
-        let learner: String = serde_json::from_str(&key[0]).expect("a learner id");
-        (learner, metrics["statements"].as_u64().expect("a count"))
-    })
-    .filter(|(_, count)| *count > 0)
-    .collect();
+    let expected = statements_per_learner(&roster, &statements, october, &teaching.class);
     assert!(
         !expected.is_empty(),
         "the teacher's class studied in October"
@@ -1116,7 +1062,13 @@ async fn an_lti_launch_and_the_school_board_and_prefecture_views_work_across_que
                 .any(|e| e.teacher && e.user == teaching.user && e.class == c.id)
         })
         .expect("a class the teacher does not teach");
-    let (status, _) = page(&second, &format!("/dashboard/class/{}", other.id), &session).await;
+    let (status, _) = page(
+        &browser,
+        &second,
+        &format!("/dashboard/class/{}", other.id),
+        &session,
+    )
+    .await;
     assert_eq!(
         status, 403,
         "another class's URL is refused on any instance"
@@ -1143,7 +1095,7 @@ async fn an_lti_launch_and_the_school_board_and_prefecture_views_work_across_que
         "/dashboard/me"
     );
     let own = session_cookie(&landed).expect("a session cookie");
-    let (status, html) = page(&second, &format!("/dashboard/me?{period}"), &own).await;
+    let (status, html) = page(&browser, &second, &format!("/dashboard/me?{period}"), &own).await;
     assert_eq!(status, 200, "the learner view: {html}");
     let subjects: BTreeMap<String, Option<u64>> = oracle(
         &roster,
@@ -1163,6 +1115,7 @@ async fn an_lti_launch_and_the_school_board_and_prefecture_views_work_across_que
     assert!(!subjects.is_empty(), "{learner} studied subjects");
     assert_eq!(groups_shown(&html), subjects, "{learner}'s subjects");
     let (status, _) = page(
+        &browser,
         &first,
         &format!("/dashboard/class/{}", teaching.class),
         &own,
@@ -1175,7 +1128,7 @@ async fn an_lti_launch_and_the_school_board_and_prefecture_views_work_across_que
     let mut classes_seen = 0;
     for school in &roster.schools {
         let path = format!("/dashboard/school/{school}?{period}");
-        let (status, html) = page(&second, &path, &staff).await;
+        let (status, html) = page(&browser, &second, &path, &staff).await;
         assert_eq!(status, 200, "{path}: {html}");
         let expected = expected_per(
             &roster,
@@ -1189,7 +1142,7 @@ async fn an_lti_launch_and_the_school_board_and_prefecture_views_work_across_que
     }
     assert!(classes_seen > 1, "the schools' classes studied");
     let path = format!("/dashboard/board/board-e2e?{period}");
-    let (status, html) = page(&second, &path, &staff).await;
+    let (status, html) = page(&browser, &second, &path, &staff).await;
     assert_eq!(status, 200, "{path}: {html}");
     assert_eq!(
         groups_shown(&html),
@@ -1200,7 +1153,7 @@ async fn an_lti_launch_and_the_school_board_and_prefecture_views_work_across_que
     // A prefecture credential: one row per board, suppressed below the minimum.
     let prefecture = common::staff_login(&root(&second), &prefecture_key, &prefecture_secret).await;
     let path = format!("/dashboard/prefecture?{period}");
-    let (status, html) = page(&first, &path, &prefecture).await;
+    let (status, html) = page(&browser, &first, &path, &prefecture).await;
     assert_eq!(status, 200, "{path}: {html}");
     let board = oracle(&roster, &statements, &["board"], october.0, october.1, &[]);
     let metrics = board.values().next().expect("the board studied");

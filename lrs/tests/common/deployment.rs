@@ -34,6 +34,36 @@ pub fn infrastructure(test: &str) -> Option<(PathBuf, String)> {
     }
 }
 
+/// Waits until the query instance at `ready` (its `/ready` URL) reports no ingest lag.
+pub async fn wait_for_no_lag(client: &reqwest::Client, ready: &str, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    // The query instance learns the log's end offsets every `log.progress_poll_ms` (50 ms):
+    // right after the writes its lag can still read 0 from before them. Writes acknowledged
+    // before this call are in the log, so once a few polls have passed, a lag of 0 counts
+    // them; and it must read 0 twice, 200 ms apart.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut zero_before = false;
+    loop {
+        let lag = match client.get(ready).send().await {
+            Ok(response) => response
+                .json::<Value>()
+                .await
+                .ok()
+                .and_then(|v| v["ingest_lag_records"].as_u64()),
+            Err(_) => None,
+        };
+        if lag == Some(0) && zero_before {
+            return;
+        }
+        zero_before = lag == Some(0);
+        assert!(
+            Instant::now() < deadline,
+            "ingest still {lag:?} records behind after {timeout:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 fn unique(prefix: &str) -> String {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -199,33 +229,8 @@ impl Deployment {
 
     /// Waits until the query role reports no ingest lag.
     pub async fn wait_until_applied(&self, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
         let ready = format!("{}/ready", self.query.root());
-        // The query instance learns the log's end offsets every `log.progress_poll_ms` (50 ms):
-        // right after the writes its lag can still read 0 from before them. Writes acknowledged
-        // before this call are in the log, so once a few polls have passed, a lag of 0 counts
-        // them; and it must read 0 twice, 200 ms apart.
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let mut zero_before = false;
-        loop {
-            let lag = match self.client.get(&ready).send().await {
-                Ok(response) => response
-                    .json::<Value>()
-                    .await
-                    .ok()
-                    .and_then(|v| v["ingest_lag_records"].as_u64()),
-                Err(_) => None,
-            };
-            if lag == Some(0) && zero_before {
-                return;
-            }
-            zero_before = lag == Some(0);
-            assert!(
-                Instant::now() < deadline,
-                "ingest still {lag:?} records behind after {timeout:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        wait_for_no_lag(&self.client, &ready, timeout).await;
     }
 
     /// A client of the deployment's PostgreSQL schema.
