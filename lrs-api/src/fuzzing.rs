@@ -24,19 +24,7 @@ pub fn statement_request(
     version: XapiVersion,
     put: bool,
 ) -> Result<usize, String> {
-    let content = StatementContent::from_content_type(content_type).map_err(|e| e.to_string())?;
-    let principal = principal();
-    let put_id = put.then(|| Uuid::from_u128(0x16));
-    let prepared = prepare_request(
-        &Bytes::copy_from_slice(body),
-        &content,
-        version,
-        &principal,
-        put_id,
-        &crate::StudyFacts::default(),
-    )
-    .map_err(|e| e.to_string())?;
-    Ok(prepared.statements.len())
+    request_through(prepare_request, content_type, body, version, put)
 }
 
 /// [`statement_request`] on both parses of the write path (the borrowed parse and the
@@ -48,14 +36,40 @@ pub fn write_paths(
     version: XapiVersion,
     put: bool,
 ) -> Result<usize, String> {
+    request_through(
+        crate::prepare::prepare_both,
+        content_type,
+        body,
+        version,
+        put,
+    )
+}
+
+/// `prepare_request` or `prepare_both`.
+type Prepare = fn(
+    &Bytes,
+    &StatementContent,
+    XapiVersion,
+    &Principal,
+    Option<Uuid>,
+    &crate::StudyFacts,
+) -> Result<crate::prepare::PreparedRequest, crate::error::ApiError>;
+
+/// The fuzz input as a request, through `prepare`: how many statements it accepted.
+fn request_through(
+    prepare: Prepare,
+    content_type: &str,
+    body: &[u8],
+    version: XapiVersion,
+    put: bool,
+) -> Result<usize, String> {
     let content = StatementContent::from_content_type(content_type).map_err(|e| e.to_string())?;
-    let principal = principal();
     let put_id = put.then(|| Uuid::from_u128(0x16));
-    let prepared = crate::prepare::prepare_both(
+    let prepared = prepare(
         &Bytes::copy_from_slice(body),
         &content,
         version,
-        &principal,
+        &principal(),
         put_id,
         &crate::StudyFacts::default(),
     )
