@@ -10,19 +10,22 @@
 //! batch's statements are purged before the cursor moves on, so a crash repeats at most one
 //! batch, and a statement on two identities' paths is met (and purged) once.
 //!
-//! Once the statements are gone, so are the learner's State and Agent Profile documents and the
-//! dictionary entries of their identifiers (the study log's `terms`: the identifier text behind
-//! the facts' actor keys; no fact of theirs is left).
+//! Once the statements are gone, so are the statements of theirs ingest quarantined (the
+//! store could never take them; the tenant's quarantine is read whole: it stays nearly empty),
+//! the learner's State and Agent Profile documents and the dictionary entries of their
+//! identifiers (the study log's `terms`: the identifier text behind the facts' actor keys; no
+//! fact of theirs is left).
 //!
 //! The record of a running job holds the learner's `userSourcedId` until the identities are
 //! resolved, and their canonical identifiers until the job is complete; the audit record of a
 //! complete job holds neither (only how many identities there were).
 
 use async_trait::async_trait;
+use lrs_schema::Actor;
 use lrs_schema::envelope::{IndexKeys, Key16};
 use lrs_store::{
-    AccessPath, DocumentStore, IndexScan, Micros, Position, StatementReader, StoreError,
-    StoredStatement,
+    AccessPath, DocumentStore, IndexScan, Micros, Position, QuarantineStore, StatementReader,
+    StoreError, StoredStatement,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -102,6 +105,51 @@ pub(crate) async fn next_batch(
 fn names_any(statement: &StoredStatement, keys: &[Key16]) -> bool {
     let named = |k: &IndexKeys| k.direct_agents.iter().any(|a| keys.contains(a));
     named(&statement.keys) || statement.inherited.as_ref().is_some_and(named)
+}
+
+/// Deletes the tenant's quarantined statements that name one of `identities` as their Actor
+/// or Object (as [`names_any`], without a referenced statement's keys: a quarantined
+/// statement's target may never have been written); how many there were.
+pub(crate) async fn purge_quarantined(
+    store: &dyn QuarantineStore,
+    tenant: &str,
+    identities: &[String],
+) -> Result<u64, StoreError> {
+    let keys: Vec<Key16> = identities.iter().map(|i| Key16::of(i)).collect();
+    let doomed: Vec<Uuid> = store
+        .quarantined(Some(tenant), usize::MAX)
+        .await?
+        .into_iter()
+        .filter(|q| match direct_agents(&q.body) {
+            Some(agents) => agents.iter().any(|a| keys.contains(a)),
+            None => {
+                tracing::warn!(id = %q.id, "a quarantined statement could not be read; kept");
+                false
+            }
+        })
+        .map(|q| q.id)
+        .collect();
+    store.purge_quarantined(tenant, &doomed).await?;
+    Ok(doomed.len() as u64)
+}
+
+/// The agent-path keys of a statement body as ingest logged it, as the API derived them (the
+/// Actor's, and the Object's when an Agent or Group); the rest of the statement is not read
+/// (the store refused it, and a value beyond its limits may be beyond the parser's too).
+fn direct_agents(body: &[u8]) -> Option<Vec<Key16>> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let mut terms = Actor::from_json(value.get("actor")?, "actor")
+        .ok()?
+        .filter_terms();
+    if let Some(object) = value.get("object").filter(|object| {
+        matches!(
+            object.get("objectType").and_then(serde_json::Value::as_str),
+            Some("Agent" | "Group")
+        )
+    }) {
+        terms.extend(Actor::from_json(object, "object").ok()?.filter_terms());
+    }
+    Some(terms.iter().map(|term| Key16::of(term)).collect())
 }
 
 /// Deletes the State and Agent Profile documents of every identity; how many there were.

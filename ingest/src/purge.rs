@@ -43,7 +43,7 @@ use lrs_roster::{Calendar, SchoolYear};
 use lrs_schema::envelope::Key16;
 use lrs_store::{
     AccessPath, DocumentScope, DocumentStore, IndexScan, Micros, PurgeCounts, PurgeRecord,
-    PurgeStore, StatementReader, StoreError, StudyLogStore, now_micros,
+    PurgeStore, QuarantineStore, StatementReader, StoreError, StudyLogStore, now_micros,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
@@ -53,8 +53,14 @@ use crate::learner_purge::{self, LearnerProgress, LearnerResolver};
 use crate::study::{self, StudySettings};
 
 /// Every store trait a purge uses.
-pub trait PurgeBackend: StatementReader + PurgeStore + StudyLogStore + DocumentStore {}
-impl<T: StatementReader + PurgeStore + StudyLogStore + DocumentStore + ?Sized> PurgeBackend for T {}
+pub trait PurgeBackend:
+    StatementReader + PurgeStore + StudyLogStore + DocumentStore + QuarantineStore
+{
+}
+impl<T> PurgeBackend for T where
+    T: StatementReader + PurgeStore + StudyLogStore + DocumentStore + QuarantineStore + ?Sized
+{
+}
 
 /// What a purge does to the log.
 pub trait PurgeLog: Send + Sync + 'static {
@@ -614,6 +620,19 @@ impl PurgeService {
             }
         };
         if ids.is_empty() {
+            if let PurgeScope::Retention { cutoff, .. } = job.scope {
+                // The quarantined statements stored before the cutoff go too.
+                let doomed: Vec<Uuid> = self
+                    .store
+                    .quarantined(Some(&tenant), usize::MAX)
+                    .await?
+                    .into_iter()
+                    .filter(|q| q.stored < cutoff)
+                    .map(|q| q.id)
+                    .collect();
+                self.store.purge_quarantined(&tenant, &doomed).await?;
+                job.counts.other_rows += doomed.len() as u64;
+            }
             return Ok(false);
         }
         let statements = self.store.get_statements(&tenant, &ids).await?;
@@ -670,6 +689,8 @@ impl PurgeService {
         )
         .await?;
         if statements.is_empty() {
+            let quarantined =
+                learner_purge::purge_quarantined(self.store.as_ref(), &tenant, &identities).await?;
             let documents =
                 learner_purge::delete_documents(self.store.as_ref(), &tenant, &identities).await?;
             // Their identifiers' dictionary entries: no fact of theirs is left to name.
@@ -679,6 +700,7 @@ impl PurgeService {
                 .purge_terms(&tenant, lrs_store::ACTOR_TERMS, &keys)
                 .await?;
             progress.documents_done = true;
+            job.counts.other_rows += quarantined;
             job.counts.documents += documents;
             job.counts.add(&terms);
             return Ok(true);

@@ -294,6 +294,10 @@ impl QuarantineStore for PanicsOnActivity {
     ) -> Result<Vec<QuarantinedStatement>, StoreError> {
         self.inner.quarantined(tenant, limit).await
     }
+
+    async fn purge_quarantined(&self, tenant: &str, ids: &[Uuid]) -> Result<(), StoreError> {
+        self.inner.purge_quarantined(tenant, ids).await
+    }
 }
 
 #[async_trait]

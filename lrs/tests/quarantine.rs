@@ -13,15 +13,23 @@ use std::process::Command;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{BIN, TestLrs, create_credential, spawn_server, statement_for};
+use common::disk_bytes::{files_holding, marker};
+use common::{BIN, TestLrs, create_credential, send_json, spawn_server, statement_for};
 use lrs_log::{EmbeddedLog, EmbeddedLogConfig, Log};
 use lrs_schema::envelope::{EnvelopeStatement, IndexKeys, Key16, StatementEnvelope};
+use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 /// A whole statement as the API would have logged it, about `activity`, with a definition.
 fn logged(id: Uuid, activity: &str) -> EnvelopeStatement {
-    let mut statement = statement_for("s1", "completed", activity);
+    logged_by("s1", id, activity, "")
+}
+
+/// The same, by the account `learner`, answering `response`.
+fn logged_by(learner: &str, id: Uuid, activity: &str, response: &str) -> EnvelopeStatement {
+    let mut statement = statement_for(learner, "completed", activity);
+    statement["result"] = json!({"response": response});
     statement["id"] = json!(id);
     statement["version"] = json!("2.0.0");
     statement["authority"] = json!({"objectType": "Agent", "account": {"homePage": "https://lrs.example.jp", "name": "tool"}});
@@ -30,6 +38,9 @@ fn logged(id: Uuid, activity: &str) -> EnvelopeStatement {
         keys: IndexKeys {
             verb: Key16::of("http://adlnet.gov/expapi/verbs/completed"),
             direct_activities: vec![Key16::of(activity)],
+            direct_agents: vec![Key16::of(&format!(
+                "account::https://eportal.example.jp::{learner}"
+            ))],
             ..IndexKeys::default()
         },
         body: serde_json::to_vec(&statement).unwrap(),
@@ -217,4 +228,174 @@ async fn a_poison_statement_is_quarantined_listed_for_operators_and_ingest_moves
             ("board-b".to_owned(), poison_b.to_string())
         ]
     );
+}
+
+/// The quarantined statements of a tenant, as `(statement id, learner account)`, sorted.
+async fn quarantined(lrs: &TestLrs, key: &str, secret: &str) -> Vec<(String, String)> {
+    let (status, listing) =
+        send_json(lrs.api_as(Method::GET, "/admin/quarantine", key, secret)).await;
+    assert_eq!(status, 200, "{listing}");
+    let mut rows: Vec<(String, String)> = listing["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| {
+            let s = &q["statement"];
+            (
+                q["statement_id"].as_str().unwrap().to_owned(),
+                s["actor"]["account"]["name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// Polls the purge job at `location` (`/api/v1/admin/purges/{id}`) until it is complete.
+async fn purge_completed(lrs: &TestLrs, location: &str, key: &str, secret: &str) -> Value {
+    let path = location.strip_prefix("/api/v1").expect("a job URL");
+    for _ in 0..1200 {
+        let (status, job) = send_json(lrs.api_as(Method::GET, path, key, secret)).await;
+        assert_eq!(status, 200, "{job}");
+        if job["state"] == "complete" {
+            return job;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the purge {location} did not complete in 120 s");
+}
+
+/// Purges take the quarantine with them (issue 14 §3): a learner's purge deletes the statements
+/// of theirs ingest quarantined, and a retention purge those stored before its cutoff; each
+/// marker then occurs in no file of the data dir (running, and after a graceful stop), while
+/// another learner's quarantined statement stays until its own purge.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn purges_remove_the_learners_and_the_expired_quarantined_statements() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, secret) = create_credential(dir.path(), "board-a", "all");
+    let (admin_key, admin_secret) = create_credential(dir.path(), "board-a", "admin");
+    let poison_activity = format!("https://drill.example.jp/{}", "x".repeat(70_000));
+    let (l1_marker, l2_marker) = (marker(), marker());
+    let (l1_poison, l2_poison) = (Uuid::new_v4(), Uuid::new_v4());
+    // Both stored in October 2025 (the log record's stamp): before the cutoff of a retention
+    // that keeps one school year (April 2026 when this runs in 2026年度 or later).
+    append_records(
+        dir.path(),
+        vec![(
+            "board-a",
+            vec![
+                logged_by("l1", l1_poison, &poison_activity, &l1_marker),
+                logged_by("l2", l2_poison, &poison_activity, &l2_marker),
+            ],
+        )],
+    )
+    .await;
+    let (child, endpoint) = spawn_server(dir.path(), &[]);
+    let mut lrs = TestLrs {
+        dir,
+        child,
+        endpoint,
+        key,
+        secret,
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap(),
+    };
+    let (status, imported) = lrs.import_roster(&common::roster::bulk_roster()).await;
+    assert_eq!(status, 200, "{imported}");
+    // Each learner also has a statement the store took (now: after any retention cutoff).
+    for learner in ["l1", "l2"] {
+        let response = lrs
+            .post_statements(&statement_for(
+                learner,
+                "attempted",
+                "https://drill.example.jp/m/1",
+            ))
+            .await;
+        assert_eq!(response.status(), 200);
+    }
+    lrs.wait_applied().await;
+    let data_dir = lrs.data_dir();
+    let mut both = vec![
+        (l1_poison.to_string(), "l1".to_owned()),
+        (l2_poison.to_string(), "l2".to_owned()),
+    ];
+    both.sort();
+    assert_eq!(quarantined(&lrs, &admin_key, &admin_secret).await, both);
+    for needle in [&l1_marker, &l2_marker] {
+        assert!(
+            !files_holding(&data_dir, needle).is_empty(),
+            "the marker is on disk before the purge (else this test proves nothing)"
+        );
+    }
+
+    let response = lrs
+        .api_as(Method::DELETE, "/learners/l1", &admin_key, &admin_secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let job = purge_completed(&lrs, &location, &admin_key, &admin_secret).await;
+    assert_eq!(job["counts"]["statements"], 1, "the stored one: {job}");
+    assert_eq!(
+        quarantined(&lrs, &admin_key, &admin_secret).await,
+        [(l2_poison.to_string(), "l2".to_owned())]
+    );
+    assert_eq!(
+        files_holding(&data_dir, &l1_marker),
+        Vec::<String>::new(),
+        "running"
+    );
+    assert!(
+        !files_holding(&data_dir, &l2_marker).is_empty(),
+        "l2's stays"
+    );
+
+    let (status, job) = send_json(
+        lrs.api_as(Method::POST, "/admin/purges", &admin_key, &admin_secret)
+            .json(&json!({"scope": "retention", "keep_school_years": 1})),
+    )
+    .await;
+    assert_eq!(status, 202, "{job}");
+    let id = job["id"].as_str().unwrap();
+    let job = purge_completed(
+        &lrs,
+        &format!("/api/v1/admin/purges/{id}"),
+        &admin_key,
+        &admin_secret,
+    )
+    .await;
+    assert_eq!(
+        job["counts"]["statements"], 0,
+        "the stored ones are recent: {job}"
+    );
+    assert_eq!(job["counts"]["other_rows"], 1, "the quarantined one: {job}");
+    assert_eq!(quarantined(&lrs, &admin_key, &admin_secret).await, []);
+    assert_eq!(
+        files_holding(&data_dir, &l2_marker),
+        Vec::<String>::new(),
+        "running"
+    );
+    // The statements the store took stay (l2's: l1's went with l1).
+    let (status, page) = lrs.get_json("/statements").await;
+    assert_eq!(status, 200);
+    let names: Vec<&str> = page["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["actor"]["account"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["l2"], "{page}");
+
+    assert!(lrs.terminate().success());
+    for needle in [&l1_marker, &l2_marker] {
+        assert_eq!(
+            files_holding(&data_dir, needle),
+            Vec::<String>::new(),
+            "stopped"
+        );
+    }
 }

@@ -174,6 +174,13 @@ impl Actor {
         }
     }
 
+    /// Parses an Actor alone (a statement's `actor`, or its Agent or Group `object`), without
+    /// the rest of the statement's rules: how a purge reads whom a statement the store could
+    /// never take is about. Errors name `path`.
+    pub fn from_json(value: &Value, path: &str) -> Result<Actor, ValidationError> {
+        Actor::parse(value, &JsonPath::root(path))
+    }
+
     /// The Actor's own canonical identifier (`None` for an Anonymous Group).
     pub fn canonical_ifi(&self) -> Option<String> {
         match self {

@@ -436,6 +436,11 @@ pub trait QuarantineStore: Send + Sync + 'static {
         tenant: Option<&str>,
         limit: usize,
     ) -> Result<Vec<QuarantinedStatement>, StoreError>;
+
+    /// Deletes the quarantined statements `ids` of `tenant` (a purge's: a learner's, or those
+    /// stored before a retention cutoff); ids not quarantined are ignored. Durable when it
+    /// returns; the bytes leave the embedded store's files at the purge's compaction.
+    async fn purge_quarantined(&self, tenant: &str, ids: &[Uuid]) -> Result<(), StoreError>;
 }
 
 /// One Activity Definition learned from a written statement, to merge into the activity's
@@ -497,8 +502,10 @@ pub struct PurgeCounts {
     pub documents: u64,
     /// Attachment bodies.
     pub attachments: u64,
-    /// Every other row of a whole-tenant purge (facts, month summaries, dictionary terms,
-    /// activity definitions, quarantined statements, roster versions and records).
+    /// Every other row: of a whole-tenant purge (facts, month summaries, dictionary terms,
+    /// activity definitions, quarantined statements, roster versions and records), of a
+    /// learner purge (their dictionary terms and quarantined statements), of a retention purge
+    /// (quarantined statements stored before the cutoff).
     pub other_rows: u64,
 }
 

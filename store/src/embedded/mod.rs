@@ -619,6 +619,15 @@ impl QuarantineStore for EmbeddedStore {
         self.blocking(move |t| t.quarantined(tenant.as_deref(), limit))
             .await
     }
+
+    async fn purge_quarantined(&self, tenant: &str, ids: &[Uuid]) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let (tenant, ids) = (tenant.to_owned(), ids.to_vec());
+        self.blocking(move |t| t.purge_quarantined(&tenant, &ids))
+            .await
+    }
 }
 
 #[async_trait]

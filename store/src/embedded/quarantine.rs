@@ -49,6 +49,17 @@ impl Tables {
             })
             .collect()
     }
+
+    pub(crate) fn purge_quarantined(&self, tenant: &str, ids: &[Uuid]) -> Result<(), StoreError> {
+        let prefix = keys::tenant_name_prefix(tenant)?;
+        let mut batch = self.db.batch().durability(Some(PersistMode::SyncAll));
+        for id in ids {
+            let mut key = prefix.clone();
+            key.extend_from_slice(id.as_bytes());
+            batch.remove(&self.quarantine, key);
+        }
+        batch.commit().map_err(unavailable)
+    }
 }
 
 fn encode(statement: &QuarantinedStatement) -> Vec<u8> {

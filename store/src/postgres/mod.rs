@@ -458,6 +458,13 @@ impl QuarantineStore for PostgresStore {
     ) -> Result<Vec<QuarantinedStatement>, StoreError> {
         quarantine::quarantined(&self.client().await?, tenant, limit).await
     }
+
+    async fn purge_quarantined(&self, tenant: &str, ids: &[Uuid]) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        quarantine::purge_quarantined(&self.client().await?, tenant, ids).await
+    }
 }
 
 #[async_trait]

@@ -99,3 +99,19 @@ pub(super) async fn quarantined(
         })
         .collect())
 }
+
+pub(super) async fn purge_quarantined(
+    client: &Object,
+    tenant: &str,
+    ids: &[Uuid],
+) -> Result<(), StoreError> {
+    let delete = client
+        .prepare_cached("DELETE FROM quarantine WHERE tenant = $1 AND statement_id = ANY($2)")
+        .await
+        .map_err(unavailable)?;
+    client
+        .execute(&delete, &[&tenant, &ids])
+        .await
+        .map_err(unavailable)?;
+    Ok(())
+}

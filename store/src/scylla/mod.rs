@@ -450,6 +450,10 @@ impl QuarantineStore for ScyllaStore {
     ) -> Result<Vec<QuarantinedStatement>, StoreError> {
         quarantine::quarantined(&self.inner, tenant, limit).await
     }
+
+    async fn purge_quarantined(&self, tenant: &str, ids: &[Uuid]) -> Result<(), StoreError> {
+        quarantine::purge_quarantined(&self.inner, tenant, ids).await
+    }
 }
 
 #[async_trait]

@@ -59,6 +59,7 @@ pub(crate) struct Prepared {
     pub select_quarantine_of_tenant: PreparedStatement,
     /// Every tenant's: a full scan, paged (the table stays nearly empty).
     pub select_quarantine: PreparedStatement,
+    pub delete_quarantined: PreparedStatement,
 
     pub insert_fact: PreparedStatement,
     pub delete_fact: PreparedStatement,
@@ -318,6 +319,11 @@ impl Prepared {
             select_quarantine: p(
                 &format!("SELECT {QUARANTINE_COLUMNS} FROM quarantine"),
                 Paged,
+            )
+            .await?,
+            delete_quarantined: p(
+                "DELETE FROM quarantine WHERE tenant = ? AND statement_id = ?",
+                Idempotent,
             )
             .await?,
 

@@ -83,3 +83,25 @@ pub(super) async fn quarantined(
         .await
         .map_err(next_row_error)
 }
+
+/// One delete per id (idempotent), at most `db.concurrency` at once.
+pub(super) async fn purge_quarantined(
+    db: &Inner,
+    tenant: &str,
+    ids: &[Uuid],
+) -> Result<(), StoreError> {
+    let deletes = ids
+        .iter()
+        .map(|&id| {
+            async move {
+                db.session
+                    .execute_unpaged(&db.prepared.delete_quarantined, (tenant, id))
+                    .await
+                    .map(|_| ())
+                    .map_err(driver_error)
+            }
+            .boxed()
+        })
+        .collect();
+    run_all(db, deletes).await
+}

@@ -121,6 +121,7 @@ macro_rules! store_suite {
             the_longest_tenant_names_key_statements_and_attachments,
             quarantined_statements_are_kept_whole_and_listed_per_tenant,
             quarantining_a_statement_again_keeps_one_row,
+            purged_quarantined_statements_are_gone_and_the_rest_stay,
             a_row_beyond_the_backends_limits_is_rejected_not_unavailable,
             facts_and_month_summaries_are_written_with_their_statements,
             facts_written_again_are_held_and_counted_once,

@@ -75,6 +75,33 @@ pub async fn quarantining_a_statement_again_keeps_one_row<S: SuiteStore>(store: 
     );
 }
 
+/// A purge deletes the quarantined statements it names, of its tenant only; ids that are not
+/// quarantined are ignored, and purging them again changes nothing.
+pub async fn purged_quarantined_statements_are_gone_and_the_rest_stay<S: SuiteStore>(store: &S) {
+    let (a, b) = ("suite-quarantine-purge-a", "suite-quarantine-purge-b");
+    let rows: Vec<QuarantinedStatement> = (1..=4)
+        .map(|n| quarantined(a, n, "refused"))
+        .chain([quarantined(b, 2, "refused")])
+        .collect();
+    store.quarantine(&rows).await.unwrap();
+    let doomed = [Uuid::from_u128(2), Uuid::from_u128(4), Uuid::from_u128(99)];
+    for _ in 0..2 {
+        store.purge_quarantined(a, &doomed).await.unwrap();
+        let ids = |tenant| async move {
+            let rows = store.quarantined(Some(tenant), 10).await.unwrap();
+            rows.into_iter().map(|q| q.id.as_u128()).collect::<Vec<_>>()
+        };
+        assert_eq!(ids(a).await, [1, 3]);
+        assert_eq!(
+            ids(b).await,
+            [2],
+            "another tenant's row with a purged id stays"
+        );
+    }
+    store.purge_quarantined(a, &[]).await.unwrap();
+    assert_eq!(store.quarantined(Some(a), 10).await.unwrap().len(), 2);
+}
+
 /// An Activity Definition under an id of over 70,000 bytes: beyond fjall's 65,535-byte keys,
 /// PostgreSQL's btree index rows and Scylla's 64 KiB partition keys. Whatever the backend, it is
 /// refused as `Rejected` (retrying cannot help), never as `Unavailable` or with a panic, and the
