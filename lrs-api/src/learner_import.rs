@@ -3,7 +3,8 @@
 //! (`lrs_query::lifecycle::import`).
 //!
 //! The body is spooled to a temporary file under the data directory (never held whole in
-//! memory), then, on a blocking thread:
+//! memory; a file a crash leaves is deleted when the process starts again), then, on a
+//! blocking thread:
 //!
 //! 1. **Verify** the bundle whole ([`verify_bundle`]): hashes, counts, the manifest's file
 //!    list, every statement valid and the learner's, every document the learner's. Each
@@ -24,7 +25,7 @@
 
 use std::collections::HashSet;
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -112,6 +113,26 @@ pub struct MappedIdentity {
     pub alias_added: bool,
 }
 
+/// Deletes every file in the spool directory: bundles an import was reading when the process
+/// stopped (each a learner's whole history, which a later purge of that learner would not
+/// find). Run once when the process starts, before any import; how many there were.
+fn clear_spool(dir: &Path) -> std::io::Result<usize> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let mut deleted = 0;
+    for entry in entries {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            std::fs::remove_file(entry.path())?;
+            deleted += 1;
+        }
+    }
+    Ok(deleted)
+}
+
 /// Learner imports, for every tenant.
 pub struct LearnerImports {
     sources: LearnerSources,
@@ -139,6 +160,12 @@ impl LearnerImports {
         calendar: Calendar,
         config: ImportConfig,
     ) -> LearnerImports {
+        match clear_spool(&config.spool_dir) {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(files = n, "deleted bundles an interrupted import left"),
+            Err(e) => tracing::error!(error = %e, dir = %config.spool_dir.display(),
+                "could not clear the import spool"),
+        }
         LearnerImports {
             sources,
             rosters,

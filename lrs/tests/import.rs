@@ -514,6 +514,26 @@ async fn round_trip(lrs: &TestLrs) {
     assert_eq!(in_b_again, in_b);
 }
 
+/// A bundle an import was reading when the process stopped is deleted when it starts again: a
+/// learner's whole history would otherwise stay in the data dir, out of any purge's reach.
+#[test]
+fn a_spooled_bundle_a_crash_left_is_deleted_when_the_server_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = dir.path().join("import-spool");
+    std::fs::create_dir_all(&spool).unwrap();
+    let marker = common::disk_bytes::marker();
+    std::fs::write(spool.join(".tmpK3x9Qa"), format!("a bundle of {marker}")).unwrap();
+    assert_eq!(
+        common::disk_bytes::files_holding(dir.path(), &marker).len(),
+        1
+    );
+    let (mut child, _endpoint) = common::spawn_server(dir.path(), &[]);
+    let left = common::disk_bytes::files_holding(dir.path(), &marker);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(left, Vec::<String>::new());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_imported_learner_keeps_their_statement_ids_is_marked_and_a_reimport_changes_nothing() {
     let lrs = TestLrs::start();
