@@ -61,7 +61,7 @@ use crate::{
     StatementReader, StatementRow, StatementWriter, StoreError, StoreErrorKind, StoredStatement,
     StudyLogStore, TermRow, Watermark,
 };
-use fjall::config::CompressionPolicy;
+use fjall::config::{CompressionPolicy, PinningPolicy};
 use keys::{KEY_LAYOUT, TenantId};
 use lrs_schema::DefinitionJson;
 use lrs_schema::MonthSummary;
@@ -370,9 +370,17 @@ impl Tables {
         // CPU for nothing. Values of 1 KiB and more (nearly every statement) are kept apart in
         // blob files, written once: compacting the randomly keyed `statements` table then moves
         // small pointers, not bodies (write amplification 2.5 → 1.65 on the write bench).
+        // Every level's filter and index blocks stay in memory (~1.5 bytes of filter per
+        // statement, 15 MB at 10 M): the duplicate check of client-chosen ids is a point read
+        // that nearly always misses, and with fjall's default (only L0's filters pinned) each
+        // miss read the deeper levels' filter blocks from the files, 30 % of the CPU at 3.7 M
+        // stored (docs/performance.md, "Issue 12: the targets on a quiet machine"). Set when
+        // the table is created: a data dir made before keeps its settings.
         let statements = db
             .keyspace("statements", || {
                 KeyspaceCreateOptions::default()
+                    .filter_block_pinning_policy(PinningPolicy::all(true))
+                    .index_block_pinning_policy(PinningPolicy::all(true))
                     .max_memtable_size(STATEMENTS_MEMTABLE_BYTES)
                     .data_block_compression_policy(CompressionPolicy::disabled())
                     .with_kv_separation(Some(
