@@ -24,8 +24,8 @@ use async_trait::async_trait;
 use lrs_schema::Actor;
 use lrs_schema::envelope::{IndexKeys, Key16};
 use lrs_store::{
-    AccessPath, DocumentStore, IndexScan, Micros, Position, QuarantineStore, StatementReader,
-    StoreError, StoredStatement,
+    AccessPath, DocumentStore, IndexScan, Micros, Position, QuarantineStore, QuarantinedStatement,
+    StatementReader, StoreError, StoredStatement,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -107,6 +107,24 @@ fn names_any(statement: &StoredStatement, keys: &[Key16]) -> bool {
     named(&statement.keys) || statement.inherited.as_ref().is_some_and(named)
 }
 
+/// Deletes the tenant's quarantined statements `doomed` picks; how many there were (the
+/// quarantine is read whole: it stays nearly empty).
+pub(crate) async fn purge_quarantined_where(
+    store: &dyn QuarantineStore,
+    tenant: &str,
+    doomed: impl Fn(&QuarantinedStatement) -> bool,
+) -> Result<u64, StoreError> {
+    let ids: Vec<Uuid> = store
+        .quarantined(Some(tenant), usize::MAX)
+        .await?
+        .into_iter()
+        .filter(|q| doomed(q))
+        .map(|q| q.id)
+        .collect();
+    store.purge_quarantined(tenant, &ids).await?;
+    Ok(ids.len() as u64)
+}
+
 /// Deletes the tenant's quarantined statements that name one of `identities` as their Actor
 /// or Object (as [`names_any`], without a referenced statement's keys: a quarantined
 /// statement's target may never have been written); how many there were.
@@ -116,21 +134,14 @@ pub(crate) async fn purge_quarantined(
     identities: &[String],
 ) -> Result<u64, StoreError> {
     let keys: Vec<Key16> = identities.iter().map(|i| Key16::of(i)).collect();
-    let doomed: Vec<Uuid> = store
-        .quarantined(Some(tenant), usize::MAX)
-        .await?
-        .into_iter()
-        .filter(|q| match direct_agents(&q.body) {
-            Some(agents) => agents.iter().any(|a| keys.contains(a)),
-            None => {
-                tracing::warn!(id = %q.id, "a quarantined statement could not be read; kept");
-                false
-            }
-        })
-        .map(|q| q.id)
-        .collect();
-    store.purge_quarantined(tenant, &doomed).await?;
-    Ok(doomed.len() as u64)
+    purge_quarantined_where(store, tenant, |q| match direct_agents(&q.body) {
+        Some(agents) => agents.iter().any(|a| keys.contains(a)),
+        None => {
+            tracing::warn!(id = %q.id, "a quarantined statement could not be read; kept");
+            false
+        }
+    })
+    .await
 }
 
 /// The agent-path keys of a statement body as ingest logged it, as the API derived them (the

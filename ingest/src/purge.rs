@@ -622,16 +622,11 @@ impl PurgeService {
         if ids.is_empty() {
             if let PurgeScope::Retention { cutoff, .. } = job.scope {
                 // The quarantined statements stored before the cutoff go too.
-                let doomed: Vec<Uuid> = self
-                    .store
-                    .quarantined(Some(&tenant), usize::MAX)
-                    .await?
-                    .into_iter()
-                    .filter(|q| q.stored < cutoff)
-                    .map(|q| q.id)
-                    .collect();
-                self.store.purge_quarantined(&tenant, &doomed).await?;
-                job.counts.other_rows += doomed.len() as u64;
+                job.counts.other_rows +=
+                    learner_purge::purge_quarantined_where(self.store.as_ref(), &tenant, |q| {
+                        q.stored < cutoff
+                    })
+                    .await?;
             }
             return Ok(false);
         }

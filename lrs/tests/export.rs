@@ -873,20 +873,6 @@ fn url_encode(value: &str) -> String {
         .collect()
 }
 
-/// Polls a purge job until it is complete.
-async fn purge_completed(lrs: &TestLrs, location: &str, key: &str, secret: &str) -> Value {
-    let path = location.strip_prefix("/api/v1").expect("a job URL");
-    for _ in 0..1200 {
-        let (status, job) = common::send_json(lrs.api_as(Method::GET, path, key, secret)).await;
-        assert_eq!(status, 200, "{job}");
-        if job["state"] == "complete" {
-            return job;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("the purge {location} did not complete in 120 s");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_purged_learners_marker_is_in_no_file_and_every_other_learners_data_stays() {
     let mut lrs = TestLrs::start();
@@ -957,7 +943,9 @@ async fn a_purged_learners_marker_is_in_no_file_and_every_other_learners_data_st
     let response = delete("s8", &admin_key, &admin_secret).await.unwrap();
     assert_eq!(response.status(), 202);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
-    let job = purge_completed(&lrs, &location, &admin_key, &admin_secret).await;
+    let job = lrs
+        .purge_completed(&location, &admin_key, &admin_secret)
+        .await;
     assert_eq!(
         job["counts"]["statements"],
         written.s8_ids.len() + marked.len(),
@@ -1070,7 +1058,9 @@ async fn statements_posted_just_before_the_learners_purge_are_purged_too() {
         !accepted.to_string().contains("s8"),
         "no personal data, even while it runs: {accepted}"
     );
-    let job = purge_completed(&lrs, &location, &admin_key, &admin_secret).await;
+    let job = lrs
+        .purge_completed(&location, &admin_key, &admin_secret)
+        .await;
     assert_eq!(
         job["counts"]["statements"],
         written.s8_ids.len() + posted,
@@ -1162,7 +1152,9 @@ async fn a_purged_learners_email_is_in_no_file_and_only_the_roster_keeps_its_has
         .unwrap();
     assert_eq!(response.status(), 202);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
-    let job = purge_completed(&lrs, &location, &admin_key, &admin_secret).await;
+    let job = lrs
+        .purge_completed(&location, &admin_key, &admin_secret)
+        .await;
     assert_eq!(job["counts"]["statements"], statements.len(), "{job}");
     assert_eq!(job["counts"]["documents"], 1, "{job}");
     assert_eq!(job["identity_count"], 3, "{job}");

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use common::disk_bytes::{files_holding, marker};
-use common::{BIN, TestLrs, create_credential, send_json, spawn_server, statement_for};
+use common::{BIN, TestLrs, create_credential, send_json, statement_for};
 use lrs_log::{EmbeddedLog, EmbeddedLogConfig, Log};
 use lrs_schema::envelope::{EnvelopeStatement, IndexKeys, Key16, StatementEnvelope};
 use reqwest::Method;
@@ -88,18 +88,7 @@ async fn a_poison_statement_is_quarantined_listed_for_operators_and_ingest_moves
     )
     .await;
 
-    let (child, endpoint) = spawn_server(dir.path(), &[]);
-    let mut lrs = TestLrs {
-        dir,
-        child,
-        endpoint,
-        key,
-        secret,
-        client: reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap(),
-    };
+    let mut lrs = TestLrs::start_in(dir, key, secret);
     let (status, found) = lrs
         .get_json(&format!("/statements?statementId={good}"))
         .await;
@@ -251,20 +240,6 @@ async fn quarantined(lrs: &TestLrs, key: &str, secret: &str) -> Vec<(String, Str
     rows
 }
 
-/// Polls the purge job at `location` (`/api/v1/admin/purges/{id}`) until it is complete.
-async fn purge_completed(lrs: &TestLrs, location: &str, key: &str, secret: &str) -> Value {
-    let path = location.strip_prefix("/api/v1").expect("a job URL");
-    for _ in 0..1200 {
-        let (status, job) = send_json(lrs.api_as(Method::GET, path, key, secret)).await;
-        assert_eq!(status, 200, "{job}");
-        if job["state"] == "complete" {
-            return job;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the purge {location} did not complete in 120 s");
-}
-
 /// Purges take the quarantine with them (issue 14 §3): a learner's purge deletes the statements
 /// of theirs ingest quarantined, and a retention purge those stored before its cutoff; each
 /// marker then occurs in no file of the data dir (running, and after a graceful stop), while
@@ -290,19 +265,7 @@ async fn purges_remove_the_learners_and_the_expired_quarantined_statements() {
         )],
     )
     .await;
-    let (child, endpoint) = spawn_server(dir.path(), &[]);
-    let mut lrs = TestLrs {
-        dir,
-        child,
-        endpoint,
-        key,
-        secret,
-        client: reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .pool_max_idle_per_host(0)
-            .build()
-            .unwrap(),
-    };
+    let mut lrs = TestLrs::start_in(dir, key, secret);
     let (status, imported) = lrs.import_roster(&common::roster::bulk_roster()).await;
     assert_eq!(status, 200, "{imported}");
     // Each learner also has a statement the store took (now: after any retention cutoff).
@@ -338,7 +301,9 @@ async fn purges_remove_the_learners_and_the_expired_quarantined_statements() {
         .unwrap();
     assert_eq!(response.status(), 202);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
-    let job = purge_completed(&lrs, &location, &admin_key, &admin_secret).await;
+    let job = lrs
+        .purge_completed(&location, &admin_key, &admin_secret)
+        .await;
     assert_eq!(job["counts"]["statements"], 1, "the stored one: {job}");
     assert_eq!(
         quarantined(&lrs, &admin_key, &admin_secret).await,
@@ -361,13 +326,13 @@ async fn purges_remove_the_learners_and_the_expired_quarantined_statements() {
     .await;
     assert_eq!(status, 202, "{job}");
     let id = job["id"].as_str().unwrap();
-    let job = purge_completed(
-        &lrs,
-        &format!("/api/v1/admin/purges/{id}"),
-        &admin_key,
-        &admin_secret,
-    )
-    .await;
+    let job = lrs
+        .purge_completed(
+            &format!("/api/v1/admin/purges/{id}"),
+            &admin_key,
+            &admin_secret,
+        )
+        .await;
     assert_eq!(
         job["counts"]["statements"], 0,
         "the stored ones are recent: {job}"

@@ -105,6 +105,23 @@ impl TestLrs {
         let dir = tempfile::tempdir().unwrap();
         let (key, secret) = create_credential(dir.path(), "board-a", "all");
         let (child, endpoint) = spawn_server_env(dir.path(), extra, env);
+        TestLrs::of(dir, child, endpoint, key, secret)
+    }
+
+    /// Starts the server on a data dir the test prepared (records in its log, credentials),
+    /// speaking as `key`/`secret`.
+    pub fn start_in(dir: tempfile::TempDir, key: String, secret: String) -> TestLrs {
+        let (child, endpoint) = spawn_server(dir.path(), &[]);
+        TestLrs::of(dir, child, endpoint, key, secret)
+    }
+
+    fn of(
+        dir: tempfile::TempDir,
+        child: Child,
+        endpoint: String,
+        key: String,
+        secret: String,
+    ) -> TestLrs {
         TestLrs {
             dir,
             child,
@@ -175,6 +192,22 @@ impl TestLrs {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
         panic!("ingest did not catch up within 10 s");
+    }
+
+    /// Polls the purge job at `location` (`/api/v1/admin/purges/{id}`, as a purge's `202`
+    /// names it) with `key`/`secret` until it is complete; its record.
+    pub async fn purge_completed(&self, location: &str, key: &str, secret: &str) -> Value {
+        let path = location.strip_prefix("/api/v1").expect("a job URL");
+        for _ in 0..1200 {
+            let (status, job) =
+                send_json(self.api_as(reqwest::Method::GET, path, key, secret)).await;
+            assert_eq!(status, 200, "{job}");
+            if job["state"] == "complete" {
+                return job;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the purge {location} did not complete in 120 s");
     }
 
     pub async fn get_json(&self, path: &str) -> (reqwest::StatusCode, Value) {
